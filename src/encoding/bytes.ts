@@ -1,0 +1,112 @@
+/**
+ * Byte helpers on Uint8Array only: runtime-agnostic (no Buffer, no node:*), so the browser
+ * verifier bundles this module unchanged.
+ */
+import { SiosError } from '../errors.ts';
+
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const encoder = new TextEncoder();
+
+export function utf8(s: string): Uint8Array {
+  return encoder.encode(s);
+}
+
+/** Strict UTF-8 decode: invalid sequences are an error, never U+FFFD. */
+export function fromUtf8(b: Uint8Array, what = 'input'): string {
+  try {
+    return strictDecoder.decode(b);
+  } catch (cause) {
+    throw new SiosError('ERR_ENCODING', `${what} is not valid UTF-8; supply the original file unmodified`, { cause });
+  }
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+/** Constant-time equality for secrets and MACs; length is not secret. */
+export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= (a[i] as number) ^ (b[i] as number);
+  return d === 0;
+}
+
+/** Plain equality for public values (hashes), early exit allowed. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const HEX = '0123456789abcdef';
+export function toHex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) { const v = b[i] as number; s += HEX[v >> 4]! + HEX[v & 15]!; }
+  return s;
+}
+
+export function fromHex(s: string, what = 'hex value'): Uint8Array {
+  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) {
+    throw new SiosError('ERR_ENCODING', `${what} is not an even-length hexadecimal string`);
+  }
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const DEC_STD = new Int16Array(128).fill(-1);
+const DEC_URL = new Int16Array(128).fill(-1);
+for (let i = 0; i < 64; i++) { DEC_STD[B64.charCodeAt(i)] = i; DEC_URL[B64URL.charCodeAt(i)] = i; }
+
+function enc(b: Uint8Array, alphabet: string, pad: boolean): string {
+  let s = '';
+  let i = 0;
+  for (; i + 2 < b.length; i += 3) {
+    const v = ((b[i] as number) << 16) | ((b[i + 1] as number) << 8) | (b[i + 2] as number);
+    s += alphabet[v >> 18]! + alphabet[(v >> 12) & 63]! + alphabet[(v >> 6) & 63]! + alphabet[v & 63]!;
+  }
+  const rest = b.length - i;
+  if (rest === 1) {
+    const v = (b[i] as number) << 16;
+    s += alphabet[v >> 18]! + alphabet[(v >> 12) & 63]! + (pad ? '==' : '');
+  } else if (rest === 2) {
+    const v = ((b[i] as number) << 16) | ((b[i + 1] as number) << 8);
+    s += alphabet[v >> 18]! + alphabet[(v >> 12) & 63]! + alphabet[(v >> 6) & 63]! + (pad ? '=' : '');
+  }
+  return s;
+}
+
+function dec(s: string, table: Int16Array, padded: boolean, what: string): Uint8Array {
+  let body = s;
+  if (padded) {
+    if (s.length % 4 !== 0) throw new SiosError('ERR_ENCODING', `${what} is not padded base64 (length ${s.length} is not a multiple of 4)`);
+    if (body.endsWith('==')) body = body.slice(0, -2);
+    else if (body.endsWith('=')) body = body.slice(0, -1);
+  }
+  if (body.length % 4 === 1) throw new SiosError('ERR_ENCODING', `${what} has an impossible base64 length`);
+  const out = new Uint8Array(Math.floor((body.length * 3) / 4));
+  let o = 0, acc = 0, bits = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    const v = c < 128 ? (table[c] as number) : -1;
+    if (v < 0) throw new SiosError('ERR_ENCODING', `${what} contains a character that is not base64 at offset ${i}`);
+    acc = (acc << 6) | v; bits += 6;
+    if (bits >= 8) { bits -= 8; out[o++] = (acc >> bits) & 0xff; }
+  }
+  // Non-canonical encodings (stray low bits) are rejected so each value has one spelling.
+  if (bits > 0 && (acc & ((1 << bits) - 1)) !== 0) throw new SiosError('ERR_ENCODING', `${what} is not canonical base64`);
+  return out;
+}
+
+export const toBase64 = (b: Uint8Array): string => enc(b, B64, true);
+export const fromBase64 = (s: string, what = 'base64 value'): Uint8Array => dec(s, DEC_STD, true, what);
+export const toBase64url = (b: Uint8Array): string => enc(b, B64URL, false);
+export const fromBase64url = (s: string, what = 'base64url value'): Uint8Array => dec(s, DEC_URL, false, what);
