@@ -54,6 +54,7 @@ export type VerifyReason =
   | 'unknown-key'       // signed by a key that is not trusted
   | 'broken-chain'      // prev does not match the previous entry's leaf hash
   | 'wrong-root'        // a checkpoint root does not match the entries
+  | 'unsigned'          // entries after the last checkpoint are not covered by any signature
   | 'wrong-tenant'      // an entry or checkpoint names another tenant/origin
   | 'reordered'         // sequence numbers out of order, duplicated or skipped
   | 'bad-proof'         // an inclusion or consistency proof fails

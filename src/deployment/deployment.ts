@@ -1,0 +1,256 @@
+/**
+ * A deployment: one operator key, one system ledger, and the tenants' sealed worlds, all in one
+ * data folder. Opening it unlocks the operator key with a KeyProtector (the passphrase, or a TPM
+ * seal), derives the key that wraps tenant data keys, and opens ledgers on demand.
+ */
+import * as fs from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
+import { SiosError } from '../errors.ts';
+import { concat, toBase64url, utf8 } from '../encoding/bytes.ts';
+import type { Json } from '../encoding/jcs.ts';
+import { hkdf, openAead, sealAead } from '../crypto/aead.ts';
+import { newSeed, nodeVerifyCrypto, randomBytes, softwareSigner } from '../crypto/node.ts';
+import { fingerprint } from '../crypto/fingerprint.ts';
+import { publicKeyToPem } from '../crypto/pubkey-format.ts';
+import type { KeyProtector } from '../crypto/protector.ts';
+import type { Signer } from '../crypto/suite.ts';
+import { createKeyFile, openKeyFile, readKeyFile, writeKeyFile } from '../crypto/keystore.ts';
+import { Ledger, type PayloadCipher, type Receipt } from '../ledger/ledger.ts';
+import { assertTenantId } from '../ledger/entry.ts';
+import { openDatabase, SqliteLedgerStore } from '../store/sqlite-ledger.ts';
+import { layout } from './layout.ts';
+
+export const SYSTEM_TENANT = 'system';
+const CONFIG_FORMAT = 'sios-deployment';
+const ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export interface DeploymentConfig {
+  format: typeof CONFIG_FORMAT;
+  v: 1;
+  id: string;
+  created: string;
+  operator: { fingerprint: string };
+  attestation: { mode: 'software' | 'tpm2' };
+}
+
+export interface TenantRow {
+  id: string;
+  status: 'active' | 'suspended' | 'deleted';
+  created: string;
+  keyFingerprint: string;
+}
+
+export interface OpenOptions {
+  now?: () => number;
+  /** Extension lines for every checkpoint; default declares the unattested software mode. */
+  checkpointExtensions?: () => string[];
+  maxBatch?: number;
+}
+
+function writeFileAtomic(file: string, data: string, mode = 0o600): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w', mode);
+  try { fs.writeSync(fd, data); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  fs.renameSync(tmp, file);
+  const dfd = fs.openSync(fs.realpathSync(file + '/..'), 'r');
+  try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+}
+
+export function readConfig(dir: string): DeploymentConfig {
+  const L = layout(dir);
+  let text: string;
+  try { text = fs.readFileSync(L.config, 'utf8'); } catch (cause) {
+    throw new SiosError('ERR_NOT_FOUND', `no SIOS deployment in ${dir}: run 'sios init --data ${dir}' first, or pass --data`, { cause });
+  }
+  let c: DeploymentConfig;
+  try { c = JSON.parse(text) as DeploymentConfig; } catch (cause) {
+    throw new SiosError('ERR_STORE', `${L.config} is not valid JSON; restore it from backup`, { cause });
+  }
+  if (c.format !== CONFIG_FORMAT || c.v !== 1 || typeof c.id !== 'string' || !ID_RE.test(c.id)) {
+    throw new SiosError('ERR_STORE', `${L.config} is not a SIOS deployment file of a supported version`);
+  }
+  return c;
+}
+
+export interface InitResult {
+  id: string;
+  fingerprint: string;
+  publicKeyPem: string;
+  dir: string;
+}
+
+/** Create a new deployment in `dir` (which must not hold one). */
+export async function initDeployment(dir: string, protectors: readonly KeyProtector[], opts: { id?: string; now?: () => number } = {}): Promise<InitResult> {
+  const L = layout(dir);
+  if (fs.existsSync(L.config)) throw new SiosError('ERR_CONFLICT', `${dir} already holds a SIOS deployment; choose another --data folder or remove it deliberately`);
+  const id = opts.id ?? `sios-${toBase64url(randomBytes(6)).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+  if (!ID_RE.test(id)) throw new SiosError('ERR_INPUT', `deployment id '${id}' must be 1-63 lowercase letters, digits and '-'`);
+  const now = opts.now ?? Date.now;
+  fs.mkdirSync(L.keysDir, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(L.tenantsDir, { recursive: true, mode: 0o700 });
+  const seed = newSeed();
+  try {
+    const signer = softwareSigner(seed);
+    const fp = fingerprint(nodeVerifyCrypto, signer.publicKey);
+    const keyFile = await createKeyFile(seed, protectors, { deployment: id, created: new Date(now()).toISOString() });
+    writeKeyFile(L.keyFile, keyFile);
+    const pem = publicKeyToPem(signer.publicKey);
+    writeFileAtomic(L.publicKey, pem, 0o644);
+    const config: DeploymentConfig = { format: CONFIG_FORMAT, v: 1, id, created: new Date(now()).toISOString(), operator: { fingerprint: fp }, attestation: { mode: 'software' } };
+    writeFileAtomic(L.config, JSON.stringify(config, null, 2) + '\n');
+    const d = await Deployment.openWithSeed(dir, seed, { now });
+    try {
+      await d.system.seal({ kind: 'admin', body: { action: 'deployment-init', deployment: id, operator: fp, attestation: 'software' } });
+    } finally { await d.close(); }
+    return { id, fingerprint: fp, publicKeyPem: pem, dir };
+  } finally {
+    seed.fill(0);
+  }
+}
+
+class TenantCipher implements PayloadCipher {
+  private readonly key: Uint8Array;
+  private readonly tenant: string;
+  constructor(key: Uint8Array, tenant: string) { this.key = key; this.tenant = tenant; }
+  seal(p: Uint8Array, aad: Uint8Array): Uint8Array { return sealAead(this.key, p, concatAad(this.tenant, aad)); }
+  open(s: Uint8Array, aad: Uint8Array): Uint8Array { return openAead(this.key, s, concatAad(this.tenant, aad), 'a ledger payload'); }
+}
+
+function concatAad(tenant: string, aad: Uint8Array): Uint8Array {
+  const t = utf8(`tenant=${tenant}\n`);
+  const out = new Uint8Array(t.length + aad.length);
+  out.set(t); out.set(aad, t.length);
+  return out;
+}
+
+export class Deployment {
+  readonly dir: string;
+  readonly config: DeploymentConfig;
+  readonly signer: Signer;
+  readonly system: Ledger;
+  readonly systemDb: DatabaseSync;
+  private readonly wrapKey: Uint8Array;
+  private readonly opts: OpenOptions;
+  private readonly ledgers = new Map<string, Ledger>();
+
+  private constructor(dir: string, config: DeploymentConfig, signer: Signer, wrapKey: Uint8Array, systemDb: DatabaseSync, system: Ledger, opts: OpenOptions) {
+    this.dir = dir; this.config = config; this.signer = signer; this.wrapKey = wrapKey; this.systemDb = systemDb; this.system = system; this.opts = opts;
+  }
+
+  static async open(dir: string, protector: KeyProtector, opts: OpenOptions = {}): Promise<Deployment> {
+    const config = readConfig(dir);
+    const keyFile = readKeyFile(layout(dir).keyFile);
+    const seed = await openKeyFile(keyFile, protector);
+    try {
+      return await Deployment.openWithSeed(dir, seed, opts);
+    } finally {
+      seed.fill(0);
+    }
+  }
+
+  /** Internal: the seed is used to derive keys and is not kept. */
+  static async openWithSeed(dir: string, seed: Uint8Array, opts: OpenOptions = {}): Promise<Deployment> {
+    const config = readConfig(dir);
+    const signer = softwareSigner(seed);
+    const fp = fingerprint(nodeVerifyCrypto, signer.publicKey);
+    if (fp !== config.operator.fingerprint) {
+      throw new SiosError('ERR_KEY', `the unlocked key (${fp.slice(0, 20)}…) is not this deployment's operator key (${config.operator.fingerprint.slice(0, 20)}…)`);
+    }
+    // Tenant data keys are wrapped under a key derived from the operator secret, so restoring the
+    // operator key from its shares restores access to every tenant's data too.
+    const wrapKey = hkdf(seed, `sios/${config.id}`, 'tenant data key wrapping v1');
+    const db = openDatabase(layout(dir).systemDb);
+    db.exec(`CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, status TEXT NOT NULL, created TEXT NOT NULL, wrapped_key BLOB, key_fp TEXT NOT NULL)`);
+    const system = Ledger.open({
+      tenant: SYSTEM_TENANT, origin: `sios/${config.id}/${SYSTEM_TENANT}`, store: new SqliteLedgerStore(db), signer,
+      crypto: nodeVerifyCrypto, random: randomBytes, ...ledgerOpts(opts),
+    });
+    return new Deployment(dir, config, signer, wrapKey, db, system, opts);
+  }
+
+  get id(): string { return this.config.id; }
+  get fingerprint(): string { return this.config.operator.fingerprint; }
+  originOf(tenant: string): string { return `sios/${this.config.id}/${tenant}`; }
+
+  tenants(): TenantRow[] {
+    return this.systemDb.prepare('SELECT id, status, created, key_fp FROM tenants ORDER BY id').all().map((r) => ({
+      id: String(r['id']), status: String(r['status']) as TenantRow['status'], created: String(r['created']), keyFingerprint: String(r['key_fp']),
+    }));
+  }
+
+  tenantRow(id: string): TenantRow | undefined {
+    return this.tenants().find((t) => t.id === id);
+  }
+
+  /** Create a tenant: the admin OAR is sealed in the system ledger before the tenant exists. */
+  async createTenant(id: string, actor: string, extra: Record<string, Json> = {}): Promise<Receipt> {
+    assertTenantId(id);
+    if (id === SYSTEM_TENANT) throw new SiosError('ERR_INPUT', `'${SYSTEM_TENANT}' is reserved for the deployment's own ledger; choose another tenant id`);
+    if (this.tenantRow(id)) throw new SiosError('ERR_CONFLICT', `tenant '${id}' already exists`);
+    const dataKey = randomBytes(32);
+    // A one-way identifier of the data key, so the ledger can name which key a tenant had.
+    const keyFp = 'SHA256:' + toHexShort(nodeVerifyCrypto.sha256(concat(utf8('sios tenant key id\n'), dataKey)));
+    const receipt = await this.system.seal({ kind: 'admin', body: { action: 'tenant-create', tenant: id, actor, dataKey: keyFp, ...extra } });
+    const wrapped = sealAead(this.wrapKey, dataKey, utf8(`sios tenant data key\n${this.config.id}\n${id}`));
+    dataKey.fill(0);
+    this.systemDb.prepare('INSERT INTO tenants (id, status, created, wrapped_key, key_fp) VALUES (?, ?, ?, ?, ?)').run(id, 'active', new Date(this.now()).toISOString(), wrapped, keyFp);
+    fs.mkdirSync(layout(this.dir).tenantDir(id), { recursive: true, mode: 0o700 });
+    const l = this.ledger(id);
+    await l.seal({ kind: 'admin', body: { action: 'tenant-genesis', tenant: id, deployment: this.config.id, actor, systemReceipt: { seq: receipt.seq } } });
+    return receipt;
+  }
+
+  /** The tenant's data key (unwrapped on demand, never stored in clear). */
+  tenantDataKey(id: string): Uint8Array {
+    const r = this.systemDb.prepare('SELECT status, wrapped_key FROM tenants WHERE id = ?').get(id);
+    if (!r) throw new SiosError('ERR_NOT_FOUND', `no tenant '${id}': create it with 'sios tenant create ${id}'`);
+    if (r['status'] === 'deleted' || r['wrapped_key'] === null) throw new SiosError('ERR_NOT_FOUND', `tenant '${id}' was deleted and its data key destroyed`);
+    return openAead(this.wrapKey, r['wrapped_key'] as Uint8Array, utf8(`sios tenant data key\n${this.config.id}\n${id}`), `the data key of tenant ${id}`);
+  }
+
+  /** The tenant's ledger (opened once, cached). */
+  ledger(id: string): Ledger {
+    if (id === SYSTEM_TENANT) return this.system;
+    let l = this.ledgers.get(id);
+    if (l) return l;
+    const key = this.tenantDataKey(id);
+    l = Ledger.open({
+      tenant: id, origin: this.originOf(id), store: new SqliteLedgerStore(layout(this.dir).tenantDb(id)), signer: this.signer,
+      crypto: nodeVerifyCrypto, random: randomBytes, cipher: new TenantCipher(key, id), ...ledgerOpts(this.opts),
+    });
+    this.ledgers.set(id, l);
+    return l;
+  }
+
+  /** Existing ledger stores (for export and listing); includes the system ledger. */
+  ledgerStore(id: string): SqliteLedgerStore {
+    if (id === SYSTEM_TENANT) return new SqliteLedgerStore(this.systemDb);
+    const p = layout(this.dir).tenantDb(id);
+    if (!fs.existsSync(p)) throw new SiosError('ERR_NOT_FOUND', `tenant '${id}' has no ledger in ${this.dir}`);
+    return new SqliteLedgerStore(p);
+  }
+
+  private now(): number { return (this.opts.now ?? Date.now)(); }
+
+  async close(): Promise<void> {
+    for (const l of this.ledgers.values()) await l.close();
+    await this.system.close();
+    if (this.systemDb.isOpen) this.systemDb.close();
+    this.wrapKey.fill(0);
+  }
+}
+
+function ledgerOpts(o: OpenOptions): { now?: () => number; checkpointExtensions: () => string[]; maxBatch?: number } {
+  const r: { now?: () => number; checkpointExtensions: () => string[]; maxBatch?: number } = {
+    checkpointExtensions: o.checkpointExtensions ?? (() => ['sios-attest software unattested']),
+  };
+  if (o.now) r.now = o.now;
+  if (o.maxBatch) r.maxBatch = o.maxBatch;
+  return r;
+}
+
+function toHexShort(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < 8; i++) s += (b[i] as number).toString(16).padStart(2, '0');
+  return s;
+}

@@ -1,0 +1,303 @@
+/**
+ * A tenant's append-only, signed, Merkle-logged ledger with sign-before-run semantics.
+ *
+ * `seal()` resolves only when the entry is durable (the store's commit is fsync'd) AND covered by an
+ * operator-signed checkpoint, and the receipt it returns verifies offline on its own. Under light
+ * load each entry gets its own checkpoint; under concurrency, requests that arrive while a batch is
+ * being signed form the next batch (group commit): one ML-DSA-65 signature then covers the whole
+ * batch and each entry keeps its own inclusion proof.
+ */
+import { SiosError } from '../errors.ts';
+import { canonicalize, type Json } from '../encoding/jcs.ts';
+import { fromUtf8, toBase64, toBase64url, utf8 } from '../encoding/bytes.ts';
+import type { Signer, VerifyCrypto } from '../crypto/suite.ts';
+import type { LedgerStore, StoredEntry, StoredPayload } from '../store/ledger-store.ts';
+import { MerkleTree, leafHash } from './merkle.ts';
+import { assertKind, commitment, encodeEntry, ENTRY_VERSION, genesisPrev, type Entry } from './entry.ts';
+import { parseSignedCheckpoint, signCheckpoint } from './note.ts';
+import { rotationStatementFor } from './rotation.ts';
+
+export interface Receipt {
+  v: 1;
+  origin: string;
+  seq: number;
+  /** The entry's exact bytes, as UTF-8 text (canonical JSON). */
+  entry: string;
+  /** RFC 9162 inclusion proof from the entry to the checkpoint's tree, base64. */
+  proof: string[];
+  /** The signed checkpoint (C2SP signed note) that covers the entry. */
+  checkpoint: string;
+}
+
+export interface SealRequest {
+  kind: string;
+  body: Record<string, Json>;
+  /** Sensitive values: committed to in the entry (salted), stored encrypted beside the ledger. */
+  payloads?: Record<string, Json>;
+  /** For outcomes: the intent seq they close. */
+  ref?: number;
+}
+
+export interface PayloadCipher {
+  seal(plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  open(sealed: Uint8Array, aad: Uint8Array): Uint8Array;
+}
+
+export interface LedgerOptions {
+  tenant: string;
+  origin: string;
+  store: LedgerStore;
+  signer: Signer;
+  crypto: VerifyCrypto;
+  /** Encrypts payloads at rest; required to seal requests with payloads. */
+  cipher?: PayloadCipher;
+  /** Source of salts; node:crypto's randomBytes in production. */
+  random: (n: number) => Uint8Array;
+  now?: () => number;
+  /** Extension lines for each checkpoint (attestation mode, evidence digest). */
+  checkpointExtensions?: () => string[];
+  maxBatch?: number;
+}
+
+interface Pending {
+  req: SealRequest;
+  nextSigner: Signer | undefined;
+  resolve: (r: Receipt) => void;
+  reject: (e: unknown) => void;
+}
+
+export class Ledger {
+  readonly tenant: string;
+  readonly origin: string;
+  private readonly store: LedgerStore;
+  private signer: Signer;
+  private readonly c: VerifyCrypto;
+  private readonly cipher: PayloadCipher | undefined;
+  private readonly random: (n: number) => Uint8Array;
+  private readonly now: () => number;
+  private readonly extensions: () => string[];
+  private readonly maxBatch: number;
+  private readonly tree: MerkleTree;
+  private prev: Uint8Array;
+  private queue: Pending[] = [];
+  private running = false;
+  private closed = false;
+  private lastCheckpoint: string | undefined;
+  /** Figures for benchmarks and `sios ledger stats`. */
+  readonly stats = { batches: 0, entries: 0, maxBatch: 0 };
+
+  private constructor(o: LedgerOptions, tree: MerkleTree, prev: Uint8Array, lastCheckpoint: string | undefined) {
+    this.tenant = o.tenant;
+    this.origin = o.origin;
+    this.store = o.store;
+    this.signer = o.signer;
+    this.c = o.crypto;
+    this.cipher = o.cipher;
+    this.random = o.random;
+    this.now = o.now ?? Date.now;
+    this.extensions = o.checkpointExtensions ?? (() => []);
+    this.maxBatch = o.maxBatch ?? 512;
+    this.tree = tree;
+    this.prev = prev;
+    this.lastCheckpoint = lastCheckpoint;
+  }
+
+  /** Open (or create) a ledger; checks the stored entries against the last signed checkpoint. */
+  static open(o: LedgerOptions): Ledger {
+    const tree = new MerkleTree(o.crypto);
+    for (const leaf of o.store.loadLeaves()) tree.appendLeafHash(leaf);
+    const last = o.store.lastEntry();
+    const cp = o.store.latestCheckpoint();
+    if (cp) {
+      const sc = parseSignedCheckpoint(cp.note);
+      if (sc.checkpoint.origin !== o.origin) throw new SiosError('ERR_STORE', `ledger database belongs to '${sc.checkpoint.origin}', not '${o.origin}'`);
+      if (cp.size > tree.size || !eqBytes(tree.root(cp.size), sc.checkpoint.root)) {
+        throw new SiosError('ERR_STORE', `ledger for tenant ${o.tenant} does not match its last signed checkpoint (size ${cp.size}): the database was altered outside SIOS. Refusing to append; export and verify it, then restore from backup`);
+      }
+    } else if (tree.size > 0) {
+      throw new SiosError('ERR_STORE', `ledger for tenant ${o.tenant} has entries but no signed checkpoint: the database was altered outside SIOS`);
+    }
+    const prev = last ? last.leaf : genesisPrev(o.crypto, o.origin);
+    return new Ledger(o, tree, prev, cp?.note);
+  }
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  get publicKey(): Uint8Array {
+    return this.signer.publicKey;
+  }
+
+  latestCheckpoint(): string | undefined {
+    return this.lastCheckpoint;
+  }
+
+  /** Sign-before-run: resolves once the entry is durable and covered by a signed checkpoint. */
+  seal(req: SealRequest): Promise<Receipt> {
+    return this.enqueue(req, undefined);
+  }
+
+  /** Record the outcome of a sealed intent, linked to it by seq and leaf hash. */
+  record(outcome: Record<string, Json>, intent: Receipt, payloads?: Record<string, Json>): Promise<Receipt> {
+    if (intent.origin !== this.origin) {
+      return Promise.reject(new SiosError('ERR_INPUT', `the intent receipt belongs to ${intent.origin}, not this ledger (${this.origin})`));
+    }
+    const leaf = toBase64url(leafHash(this.c, utf8(intent.entry)));
+    const req: SealRequest = { kind: 'outcome', body: { ...outcome, intent: { seq: intent.seq, leaf } }, ref: intent.seq };
+    if (payloads) req.payloads = payloads;
+    return this.seal(req);
+  }
+
+  /**
+   * Announce and switch to a new signing key: the announcement entry carries the new public key and
+   * the old key's signature over it, and is covered by a checkpoint signed with the old key; every
+   * later checkpoint is signed with the new key.
+   */
+  async rotate(next: Signer): Promise<Receipt> {
+    const statement = rotationStatementFor(this.origin, next.publicKey);
+    const sig = await this.signer.sign(statement);
+    const body: Record<string, Json> = {
+      old: toBase64url(this.signer.publicKey),
+      new: toBase64url(next.publicKey),
+      signature: toBase64url(sig),
+    };
+    return this.enqueue({ kind: 'key-rotation', body }, next);
+  }
+
+  private enqueue(req: SealRequest, nextSigner: Signer | undefined): Promise<Receipt> {
+    if (this.closed) return Promise.reject(new SiosError('ERR_CLOSED', `ledger ${this.origin} is closed`));
+    try {
+      assertKind(req.kind);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<Receipt>((resolve, reject) => {
+      this.queue.push({ req, nextSigner, resolve, reject });
+      if (!this.running) void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        // A key rotation ends its batch so that the batch's checkpoint is the old key's last.
+        let n = Math.min(this.queue.length, this.maxBatch);
+        for (let i = 0; i < n; i++) if ((this.queue[i] as Pending).nextSigner) { n = i + 1; break; }
+        const batch = this.queue.splice(0, n);
+        await this.commitBatch(batch);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    const startSize = this.tree.size;
+    const startPrev = this.prev;
+    const entries: StoredEntry[] = [];
+    const payloads: StoredPayload[] = [];
+    const accepted: Pending[] = [];
+    const time = new Date(this.now()).toISOString();
+    for (const p of batch) {
+      try {
+        const seq = startSize + accepted.length;
+        const body: Record<string, Json> = { ...p.req.body };
+        if (p.req.payloads && Object.keys(p.req.payloads).length > 0) {
+          if (!this.cipher) throw new SiosError('ERR_KEY', 'this ledger has no payload key; payloads cannot be stored');
+          const commits: Record<string, Json> = {};
+          for (const [name, value] of Object.entries(p.req.payloads)) {
+            const salt = this.random(32);
+            commits[name] = toBase64url(commitment(this.c, salt, value));
+            const plain = utf8(canonicalize({ salt: toBase64url(salt), payload: value }));
+            payloads.push({ seq, name, sealed: this.cipher.seal(plain, payloadAad(this.origin, seq, name)) });
+          }
+          body['commitments'] = commits;
+        }
+        const entry: Entry = { v: ENTRY_VERSION, tenant: this.tenant, seq, time, kind: p.req.kind, prev: toBase64url(this.prev), body };
+        const bytes = encodeEntry(entry);
+        const leaf = leafHash(this.c, bytes);
+        this.tree.appendLeafHash(leaf);
+        this.prev = leaf;
+        entries.push({ seq, kind: p.req.kind, ref: p.req.ref ?? null, bytes, leaf });
+        accepted.push(p);
+      } catch (e) {
+        // A request that cannot be encoded fails alone; it never takes a sequence number.
+        p.reject(e);
+        while (payloads.length > 0 && (payloads[payloads.length - 1] as StoredPayload).seq === startSize + accepted.length) payloads.pop();
+      }
+    }
+    if (accepted.length === 0) return;
+    const size = this.tree.size;
+    try {
+      const signed = await signCheckpoint(this.c, {
+        origin: this.origin, size, root: this.tree.root(size),
+        extensions: [`sios-time ${time}`, ...this.extensions()],
+      }, this.signer);
+      this.store.appendBatch(entries, payloads, { size, note: signed.text }, startSize);
+      this.lastCheckpoint = signed.text;
+      this.stats.batches++; this.stats.entries += accepted.length;
+      if (accepted.length > this.stats.maxBatch) this.stats.maxBatch = accepted.length;
+      for (let i = 0; i < accepted.length; i++) {
+        const seq = startSize + i;
+        const proof = this.tree.inclusionProof(seq, size).map(toBase64);
+        (accepted[i] as Pending).resolve({ v: 1, origin: this.origin, seq, entry: fromUtf8((entries[i] as StoredEntry).bytes), proof, checkpoint: signed.text });
+      }
+      const rot = accepted[accepted.length - 1]?.nextSigner;
+      if (rot) this.signer = rot;
+    } catch (e) {
+      // Nothing was acknowledged: undo the in-memory tree so the next batch reuses the seqs.
+      this.tree.truncate(startSize);
+      this.prev = startPrev;
+      for (const p of accepted) p.reject(e);
+    }
+  }
+
+  /** Intents with no recorded outcome (after a crash: in doubt, never silently dropped). */
+  inDoubt(): number[] {
+    return this.store.openIntents();
+  }
+
+  /** Decrypt a committed payload (for the tenant's own use or disclosure to an auditor). */
+  disclose(seq: number, name: string): { seq: number; name: string; salt: string; payload: Json } {
+    if (!this.cipher) throw new SiosError('ERR_KEY', 'this ledger has no payload key');
+    const p = this.store.payload(seq, name);
+    if (!p) throw new SiosError('ERR_NOT_FOUND', `entry ${seq} has no payload named '${name}'`);
+    if (!p.sealed) throw new SiosError('ERR_NOT_FOUND', `payload '${name}' of entry ${seq} was erased; its commitment remains in the ledger`);
+    const o = JSON.parse(fromUtf8(this.cipher.open(p.sealed, payloadAad(this.origin, seq, name)))) as { salt: string; payload: Json };
+    return { seq, name, salt: o.salt, payload: o.payload };
+  }
+
+  /** Erase a payload (for example on a GDPR request): the ledger stays verifiable. */
+  erase(seq: number, name: string): boolean {
+    return this.store.erasePayload(seq, name);
+  }
+
+  consistencyProof(from: number, to = this.tree.size): string[] {
+    return this.tree.consistencyProof(from, to).map(toBase64);
+  }
+
+  inclusionProof(seq: number, size = this.tree.size): string[] {
+    return this.tree.inclusionProof(seq, size).map(toBase64);
+  }
+
+  /** Wait for queued seals to finish, then refuse new ones. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
+    this.store.close();
+  }
+}
+
+
+function payloadAad(origin: string, seq: number, name: string): Uint8Array {
+  return utf8(`sios-payload/v1\n${origin}\n${seq}\n${name}`);
+}
+
+function eqBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
