@@ -13,6 +13,7 @@ const commands: Record<string, Loader> = {
   seal: () => import('./commands/seal.ts'),
   ledger: () => import('./commands/ledger.ts'),
   verify: () => import('./commands/verify.ts'),
+  tenant: () => import('./commands/tenant.ts'),
 };
 
 const usage = `sios — Sovereign Intelligence Operating System
@@ -20,7 +21,14 @@ const usage = `sios — Sovereign Intelligence Operating System
 usage: sios <command> [options]      (sios <command> --help for details)
 
 commands:
-${'  init      create a deployment: operator ML-DSA-65 key, encrypted at rest\n'}${'  key       operator key: show, export, split into k-of-n shares, restore, rotate\n'}${'  seal      seal an intent into a tenant ledger (sign-before-run) and record its outcome\n'}${'  ledger    list, export and inspect tenant ledgers; report intents in doubt\n'}${'  verify    verify an exported ledger bundle offline with the operator public key\n'}
+  demo      run the main job on the embedded default: two tenants, brains, approvals, verification
+  init      create a deployment: operator ML-DSA-65 key, encrypted at rest
+  key       operator key: show, export, split into k-of-n shares, restore, rotate
+  tenant    create and list tenants
+  seal      seal an intent into a tenant ledger (sign-before-run) and record its outcome
+  ledger    list, export and inspect tenant ledgers; report intents in doubt
+  verify    verify an exported ledger bundle or a receipt offline with the operator public key
+
 Data lives in --data DIR (default: $SIOS_DATA or ./sios-data). Nothing here touches the network.
 `;
 

@@ -232,6 +232,52 @@ export class Deployment {
 
   private now(): number { return (this.opts.now ?? Date.now)(); }
 
+  /**
+   * Rotate the operator key. Order matters for crash safety: the new key file is written first
+   * (keys/operator.key.next), then every ledger announces the new key signed by the old one, then
+   * tenant data keys are re-wrapped, and only then does the new key file replace the old one.
+   */
+  async rotateKey(protectors: readonly KeyProtector[], actor: string): Promise<{ fingerprint: string; ledgers: number }> {
+    const L = layout(this.dir);
+    const seed = newSeed();
+    try {
+      const next = softwareSigner(seed);
+      const fp = fingerprint(nodeVerifyCrypto, next.publicKey);
+      const keyFile = await createKeyFile(seed, protectors, { deployment: this.config.id, created: new Date(this.now()).toISOString() });
+      writeKeyFile(L.keyFile + '.next', keyFile, { overwrite: true });
+      await this.system.seal({ kind: 'admin', body: { action: 'key-rotation-begin', actor, old: this.fingerprint, new: fp } });
+      let n = 0;
+      for (const t of this.tenants()) {
+        if (t.status === 'deleted') continue;
+        await this.ledger(t.id).rotate(next); n++;
+      }
+      await this.system.rotate(next); n++;
+      const newWrap = hkdf(seed, `sios/${this.config.id}`, 'tenant data key wrapping v1');
+      const rows = this.systemDb.prepare('SELECT id, wrapped_key FROM tenants WHERE wrapped_key IS NOT NULL').all();
+      this.systemDb.exec('BEGIN IMMEDIATE');
+      try {
+        for (const r of rows) {
+          const aad = utf8(`sios tenant data key\n${this.config.id}\n${String(r['id'])}`);
+          const dk = openAead(this.wrapKey, r['wrapped_key'] as Uint8Array, aad);
+          this.systemDb.prepare('UPDATE tenants SET wrapped_key = ? WHERE id = ?').run(sealAead(newWrap, dk, aad), String(r['id']));
+          dk.fill(0);
+        }
+        this.systemDb.exec('COMMIT');
+      } catch (e) { this.systemDb.exec('ROLLBACK'); throw e; }
+      fs.renameSync(L.keyFile + '.next', L.keyFile);
+      writeFileAtomic(L.publicKey, publicKeyToPem(next.publicKey), 0o644);
+      const config: DeploymentConfig = { ...this.config, operator: { fingerprint: fp } };
+      writeFileAtomic(L.config, JSON.stringify(config, null, 2) + '\n');
+      (this as { config: DeploymentConfig }).config = config;
+      this.wrapKey.set(newWrap);
+      (this as { signer: Signer }).signer = next;
+      await this.system.seal({ kind: 'admin', body: { action: 'key-rotation-done', actor, operator: fp } });
+      return { fingerprint: fp, ledgers: n };
+    } finally {
+      seed.fill(0);
+    }
+  }
+
   async close(): Promise<void> {
     for (const l of this.ledgers.values()) await l.close();
     await this.system.close();
