@@ -110,3 +110,17 @@ export const toBase64 = (b: Uint8Array): string => enc(b, B64, true);
 export const fromBase64 = (s: string, what = 'base64 value'): Uint8Array => dec(s, DEC_STD, true, what);
 export const toBase64url = (b: Uint8Array): string => enc(b, B64URL, false);
 export const fromBase64url = (s: string, what = 'base64url value'): Uint8Array => dec(s, DEC_URL, false, what);
+
+/** Does base64url text `s` encode exactly `b`? Allocation-free (hot path of bundle verification). */
+export function base64urlEquals(s: string, b: Uint8Array): boolean {
+  if (s.length !== Math.ceil((b.length * 4) / 3)) return false;
+  let acc = 0, bits = 0, o = 0;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    const v = ch < 128 ? (DEC_URL[ch] as number) : -1;
+    if (v < 0) return false;
+    acc = ((acc << 6) | v) & 0xffffff; bits += 6;
+    if (bits >= 8) { bits -= 8; if (((acc >> bits) & 0xff) !== b[o++]) return false; }
+  }
+  return o === b.length && (bits === 0 || (acc & ((1 << bits) - 1)) === 0);
+}

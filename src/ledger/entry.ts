@@ -24,6 +24,8 @@ export interface Entry {
 }
 
 const KIND = /^[a-z][a-z0-9-]{0,31}$/;
+const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+const FIELDS = new Set(['v', 'tenant', 'seq', 'time', 'kind', 'prev', 'body']);
 const TENANT = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export function isValidTenantId(t: string): boolean {
@@ -55,11 +57,11 @@ export function parseEntry(text: string, position: number): Entry {
   const bad = (why: string): never => { throw new VerifyError('malformed', `entry at position ${position}: ${why}`, position); };
   if (typeof o !== 'object' || o === null || Array.isArray(o)) bad('not a JSON object');
   const e = o as Record<string, unknown>;
-  for (const k of Object.keys(e)) if (!['v', 'tenant', 'seq', 'time', 'kind', 'prev', 'body'].includes(k)) bad(`unknown field '${k.slice(0, 32)}'`);
+  for (const k in e) if (!FIELDS.has(k)) bad(`unknown field '${k.slice(0, 32)}'`);
   if (e['v'] !== ENTRY_VERSION) bad(`unsupported format version ${String(e['v']).slice(0, 16)}; this verifier reads version ${ENTRY_VERSION}`);
   if (typeof e['tenant'] !== 'string' || !TENANT.test(e['tenant'])) bad('bad tenant');
   if (typeof e['seq'] !== 'number' || !Number.isSafeInteger(e['seq']) || e['seq'] < 0) bad('bad seq');
-  if (typeof e['time'] !== 'string' || e['time'].length > 40 || Number.isNaN(Date.parse(e['time']))) bad('bad time');
+  if (typeof e['time'] !== 'string' || !TIME.test(e['time'])) bad('bad time (want RFC 3339 UTC, e.g. 2026-11-22T10:00:00.000Z)');
   if (typeof e['kind'] !== 'string' || !KIND.test(e['kind'])) bad('bad kind');
   if (typeof e['prev'] !== 'string' || e['prev'].length !== 43) bad('bad prev');
   if (typeof e['body'] !== 'object' || e['body'] === null || Array.isArray(e['body'])) bad('body is not an object');

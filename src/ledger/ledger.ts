@@ -59,6 +59,18 @@ export interface LedgerOptions {
   maxBatch?: number;
 }
 
+interface Prepared {
+  startSize: number;
+  startPrev: Uint8Array;
+  entries: StoredEntry[];
+  payloads: StoredPayload[];
+  accepted: Pending[];
+  time: string;
+  size: number;
+  root: Uint8Array;
+  signer: Signer;
+}
+
 interface Pending {
   req: SealRequest;
   nextSigner: Signer | undefined;
@@ -178,22 +190,58 @@ export class Ledger {
     });
   }
 
+  private take(): Pending[] {
+    // A key rotation ends its batch so that the batch's checkpoint is the old key's last.
+    let n = Math.min(this.queue.length, this.maxBatch);
+    for (let i = 0; i < n; i++) if ((this.queue[i] as Pending).nextSigner) { n = i + 1; break; }
+    return this.queue.splice(0, n);
+  }
+
+  /**
+   * Two-stage pipeline: while batch k's signature is computed on the thread pool, nothing else can
+   * happen to it; once it is signed, batch k+1 is prepared and its signing started BEFORE batch k
+   * is committed (fsync) on this thread, so signing and disk overlap. If batch k's commit fails,
+   * batch k+1 (not yet acknowledged) is undone and its requests go back to the head of the queue.
+   */
   private async pump(): Promise<void> {
     this.running = true;
     try {
-      while (this.queue.length > 0) {
-        // A key rotation ends its batch so that the batch's checkpoint is the old key's last.
-        let n = Math.min(this.queue.length, this.maxBatch);
-        for (let i = 0; i < n; i++) if ((this.queue[i] as Pending).nextSigner) { n = i + 1; break; }
-        const batch = this.queue.splice(0, n);
-        await this.commitBatch(batch);
+      let prep = this.queue.length ? this.prepare(this.take()) : undefined;
+      let sig = prep ? this.sign(prep) : undefined;
+      while (prep && sig) {
+        let signed: string;
+        try {
+          signed = await sig;
+        } catch (e) {
+          this.undo(prep);
+          for (const p of prep.accepted) p.reject(e);
+          prep = this.queue.length ? this.prepare(this.take()) : undefined;
+          sig = prep ? this.sign(prep) : undefined;
+          continue;
+        }
+        const rotates = prep.accepted[prep.accepted.length - 1]?.nextSigner;
+        let next = !rotates && this.queue.length ? this.prepare(this.take()) : undefined;
+        let nextSig = next ? this.sign(next) : undefined;
+        try {
+          this.finish(prep, signed);
+        } catch (e) {
+          this.undo(prep);
+          for (const p of prep.accepted) p.reject(e);
+          if (next) {
+            nextSig?.catch(() => undefined);
+            this.queue.unshift(...next.accepted);
+            next = undefined; nextSig = undefined;
+          }
+        }
+        if (rotates && !next) { next = this.queue.length ? this.prepare(this.take()) : undefined; nextSig = next ? this.sign(next) : undefined; }
+        prep = next; sig = nextSig;
       }
     } finally {
       this.running = false;
     }
   }
 
-  private async commitBatch(batch: Pending[]): Promise<void> {
+  private prepare(batch: Pending[]): Prepared | undefined {
     const startSize = this.tree.size;
     const startPrev = this.prev;
     const entries: StoredEntry[] = [];
@@ -201,8 +249,9 @@ export class Ledger {
     const accepted: Pending[] = [];
     const time = new Date(this.now()).toISOString();
     for (const p of batch) {
+      const seq = startSize + accepted.length;
+      const mine: StoredPayload[] = [];
       try {
-        const seq = startSize + accepted.length;
         const body: Record<string, Json> = { ...p.req.body };
         if (p.req.payloads && Object.keys(p.req.payloads).length > 0) {
           if (!this.cipher) throw new SiosError('ERR_KEY', 'this ledger has no payload key; payloads cannot be stored');
@@ -211,7 +260,7 @@ export class Ledger {
             const salt = this.random(32);
             commits[name] = toBase64url(commitment(this.c, salt, value));
             const plain = utf8(canonicalize({ salt: toBase64url(salt), payload: value }));
-            payloads.push({ seq, name, sealed: this.cipher.seal(plain, payloadAad(this.origin, seq, name)) });
+            mine.push({ seq, name, sealed: this.cipher.seal(plain, payloadAad(this.origin, seq, name)) });
           }
           body['commitments'] = commits;
         }
@@ -221,37 +270,42 @@ export class Ledger {
         this.tree.appendLeafHash(leaf);
         this.prev = leaf;
         entries.push({ seq, kind: p.req.kind, ref: p.req.ref ?? null, bytes, leaf });
+        payloads.push(...mine);
         accepted.push(p);
       } catch (e) {
         // A request that cannot be encoded fails alone; it never takes a sequence number.
         p.reject(e);
-        while (payloads.length > 0 && (payloads[payloads.length - 1] as StoredPayload).seq === startSize + accepted.length) payloads.pop();
       }
     }
-    if (accepted.length === 0) return;
-    const size = this.tree.size;
-    try {
-      const signed = await signCheckpoint(this.c, {
-        origin: this.origin, size, root: this.tree.root(size),
-        extensions: [`sios-time ${time}`, ...this.extensions()],
-      }, this.signer);
-      this.store.appendBatch(entries, payloads, { size, note: signed.text }, startSize);
-      this.lastCheckpoint = signed.text;
-      this.stats.batches++; this.stats.entries += accepted.length;
-      if (accepted.length > this.stats.maxBatch) this.stats.maxBatch = accepted.length;
-      for (let i = 0; i < accepted.length; i++) {
-        const seq = startSize + i;
-        const proof = this.tree.inclusionProof(seq, size).map(toBase64);
-        (accepted[i] as Pending).resolve({ v: 1, origin: this.origin, seq, entry: fromUtf8((entries[i] as StoredEntry).bytes), proof, checkpoint: signed.text });
-      }
-      const rot = accepted[accepted.length - 1]?.nextSigner;
-      if (rot) this.signer = rot;
-    } catch (e) {
-      // Nothing was acknowledged: undo the in-memory tree so the next batch reuses the seqs.
-      this.tree.truncate(startSize);
-      this.prev = startPrev;
-      for (const p of accepted) p.reject(e);
+    if (accepted.length === 0) return undefined;
+    return { startSize, startPrev, entries, payloads, accepted, time, size: this.tree.size, root: this.tree.root(this.tree.size), signer: this.signer };
+  }
+
+  private async sign(b: Prepared): Promise<string> {
+    const signed = await signCheckpoint(this.c, {
+      origin: this.origin, size: b.size, root: b.root, extensions: [`sios-time ${b.time}`, ...this.extensions()],
+    }, b.signer);
+    return signed.text;
+  }
+
+  private finish(b: Prepared, note: string): void {
+    this.store.appendBatch(b.entries, b.payloads, { size: b.size, note }, b.startSize);
+    this.lastCheckpoint = note;
+    this.stats.batches++; this.stats.entries += b.accepted.length;
+    if (b.accepted.length > this.stats.maxBatch) this.stats.maxBatch = b.accepted.length;
+    for (let i = 0; i < b.accepted.length; i++) {
+      const seq = b.startSize + i;
+      const proof = this.tree.inclusionProof(seq, b.size).map(toBase64);
+      (b.accepted[i] as Pending).resolve({ v: 1, origin: this.origin, seq, entry: fromUtf8((b.entries[i] as StoredEntry).bytes), proof, checkpoint: note });
     }
+    const rot = b.accepted[b.accepted.length - 1]?.nextSigner;
+    if (rot) this.signer = rot;
+  }
+
+  /** Nothing of this batch was acknowledged: drop it (and anything after it) from the tree. */
+  private undo(b: Prepared): void {
+    this.tree.truncate(b.startSize);
+    this.prev = b.startPrev;
   }
 
   /** Intents with no recorded outcome (after a crash: in doubt, never silently dropped). */

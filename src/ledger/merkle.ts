@@ -18,12 +18,30 @@ export function leafHash(c: VerifyCrypto, entry: Uint8Array): Uint8Array {
   return c.sha256(buf);
 }
 
+// Hashing is synchronous, so one scratch buffer serves every node hash (no allocation per node).
+const nodeScratch = new Uint8Array(1 + 2 * HASH);
+nodeScratch[0] = 0x01;
+
 export function nodeHash(c: VerifyCrypto, left: Uint8Array, right: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(1 + 2 * HASH);
-  buf[0] = 0x01;
-  buf.set(left, 1);
-  buf.set(right, 1 + HASH);
-  return c.sha256(buf);
+  nodeScratch.set(left, 1);
+  nodeScratch.set(right, 1 + HASH);
+  return c.sha256(nodeScratch);
+}
+
+/**
+ * Leaf hash of `buf[start:end]` where `buf[start-1]` exists (a bundle's preceding newline): the
+ * byte before the entry is set to the 0x00 leaf prefix for the hash and restored, so a million
+ * entries are hashed without a million copies.
+ */
+export function leafHashAt(c: VerifyCrypto, buf: Uint8Array, start: number, end: number): Uint8Array {
+  if (start < 1) return leafHash(c, buf.subarray(start, end));
+  const saved = buf[start - 1] as number;
+  buf[start - 1] = 0x00;
+  try {
+    return c.sha256(buf.subarray(start - 1, end));
+  } finally {
+    buf[start - 1] = saved;
+  }
 }
 
 /** Largest power of two strictly less than n (n > 1), RFC 9162 §2.1.1's k. */

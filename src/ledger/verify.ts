@@ -6,10 +6,10 @@
  * becomes a report naming the reason and, where it can be located, the first bad entry's seq.
  */
 import { VerifyError, type VerifyReason } from '../errors.ts';
-import { fromBase64, fromBase64url, toBase64url, utf8 } from '../encoding/bytes.ts';
+import { base64urlEquals, fromBase64, fromBase64url, toBase64url, utf8 } from '../encoding/bytes.ts';
 import type { VerifyCrypto } from '../crypto/suite.ts';
 import { fingerprint } from '../crypto/fingerprint.ts';
-import { MerkleTree, leafHash, verifyInclusion } from './merkle.ts';
+import { MerkleTree, leafHash, leafHashAt, verifyInclusion } from './merkle.ts';
 import { checkDisclosure, genesisPrev, parseEntry, type Disclosure, type Entry } from './entry.ts';
 import { parseSignedCheckpoint, verifyCheckpointSignature, type SignedCheckpoint } from './note.ts';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, MAX_LINE_BYTES, type BundleHeader } from './bundle-format.ts';
@@ -143,7 +143,6 @@ async function run(bytes: Uint8Array, o: VerifyOptions, report: VerifyReport): P
   const kinds = new Uint8Array(h.entries); // 1 = intent, 2 = intent with outcome
   const rotations: Rotation[] = [];
   let prev = genesisPrev(c, h.origin);
-  let prevB64 = toBase64url(prev);
   let pendingBreak: number | undefined;
   for (let i = 0; i < h.entries; i++) {
     const start = lines.pos;
@@ -157,14 +156,14 @@ async function run(bytes: Uint8Array, o: VerifyOptions, report: VerifyReport): P
       throw new VerifyError('reordered', why, i);
     }
     if (e.tenant !== h.tenant) throw new VerifyError('wrong-tenant', `entry ${i} belongs to tenant '${e.tenant}', not '${h.tenant}'`, i);
-    const leaf = leafHash(c, line);
+    const leaf = leafHashAt(c, bytes, start, start + line.length);
     if (pendingBreak !== undefined) {
       // Entry i-1's prev did not match entry i-2's hash. If entry i vouches for entry i-1's bytes,
       // entry i-2 was altered; otherwise entry i-1 itself was.
-      const altered = e.prev === prevB64 ? pendingBreak - 1 : pendingBreak;
+      const altered = base64urlEquals(e.prev, prev) ? pendingBreak - 1 : pendingBreak;
       throw new VerifyError('broken-chain', `entry ${altered} was altered: its hash does not match the chain`, altered);
     }
-    if (e.prev !== prevB64) {
+    if (!base64urlEquals(e.prev, prev)) {
       if (i === 0) throw new VerifyError('wrong-tenant', `entry 0 does not start the chain of '${h.origin}': this ledger belongs to another tenant or deployment`, 0);
       pendingBreak = i;
     }
@@ -178,7 +177,7 @@ async function run(bytes: Uint8Array, o: VerifyOptions, report: VerifyReport): P
         throw new VerifyError('malformed', `outcome ${i} does not refer to an earlier intent`, i);
       }
       if (kinds[rs] === 2) throw new VerifyError('malformed', `intent ${rs} has a second outcome at entry ${i}`, i);
-      if (ref?.leaf !== toBase64url(tree.leaf(rs))) throw new VerifyError('broken-chain', `outcome ${i} names intent ${rs} with a different hash`, i);
+      if (typeof ref?.leaf !== 'string' || !base64urlEquals(ref.leaf, tree.leaf(rs))) throw new VerifyError('broken-chain', `outcome ${i} names intent ${rs} with a different hash`, i);
       kinds[rs] = 2;
     } else if (e.kind === 'key-rotation') {
       try {
@@ -188,7 +187,7 @@ async function run(bytes: Uint8Array, o: VerifyOptions, report: VerifyReport): P
       } catch { throw new VerifyError('malformed', `key rotation at entry ${i} is malformed`, i); }
     }
     o.onEntry?.(e);
-    prev = leaf; prevB64 = toBase64url(leaf);
+    prev = leaf;
     if (o.onProgress && (i & 0x3fff) === 0) o.onProgress(i, h.entries);
   }
   // A break still pending is at the last entry: the checkpoint roots below decide which side was altered.
