@@ -19,6 +19,7 @@ import { Ledger, type PayloadCipher, type Receipt } from '../ledger/ledger.ts';
 import { assertTenantId } from '../ledger/entry.ts';
 import { openDatabase, SqliteLedgerStore } from '../store/sqlite-ledger.ts';
 import { layout } from './layout.ts';
+import { TenantStore } from '../tenancy/store.ts';
 
 export const SYSTEM_TENANT = 'system';
 const CONFIG_FORMAT = 'sios-deployment';
@@ -132,6 +133,7 @@ export class Deployment {
   private readonly wrapKey: Uint8Array;
   private readonly opts: OpenOptions;
   private readonly ledgers = new Map<string, Ledger>();
+  private readonly stores = new Map<string, { db: DatabaseSync; store: TenantStore }>();
 
   private constructor(dir: string, config: DeploymentConfig, signer: Signer, wrapKey: Uint8Array, systemDb: DatabaseSync, system: Ledger, opts: OpenOptions) {
     this.dir = dir; this.config = config; this.signer = signer; this.wrapKey = wrapKey; this.systemDb = systemDb; this.system = system; this.opts = opts;
@@ -222,6 +224,23 @@ export class Deployment {
     return l;
   }
 
+  /** The tenant's encrypted data store (records), on its own connection to the tenant database. */
+  store(id: string): TenantStore {
+    const cached = this.stores.get(id);
+    if (cached) return cached.store;
+    const key = this.tenantDataKey(id);
+    const db = openDatabase(layout(this.dir).tenantDb(id));
+    const store = new TenantStore(db, id, key);
+    this.stores.set(id, { db, store });
+    return store;
+  }
+
+  /** A database handle on the tenant's own file, for subsystems that keep per-tenant tables. */
+  tenantDb(id: string): DatabaseSync {
+    this.store(id);
+    return (this.stores.get(id) as { db: DatabaseSync }).db;
+  }
+
   /** Existing ledger stores (for export and listing); includes the system ledger. */
   ledgerStore(id: string): SqliteLedgerStore {
     if (id === SYSTEM_TENANT) return new SqliteLedgerStore(this.systemDb);
@@ -280,6 +299,7 @@ export class Deployment {
 
   async close(): Promise<void> {
     for (const l of this.ledgers.values()) await l.close();
+    for (const s of this.stores.values()) if (s.db.isOpen) s.db.close();
     await this.system.close();
     if (this.systemDb.isOpen) this.systemDb.close();
     this.wrapKey.fill(0);
