@@ -36,6 +36,9 @@ export interface SealRequest {
   payloads?: Record<string, Json>;
   /** For outcomes: the intent seq they close. */
   ref?: number;
+  /** Salts chosen by the caller for some payloads (when the commitment was shown before sealing,
+   *  e.g. in a digest a person approved); others get fresh random salts. 32 bytes each. */
+  salts?: Record<string, Uint8Array>;
 }
 
 export interface PayloadCipher {
@@ -257,7 +260,7 @@ export class Ledger {
           if (!this.cipher) throw new SiosError('ERR_KEY', 'this ledger has no payload key; payloads cannot be stored');
           const commits: Record<string, Json> = {};
           for (const [name, value] of Object.entries(p.req.payloads)) {
-            const salt = this.random(32);
+            const salt = p.req.salts?.[name] ?? this.random(32);
             commits[name] = toBase64url(commitment(this.c, salt, value));
             const plain = utf8(canonicalize({ salt: toBase64url(salt), payload: value }));
             mine.push({ seq, name, sealed: this.cipher.seal(plain, payloadAad(this.origin, seq, name)) });
