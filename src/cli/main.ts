@@ -14,6 +14,7 @@ const commands: Record<string, Loader> = {
   ledger: () => import('./commands/ledger.ts'),
   verify: () => import('./commands/verify.ts'),
   tenant: () => import('./commands/tenant.ts'),
+  doctor: () => import('./commands/doctor.ts'),
 };
 
 const usage = `sios — Sovereign Intelligence Operating System
@@ -28,6 +29,7 @@ commands:
   seal      seal an intent into a tenant ledger (sign-before-run) and record its outcome
   ledger    list, export and inspect tenant ledgers; report intents in doubt
   verify    verify an exported ledger bundle or a receipt offline with the operator public key
+  doctor    check the deployment: no egress, sandbox usable, keys encrypted, ledgers intact, attestation
 
 Data lives in --data DIR (default: $SIOS_DATA or ./sios-data). Nothing here touches the network.
 `;
