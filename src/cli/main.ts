@@ -15,6 +15,7 @@ const commands: Record<string, Loader> = {
   verify: () => import('./commands/verify.ts'),
   tenant: () => import('./commands/tenant.ts'),
   doctor: () => import('./commands/doctor.ts'),
+  sentinel: () => import('./commands/sentinel.ts'),
 };
 
 const usage = `sios — Sovereign Intelligence Operating System
@@ -29,6 +30,7 @@ commands:
   seal      seal an intent into a tenant ledger (sign-before-run) and record its outcome
   ledger    list, export and inspect tenant ledgers; report intents in doubt
   verify    verify an exported ledger bundle or a receipt offline with the operator public key
+  sentinel  scan untrusted text for prompt injection (JSON Lines in, verdicts out)
   doctor    check the deployment: no egress, sandbox usable, keys encrypted, ledgers intact, attestation
 
 Data lives in --data DIR (default: $SIOS_DATA or ./sios-data). Nothing here touches the network.

@@ -1,0 +1,229 @@
+/**
+ * Trains Sentinel's classifier and writes src/sentinel/model.json. Deterministic: same data, same model.
+ *
+ *   node scripts/train-sentinel.ts [--data /work/shared/data/bipia-train]
+ *
+ * Data used (and held out):
+ * - BIPIA training split (MIT, Microsoft; /work/shared/data/bipia-train): clean contexts (email, table,
+ *   code) are negatives; attack strings are inserted at the start, middle or end of a clean context to
+ *   make positives, as BIPIA does.
+ *   * Contexts are split per source with a seeded shuffle: 60% train, 10% calibration (choice of the
+ *     operating threshold), 30% test (used only by scripts/eval-sentinel.ts).
+ *   * Attack categories are split: the categories in HELDOUT_TEXT_CATEGORIES and
+ *     HELDOUT_CODE_CATEGORIES are never seen in training; the evaluation reports them separately.
+ * - data/sentinel/attacks-train.jsonl: hand-written injections in 11 languages (training only).
+ * - data/sentinel/benign-imperative-train.jsonl: hand-written benign documents full of imperatives.
+ * - data/sentinel/benign-dev-train.jsonl: 1.5 KB chunks of developer text (this repository's committed
+ *   sources and design notes, Apache-2.0; and @types/node declaration docs, MIT, DefinitelyTyped
+ *   contributors) as negatives: code and documentation full of "run", "execute", "send", "call".
+ * - Never used here: data/sentinel/attacks-heldout.jsonl, data/sentinel/benign-imperative-heldout.jsonl.
+ *
+ * Model: logistic regression on hashed features (src/sentinel/classifier.ts), SGD with L2, classes
+ * balanced, trained on windows of the normalised text exactly as the detector windows it.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { normalize } from '../src/sentinel/normalize.ts';
+import { matchRules } from '../src/sentinel/rules.ts';
+import { FeatureExtractor, encodeModel, sigmoid } from '../src/sentinel/classifier.ts';
+
+export const DEFAULT_DATA = '/work/shared/data/bipia-train';
+export const REPO = fileURLToPath(new URL('..', import.meta.url));
+export const BITS = 18;
+export const WINDOW = 400;
+export const STRIDE = 200;
+/** Target false-positive rate of the operating threshold on calibration documents (margin below 1%). */
+export const TARGET_FPR = 0.005;
+
+export const HELDOUT_TEXT_CATEGORIES = ['Learning and Tutoring', 'Language Translation', 'Homophonic Substitution', 'Space Removal & Grouping', 'Persuasion', 'Malware Distribution'];
+export const HELDOUT_CODE_CATEGORIES = ['Memory Scanning', 'Crippling Critical Infrastructures', 'Cryptocurrency Mining'];
+
+/** Seeded PRNG for shuffles and sampling (mulberry32). NOT for security: training data order only. */
+export function trainingShufflePrng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function shuffle<T>(xs: T[], rnd: () => number): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [a[i], a[j]] = [a[j]!, a[i]!]; }
+  return a;
+}
+
+export interface Context { source: 'email' | 'table' | 'code'; text: string }
+export interface Attack { category: string; text: string; kind: 'text' | 'code' | 'handwritten'; lang: string }
+export interface Splits {
+  train: Context[]; calib: Context[]; test: Context[];
+  trainAttacks: Attack[]; heldoutBipiaAttacks: Attack[]; handwrittenTrain: Attack[]; handwrittenHeldout: Attack[];
+  benignTrain: string[]; benignDev: string[]; benignHeldout: Array<{ kind: string; text: string }>;
+}
+
+function readJsonl(path: string): Array<Record<string, unknown>> {
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+export function loadSplits(dataDir = DEFAULT_DATA): Splits {
+  const rnd = trainingShufflePrng(20261122);
+  const train: Context[] = [], calib: Context[] = [], test: Context[] = [];
+  for (const source of ['email', 'table', 'code'] as const) {
+    const rows = readJsonl(`${dataDir}/${source}_train.jsonl`);
+    const ctx = rows.map((r) => {
+      const c = r['context'];
+      return { source, text: Array.isArray(c) ? (c as string[]).join('\n') : String(c) };
+    }).filter((c) => c.text.trim().length > 0);
+    const s = shuffle(ctx, rnd);
+    const nTest = Math.round(s.length * 0.3), nCal = Math.round(s.length * 0.1);
+    test.push(...s.slice(0, nTest));
+    calib.push(...s.slice(nTest, nTest + nCal));
+    train.push(...s.slice(nTest + nCal));
+  }
+  const trainAttacks: Attack[] = [], heldoutBipiaAttacks: Attack[] = [];
+  for (const [file, kind, held] of [['text_attack_train.json', 'text', HELDOUT_TEXT_CATEGORIES], ['code_attack_train.json', 'code', HELDOUT_CODE_CATEGORIES]] as const) {
+    const groups = JSON.parse(readFileSync(`${dataDir}/${file}`, 'utf8')) as Record<string, string[]>;
+    for (const [category, texts] of Object.entries(groups)) {
+      for (const text of texts) (held.includes(category) ? heldoutBipiaAttacks : trainAttacks).push({ category, text, kind, lang: 'en' });
+    }
+  }
+  const hw = (f: string): Attack[] => readJsonl(`${REPO}data/sentinel/${f}`).map((r) => ({ category: String(r['category']), text: String(r['text']), kind: 'handwritten', lang: String(r['lang']) }));
+  return {
+    train, calib, test, trainAttacks, heldoutBipiaAttacks,
+    handwrittenTrain: hw('attacks-train.jsonl'), handwrittenHeldout: hw('attacks-heldout.jsonl'),
+    benignTrain: readJsonl(`${REPO}data/sentinel/benign-imperative-train.jsonl`).map((r) => String(r['text'])),
+    benignDev: readJsonl(`${REPO}data/sentinel/benign-dev-train.jsonl`).map((r) => String(r['text'])),
+    benignHeldout: readJsonl(`${REPO}data/sentinel/benign-imperative-heldout.jsonl`).map((r) => ({ kind: String(r['kind']), text: String(r['text']) })),
+  };
+}
+
+export type Position = 'start' | 'middle' | 'end';
+/** BIPIA-style insertion; middle = at the line or sentence boundary nearest the middle. */
+export function insertAttack(context: string, attack: string, pos: Position): { before: string; attack: string; after: string } {
+  if (pos === 'start') return { before: '', attack, after: '\n' + context };
+  if (pos === 'end') return { before: context + '\n', attack, after: '' };
+  const mid = Math.floor(context.length / 2);
+  let cut = context.indexOf('\n', mid);
+  if (cut < 0 || cut - mid > 400) { cut = context.indexOf('. ', mid); if (cut >= 0) cut += 1; }
+  if (cut < 0 || cut - mid > 400) cut = mid;
+  return { before: context.slice(0, cut) + '\n', attack, after: '\n' + context.slice(cut) };
+}
+
+interface Example { f: Int32Array; y: number; w: number }
+
+function windowsOf(text: string): Array<{ start: number; end: number }> {
+  const out: Array<{ start: number; end: number }> = [];
+  for (let start = 0; ; start += STRIDE) {
+    const end = Math.min(text.length, start + WINDOW);
+    out.push({ start, end });
+    if (end >= text.length) break;
+  }
+  return out;
+}
+
+function examplesOfBenign(fx: FeatureExtractor, text: string, w: number, out: Example[]): void {
+  const t = normalize(text).text;
+  for (const { start, end } of windowsOf(t)) {
+    const s = t.slice(start, end);
+    out.push({ f: fx.extract(s, matchRules(s)), y: 0, w });
+  }
+}
+
+function examplesOfPositive(fx: FeatureExtractor, parts: { before: string; attack: string; after: string }, out: Example[]): void {
+  const b = normalize(parts.before).text, a = normalize(parts.attack).text, c = normalize(parts.after).text;
+  const t = b + a + c;
+  const aStart = b.length, aEnd = b.length + a.length;
+  for (const { start, end } of windowsOf(t)) {
+    const overlap = Math.max(0, Math.min(end, aEnd) - Math.max(start, aStart));
+    const s = t.slice(start, end);
+    if (overlap === 0) out.push({ f: fx.extract(s, matchRules(s)), y: 0, w: 1 });
+    else if (overlap >= 0.5 * (aEnd - aStart) || overlap >= 0.5 * (end - start)) out.push({ f: fx.extract(s, matchRules(s)), y: 1, w: 1 });
+  }
+}
+
+export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encodeModel>; report: string } {
+  const sp = loadSplits(dataDir);
+  const rnd = trainingShufflePrng(7);
+  const fx = new FeatureExtractor(BITS);
+  const ex: Example[] = [];
+  for (const c of sp.train) examplesOfBenign(fx, c.text, 1, ex);
+  for (const t of sp.benignTrain) examplesOfBenign(fx, t, 5, ex);
+  for (const t of sp.benignDev) examplesOfBenign(fx, t, 1, ex);
+  const textCtx = sp.train.filter((c) => c.source !== 'code');
+  const codeCtx = sp.train.filter((c) => c.source === 'code');
+  const positions: Position[] = ['start', 'middle', 'end'];
+  for (const a of [...sp.trainAttacks, ...sp.handwrittenTrain]) {
+    const pool = a.kind === 'code' ? codeCtx : a.kind === 'handwritten' ? sp.train : textCtx;
+    const per = a.kind === 'handwritten' ? 12 : 8;
+    for (let k = 0; k < per; k++) {
+      const ctx = pool[Math.floor(rnd() * pool.length)]!;
+      examplesOfPositive(fx, insertAttack(ctx.text, a.text, positions[k % 3]!), ex);
+    }
+  }
+  // Balance classes.
+  let pos = 0, neg = 0;
+  for (const e of ex) { if (e.y === 1) pos += e.w; else neg += e.w; }
+  const wPos = (pos + neg) / (2 * pos), wNeg = (pos + neg) / (2 * neg);
+  const weights = new Float64Array(1 << BITS);
+  let bias = 0;
+  const l2 = 1e-5;
+  const epochs = 12;
+  for (let ep = 0; ep < epochs; ep++) {
+    const lr = 0.5 / (1 + ep * 0.5);
+    const order = shuffle(ex, rnd);
+    for (const e of order) {
+      const norm = 1 / Math.sqrt(Math.max(1, e.f.length));
+      let z = bias;
+      for (let i = 0; i < e.f.length; i++) z += (weights[e.f[i] as number] as number) * norm;
+      const g = (sigmoid(z) - e.y) * e.w * (e.y === 1 ? wPos : wNeg);
+      for (let i = 0; i < e.f.length; i++) {
+        const k = e.f[i] as number;
+        weights[k] = (weights[k] as number) * (1 - lr * l2) - lr * g * norm;
+      }
+      bias -= lr * g * 0.1;
+    }
+  }
+  // Calibration: document score = max window probability; threshold at TARGET_FPR on calibration docs.
+  const quant = encodeModel(weights, BITS, bias, { window: WINDOW, stride: STRIDE, threshold: 0.5, trainedOn: {} });
+  const scale = quant.scale;
+  const qw = (k: number): number => Math.max(-127, Math.min(127, Math.round((weights[k] as number) / scale))) * scale;
+  const docP = (text: string): number => {
+    const t = normalize(text).text;
+    let best = 0;
+    for (const { start, end } of windowsOf(t)) {
+      const s = t.slice(start, end);
+      const f = fx.extract(s, matchRules(s));
+      let z = 0;
+      for (let i = 0; i < f.length; i++) z += qw(f[i] as number);
+      best = Math.max(best, sigmoid(bias + z / Math.sqrt(Math.max(1, f.length))));
+    }
+    return best;
+  };
+  const calScores = sp.calib.map((c) => docP(c.text)).sort((x, y) => x - y);
+  const idx = Math.min(calScores.length - 1, Math.floor(calScores.length * (1 - TARGET_FPR)));
+  const threshold = Math.min(0.99, Math.max(0.5, (calScores[idx] ?? 0.5) + 1e-3));
+  const model = encodeModel(weights, BITS, bias, {
+    window: WINDOW, stride: STRIDE, threshold,
+    trainedOn: {
+      script: 'scripts/train-sentinel.ts',
+      bipia: 'BIPIA training split (MIT, Microsoft), contexts 60% train / 10% calibration / 30% test (seeded)',
+      heldoutTextCategories: HELDOUT_TEXT_CATEGORIES, heldoutCodeCategories: HELDOUT_CODE_CATEGORIES,
+      handwritten: ['data/sentinel/attacks-train.jsonl', 'data/sentinel/benign-imperative-train.jsonl', 'data/sentinel/benign-dev-train.jsonl'],
+      windows: ex.length, positiveWindows: ex.filter((e) => e.y === 1).length, calibrationDocs: sp.calib.length, targetFpr: TARGET_FPR,
+    },
+  });
+  const report = `windows ${ex.length} (positive ${ex.filter((e) => e.y === 1).length}), calibration docs ${calScores.length}, threshold ${threshold.toFixed(4)}`;
+  return { model, report };
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const i = process.argv.indexOf('--data');
+  const dataDir = i > 0 ? process.argv[i + 1] ?? DEFAULT_DATA : DEFAULT_DATA;
+  const { model, report } = train(dataDir);
+  const out = `${REPO}src/sentinel/model.json`;
+  writeFileSync(out, JSON.stringify(model) + '\n');
+  process.stdout.write(`train-sentinel: ${report}\nwrote ${out} (${JSON.stringify(model).length} bytes)\n`);
+}

@@ -1,0 +1,228 @@
+/**
+ * Layer 2: find encoded segments (base64/base64url, hex, \xHH escapes, URL percent-encoding, HTML
+ * numeric entities, \uXXXX escapes) and decode them so the detector can rescan the plain text.
+ * rot13 has no syntax to find; the detector rescans a rot13 view of the whole text instead.
+ *
+ * All scanners are single passes over the string with character tests (no regular expressions with
+ * nested quantifiers), so the cost is linear in the input. A decoded segment is kept only when it is
+ * mostly printable text: binary blobs (images, keys) are not text and are not rescanned.
+ */
+
+export type EncodingKind = 'base64' | 'hex' | 'url' | 'html-entities' | 'unicode-escapes';
+
+export interface DecodedSegment {
+  readonly kind: EncodingKind;
+  readonly text: string;
+  /** Offsets of the encoded run in the scanned string. */
+  readonly start: number;
+  readonly end: number;
+}
+
+const lenientUtf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** Minimum encoded length worth decoding: shorter runs cannot hold an instruction. */
+const MIN_B64 = 16;
+const MIN_HEX = 16;
+
+const B64_VAL = new Int8Array(128).fill(-1);
+{
+  const a = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  for (let i = 0; i < 62; i++) B64_VAL[a.charCodeAt(i)] = i;
+  B64_VAL[0x2b] = 62; B64_VAL[0x2f] = 63; // + /
+  B64_VAL[0x2d] = 62; B64_VAL[0x5f] = 63; // - _ (base64url)
+}
+
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
+}
+
+/**
+ * True when decoded bytes read as human text: valid-ish UTF-8, few control characters, and
+ * containing letters. Binary data almost never passes.
+ */
+export function looksLikeText(s: string): boolean {
+  if (s.length < 4) return false;
+  let bad = 0, letters = 0, spaces = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0xfffd || (c < 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) || (c >= 0x7f && c < 0xa0)) bad++;
+    else if (c === 0x20 || c === 0x0a) spaces++;
+    else if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c >= 0xc0) letters++;
+  }
+  if (bad > s.length * 0.05) return false;
+  if (letters < s.length * 0.4) return false;
+  // A single long "word" of letters is more likely an identifier than a sentence.
+  return spaces > 0 || s.length < 24;
+}
+
+function decodeB64Run(s: string, start: number, end: number): string | null {
+  const bytes = new Uint8Array(Math.floor(((end - start) * 3) / 4) + 3);
+  let o = 0, acc = 0, bits = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x3d || c === 0x0a || c === 0x0d) continue; // padding, wrapped lines
+    const v = c < 128 ? (B64_VAL[c] as number) : -1;
+    if (v < 0) return null;
+    acc = ((acc << 6) | v) & 0xffffff; bits += 6;
+    if (bits >= 8) { bits -= 8; bytes[o++] = (acc >> bits) & 0xff; }
+  }
+  return lenientUtf8.decode(bytes.subarray(0, o));
+}
+
+function isB64Char(c: number): boolean {
+  return c < 128 && (B64_VAL[c] as number) >= 0;
+}
+
+function scanBase64(s: string, out: DecodedSegment[]): void {
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    if (!isB64Char(s.charCodeAt(i))) { i++; continue; }
+    const start = i;
+    let hasDigitOrUpper = false, hasLower = false;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (isB64Char(c)) {
+        if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || c === 0x2b || c === 0x2f) hasDigitOrUpper = true;
+        else if (c >= 0x61 && c <= 0x7a) hasLower = true;
+        i++;
+      } else if (c === 0x3d) { i++; } // '=' padding (and keep going: '=' runs end below)
+      else if ((c === 0x0a || c === 0x0d) && i - start >= 40 && i + 1 < n && isB64Char(s.charCodeAt(i + 1))) { i++; }
+      else break;
+    }
+    const end = i;
+    if (end - start >= MIN_B64 && hasDigitOrUpper && hasLower) {
+      const text = decodeB64Run(s, start, end);
+      if (text !== null && looksLikeText(text)) out.push({ kind: 'base64', text, start, end });
+    }
+  }
+}
+
+function scanHex(s: string, out: DecodedSegment[]): void {
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    // Form 1: "\x69\x67..." or "%" handled elsewhere; Form 2: contiguous "69676e..." ; Form 3: "69 67 6e" / "0x69,0x67"
+    if (c === 0x5c && i + 3 < n && (s.charCodeAt(i + 1) === 0x78 || s.charCodeAt(i + 1) === 0x58)) {
+      const start = i;
+      const bytes: number[] = [];
+      while (i + 3 < n + 0 && s.charCodeAt(i) === 0x5c && (s.charCodeAt(i + 1) | 0x20) === 0x78) {
+        const h = hexVal(s.charCodeAt(i + 2)), l = hexVal(s.charCodeAt(i + 3));
+        if (h < 0 || l < 0) break;
+        bytes.push((h << 4) | l);
+        i += 4;
+      }
+      if (bytes.length >= 6) {
+        const text = lenientUtf8.decode(new Uint8Array(bytes));
+        if (looksLikeText(text)) out.push({ kind: 'hex', text, start, end: i });
+      }
+      if (i === start) i++;
+      continue;
+    }
+    if (hexVal(c) < 0) { i++; continue; }
+    // A run of hex digit pairs, optionally separated by one space/comma/colon or "0x" prefixes.
+    const start = i;
+    const bytes: number[] = [];
+    let j = i;
+    while (j < n) {
+      if (s.charCodeAt(j) === 0x30 && (s.charCodeAt(j + 1) | 0x20) === 0x78 && j + 3 < n + 1) j += 2; // 0x prefix
+      const h = hexVal(s.charCodeAt(j)), l = j + 1 < n ? hexVal(s.charCodeAt(j + 1)) : -1;
+      if (h < 0 || l < 0) break;
+      bytes.push((h << 4) | l);
+      j += 2;
+      const sep = s.charCodeAt(j);
+      if ((sep === 0x20 || sep === 0x2c || sep === 0x3a) && j + 1 < n && hexVal(s.charCodeAt(j + 1)) >= 0) j++;
+    }
+    const end = j;
+    if (bytes.length * 2 >= MIN_HEX) {
+      const text = lenientUtf8.decode(new Uint8Array(bytes));
+      if (looksLikeText(text)) out.push({ kind: 'hex', text, start, end });
+    }
+    // Skip the whole token so a non-decoding hex run is not rescanned from each offset.
+    i = end > start ? end : start + 1;
+    while (i < n && hexVal(s.charCodeAt(i)) >= 0) i++;
+  }
+}
+
+function scanPercent(s: string, out: DecodedSegment[]): void {
+  const n = s.length;
+  let i = s.indexOf('%');
+  while (i >= 0 && i < n) {
+    // Extend to the whitespace-delimited token containing this '%'.
+    let start = i;
+    while (start > 0 && s.charCodeAt(start - 1) > 0x20) start--;
+    let end = i;
+    while (end < n && s.charCodeAt(end) > 0x20) end++;
+    const bytes: number[] = [];
+    let escapes = 0;
+    for (let k = start; k < end; k++) {
+      const c = s.charCodeAt(k);
+      if (c === 0x25 && k + 2 < end + 0 + 1 && hexVal(s.charCodeAt(k + 1)) >= 0 && hexVal(s.charCodeAt(k + 2)) >= 0) {
+        bytes.push((hexVal(s.charCodeAt(k + 1)) << 4) | hexVal(s.charCodeAt(k + 2)));
+        escapes++;
+        k += 2;
+      } else if (c === 0x2b) bytes.push(0x20);
+      else if (c < 0x80) bytes.push(c);
+      else for (const b of new TextEncoder().encode(s[k]!)) bytes.push(b);
+    }
+    if (escapes >= 3) {
+      const text = lenientUtf8.decode(new Uint8Array(bytes));
+      if (looksLikeText(text)) out.push({ kind: 'url', text, start, end });
+    }
+    i = s.indexOf('%', end);
+  }
+}
+
+function scanEntitiesAndEscapes(s: string, out: DecodedSegment[]): void {
+  // HTML numeric entities (&#105; &#x69;) and JS/JSON escapes (\u0069), decoded over the whole string
+  // when there are at least 3 of them; everything else is kept as is.
+  const n = s.length;
+  let entities = 0, escapes = 0;
+  let ent = '', esc = '';
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x26 && s.charCodeAt(i + 1) === 0x23) {
+      let j = i + 2;
+      const hex = (s.charCodeAt(j) | 0x20) === 0x78;
+      if (hex) j++;
+      let v = 0, digits = 0;
+      while (j < n && digits < 7) {
+        const d = hex ? hexVal(s.charCodeAt(j)) : (s.charCodeAt(j) >= 0x30 && s.charCodeAt(j) <= 0x39 ? s.charCodeAt(j) - 0x30 : -1);
+        if (d < 0) break;
+        v = v * (hex ? 16 : 10) + d; digits++; j++;
+      }
+      if (digits > 0 && v > 0 && v <= 0x10ffff && !(v >= 0xd800 && v <= 0xdfff)) {
+        if (s.charCodeAt(j) === 0x3b) j++;
+        ent += String.fromCodePoint(v); esc += s.slice(i, j); entities++;
+        i = j - 1;
+        continue;
+      }
+    }
+    if (c === 0x5c && (s.charCodeAt(i + 1) === 0x75) && i + 5 < n) {
+      let v = 0, ok = true;
+      for (let k = 2; k < 6; k++) { const d = hexVal(s.charCodeAt(i + k)); if (d < 0) { ok = false; break; } v = v * 16 + d; }
+      if (ok && !(v >= 0xd800 && v <= 0xdfff)) {
+        ent += s.slice(i, i + 6); esc += String.fromCharCode(v); escapes++;
+        i += 5;
+        continue;
+      }
+    }
+    ent += s[i]; esc += s[i];
+  }
+  if (entities >= 3) out.push({ kind: 'html-entities', text: ent, start: 0, end: n });
+  if (escapes >= 3) out.push({ kind: 'unicode-escapes', text: esc, start: 0, end: n });
+}
+
+/** All encoded segments of `s` that decode to text. Linear in `s.length`. */
+export function findEncoded(s: string): DecodedSegment[] {
+  const out: DecodedSegment[] = [];
+  scanBase64(s, out);
+  scanHex(s, out);
+  scanPercent(s, out);
+  scanEntitiesAndEscapes(s, out);
+  return out;
+}

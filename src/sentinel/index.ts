@@ -1,0 +1,39 @@
+/**
+ * Sentinel public surface. `scan(text)` uses the shipped model (src/sentinel/model.json), loaded once.
+ * The model is read with node:fs here, at the edge; the layers themselves use web-standard APIs only.
+ */
+import { readFileSync } from 'node:fs';
+import { SiosError } from '../errors.ts';
+import { loadModel, type Model, type ModelFile } from './classifier.ts';
+import { Detector, type Verdict } from './detector.ts';
+
+export { Detector, OPERATING_THRESHOLD, MAX_DECODE_DEPTH, type Verdict } from './detector.ts';
+
+export const MODEL_URL = new URL('./model.json', import.meta.url);
+
+let cached: Detector | null = null;
+
+export function loadModelFile(url: URL = MODEL_URL): Model {
+  let text: string;
+  try {
+    text = readFileSync(url, 'utf8');
+  } catch (cause) {
+    throw new SiosError('ERR_NOT_FOUND', `the Sentinel model ${url.pathname} is missing; run 'node scripts/train-sentinel.ts' to build it`, { cause });
+  }
+  try {
+    return loadModel(JSON.parse(text) as ModelFile);
+  } catch (cause) {
+    throw new SiosError('ERR_INTERNAL', `the Sentinel model ${url.pathname} is malformed (${(cause as Error).message}); rebuild it with 'node scripts/train-sentinel.ts'`, { cause });
+  }
+}
+
+/** The detector with the shipped model (loaded on first use). */
+export function defaultDetector(): Detector {
+  if (cached === null) cached = new Detector(loadModelFile());
+  return cached;
+}
+
+/** Scan one untrusted string with the shipped model. */
+export function scan(text: string): Verdict {
+  return defaultDetector().scan(text);
+}

@@ -1,0 +1,174 @@
+/**
+ * Layer 3: markup that hides text from the person reading a rendered document but not from a model,
+ * and markup that leaks data when a client renders it.
+ *
+ * - HTML comments (<!-- ... -->): the inner text is returned for rescanning.
+ * - Elements made invisible by CSS (display:none, visibility:hidden, font-size:0, opacity:0,
+ *   zero width/height, off-screen positioning, white text) or by the `hidden` attribute.
+ * - Markdown images and HTML <img> whose URL carries a query or a template placeholder: the classic
+ *   zero-click exfiltration channel (the client fetches the URL and the query carries the data).
+ *
+ * Scanning uses indexOf and bounded character loops only (linear time).
+ */
+
+export type MarkupKind = 'html-comment' | 'hidden-css' | 'hidden-attribute';
+
+export interface HiddenSegment {
+  readonly kind: MarkupKind;
+  readonly text: string;
+  readonly start: number;
+}
+
+export interface ExfilLink {
+  readonly url: string;
+  readonly start: number;
+  /** 'placeholder' = template or instruction-like data in the URL (strong); 'query' = any query (weak). */
+  readonly strength: 'placeholder' | 'query';
+}
+
+export interface MarkupFindings {
+  readonly hidden: readonly HiddenSegment[];
+  readonly exfilLinks: readonly ExfilLink[];
+}
+
+const MAX_TAG = 4096;          // longest opening tag we parse
+const MAX_HIDDEN = 64 * 1024;  // longest hidden element body we extract
+
+const HIDING_CSS = [
+  'display:none', 'visibility:hidden', 'font-size:0', 'font-size:0px', 'font-size:1px', 'opacity:0;', 'opacity:0"',
+  'opacity:0\'', 'height:0', 'width:0', 'left:-9', 'top:-9', 'text-indent:-9', 'color:#fff', 'color:#ffffff',
+  'color:white', 'color:transparent', 'clip:rect(0', 'max-height:0', 'transform:scale(0)',
+];
+
+function stripSpaces(s: string): string {
+  let o = '';
+  for (let i = 0; i < s.length; i++) { const c = s.charCodeAt(i); if (c > 0x20) o += s[i]; }
+  return o;
+}
+
+function findComments(s: string, out: HiddenSegment[]): void {
+  let i = s.indexOf('<!--');
+  while (i >= 0) {
+    const end = s.indexOf('-->', i + 4);
+    const stop = end < 0 ? Math.min(s.length, i + 4 + MAX_HIDDEN) : end;
+    const text = s.slice(i + 4, stop).trim();
+    if (text.length > 0) out.push({ kind: 'html-comment', text: text.slice(0, MAX_HIDDEN), start: i });
+    if (end < 0) break;
+    i = s.indexOf('<!--', end + 3);
+  }
+}
+
+function findHiddenElements(s: string, lower: string, out: HiddenSegment[]): void {
+  let i = lower.indexOf('<');
+  const n = s.length;
+  // Next closing tag per element name, memoised so that many unclosed elements stay linear.
+  const nextClose = new Map<string, number>();
+  const closeAfter = (name: string, from: number): number => {
+    const known = nextClose.get(name);
+    if (known !== undefined && (known < 0 || known >= from)) return known;
+    const at = lower.indexOf('</' + name, from);
+    nextClose.set(name, at);
+    return at;
+  };
+  let close = -2;
+  while (i >= 0 && i < n) {
+    if (close !== -1 && close <= i) close = lower.indexOf('>', i + 1); // memoised: searches only move forward
+    if (close < 0) break;
+    if (close - i > MAX_TAG) { i = lower.indexOf('<', i + 1); continue; }
+    // '<' inside the tag: restart from the last one (each character is then visited a bounded number of times)
+    const inner = lower.lastIndexOf('<', close);
+    if (inner > i) { i = inner; continue; }
+    // tag name
+    let j = i + 1;
+    while (j < close && ((lower.charCodeAt(j) >= 0x61 && lower.charCodeAt(j) <= 0x7a) || (lower.charCodeAt(j) >= 0x30 && lower.charCodeAt(j) <= 0x39))) j++;
+    const name = lower.slice(i + 1, j);
+    if (name.length === 0) { i = lower.indexOf('<', i + 1); continue; }
+    const attrs = lower.slice(j, close);
+    let kind: MarkupKind | null = null;
+    if (attrs.includes('style')) {
+      const compact = stripSpaces(attrs);
+      for (const p of HIDING_CSS) if (compact.includes(p)) { kind = 'hidden-css'; break; }
+    }
+    if (kind === null && (attrs.includes(' hidden') || attrs.includes('type="hidden"') || attrs.includes("type='hidden'"))) {
+      kind = 'hidden-attribute';
+    }
+    if (kind !== null) {
+      const endTag = closeAfter(name, close + 1);
+      const bodyEnd = endTag < 0 ? Math.min(n, close + 1 + MAX_HIDDEN) : Math.min(endTag, close + 1 + MAX_HIDDEN);
+      let body = s.slice(close + 1, bodyEnd);
+      // input type=hidden carries its text in value="..."
+      const v = attrs.indexOf('value=');
+      if (v >= 0) body = s.slice(j + v + 6, close) + ' ' + body;
+      body = body.trim();
+      if (body.length > 0) out.push({ kind, text: body, start: i });
+    }
+    i = lower.indexOf('<', close + 1);
+  }
+}
+
+// Template syntax (the model is asked to fill it in) or names of secrets in an image URL's path or query.
+const PLACEHOLDER_MARKS = ['{', '}', '$', '<', '>', '%7b', '%7d', '%24', '%3c', 'secret', 'password', 'passwd', 'conversation',
+  'chat_history', 'chathistory', 'apikey', 'api_key', 'access_token', 'system_prompt', 'systemprompt'];
+
+function classifyUrl(url: string): ExfilLink['strength'] | null {
+  const lower = url.toLowerCase();
+  if (!(lower.startsWith('http://') || lower.startsWith('https://') || lower.startsWith('//'))) return null;
+  const q = lower.indexOf('?');
+  const afterHost = lower.indexOf('/', lower.indexOf('//') + 2);
+  const tail = afterHost < 0 ? '' : lower.slice(afterHost);
+  for (const m of PLACEHOLDER_MARKS) if (tail.includes(m)) return 'placeholder';
+  return q >= 0 ? 'query' : null;
+}
+
+function findImageLinks(s: string, lower: string, out: ExfilLink[]): void {
+  // Markdown: ![alt](url "title")
+  let i = s.indexOf('![');
+  let mid = -2;
+  while (i >= 0) {
+    if (mid !== -1 && mid < i + 2) mid = s.indexOf('](', i + 2); // memoised: each search moves forward
+    if (mid < 0) break;
+    if (mid - i > 2048) { i = s.indexOf('![', i + 2); continue; }
+    let j = mid + 2;
+    while (j < s.length && j - mid < 8192 && s.charCodeAt(j) !== 0x29 && s.charCodeAt(j) > 0x20) j++;
+    const url = s.slice(mid + 2, j);
+    const strength = classifyUrl(url);
+    if (strength !== null) out.push({ url, start: i, strength });
+    i = s.indexOf('![', j);
+  }
+  // Markdown reference definitions used by images: "[x]: http://...?"
+  // and HTML <img src=...>
+  let k = lower.indexOf('<img');
+  while (k >= 0) {
+    const close = lower.indexOf('>', k);
+    if (close < 0) break;
+    const src = lower.indexOf('src=', k);
+    if (src >= 0 && src < close) {
+      let a = src + 4;
+      const q = s.charCodeAt(a);
+      if (q === 0x22 || q === 0x27) a++;
+      let b = a;
+      while (b < close && s.charCodeAt(b) !== q && s.charCodeAt(b) > 0x20) b++;
+      const url = s.slice(a, b);
+      const strength = classifyUrl(url);
+      if (strength !== null) out.push({ url, start: k, strength });
+    }
+    k = lower.indexOf('<img', close);
+  }
+}
+
+/** Scan `s` (hidden characters already removed, case kept) for hiding markup and exfiltration links. */
+export function scanMarkup(input: string): MarkupFindings {
+  let s = input;
+  const hidden: HiddenSegment[] = [];
+  const exfilLinks: ExfilLink[] = [];
+  if (s.indexOf('<') < 0 && s.indexOf('![') < 0) return { hidden, exfilLinks };
+  // toLowerCase can change the length of a few characters (U+0130); offsets must line up, so in that
+  // rare case the lower-cased text is used for extraction too.
+  const lowered = s.toLowerCase();
+  const lower = lowered;
+  if (lowered.length !== s.length) s = lowered;
+  findComments(s, hidden);
+  findHiddenElements(s, lower, hidden);
+  findImageLinks(s, lower, exfilLinks);
+  return { hidden, exfilLinks };
+}

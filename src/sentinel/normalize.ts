@@ -1,0 +1,249 @@
+/**
+ * Layer 1 of the detector: make text that looks the same to a model look the same to the rules.
+ *
+ * - Invisible characters (zero-width, soft hyphen, word joiners, BOM, variation selectors) are removed
+ *   and counted: models read straight through them, substring rules do not.
+ * - Unicode tag characters (U+E0000..U+E007F, "ASCII smuggling") are decoded to the ASCII they shadow
+ *   and returned as a hidden segment, except the emoji subdivision-flag sequences that use them legally.
+ * - Bidirectional controls (U+202A..U+202E, U+2066..U+2069, U+200E/F, U+061C) are removed and counted
+ *   (Trojan Source, CVE-2021-42574).
+ * - NFKC folds full-width, mathematical alphanumerics, ligatures and compatibility forms (UAX #15).
+ * - Lower-casing, then confusable folding (a subset of UTS #39 confusables for Cyrillic/Greek letters that
+ *   look Latin) inside words that mix scripts, or everywhere when the text is mostly Latin.
+ * - Digit-for-letter substitutions ("1gn0re") are folded inside tokens that mix letters and digits.
+ * - Letter-spaced words ("i g n o r e") are joined.
+ *
+ * Every pass is a single left-to-right scan: linear time whatever the input.
+ */
+
+export interface Normalized {
+  /** Hidden characters removed and NFKC applied, case kept: the input to the decoders (base64 is case-sensitive). */
+  readonly clean: string;
+  /** Normalised, lower-cased, folded text used by the rules and the classifier. */
+  readonly text: string;
+  /** Text that was hidden in the input (tag characters), to be scanned on its own. */
+  readonly hidden: readonly string[];
+  /** What was found and removed or folded, e.g. 'invisible-chars', 'bidi-controls', 'homoglyphs'. */
+  readonly flags: readonly string[];
+  /** Counts behind the flags (for evidence). */
+  readonly counts: Readonly<Record<string, number>>;
+}
+
+function isInvisible(cp: number): boolean {
+  return (
+    cp === 0x00ad || // soft hyphen
+    cp === 0x034f || // combining grapheme joiner
+    cp === 0x115f || cp === 0x1160 || cp === 0x3164 || cp === 0xffa0 || // hangul fillers
+    cp === 0x17b4 || cp === 0x17b5 ||
+    cp === 0x180e || // mongolian vowel separator
+    (cp >= 0x200b && cp <= 0x200d) || // ZWSP, ZWNJ, ZWJ
+    (cp >= 0x2060 && cp <= 0x2064) || // word joiner, invisible operators
+    cp === 0xfeff || // BOM / ZWNBSP
+    (cp >= 0xfe00 && cp <= 0xfe0f) || // variation selectors
+    (cp >= 0xe0100 && cp <= 0xe01ef) || // variation selectors supplement
+    (cp >= 0x1d173 && cp <= 0x1d17a) // musical invisible formatting
+  );
+}
+
+function isBidiControl(cp: number): boolean {
+  return cp === 0x200e || cp === 0x200f || cp === 0x061c || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/** Lower-case Cyrillic and Greek letters that render like Latin ones (UTS #39 confusables subset). */
+const CONFUSABLE: ReadonlyMap<number, string> = new Map<number, string>([
+  // Cyrillic
+  [0x0430, 'a'], [0x0435, 'e'], [0x043e, 'o'], [0x0440, 'p'], [0x0441, 'c'], [0x0443, 'y'], [0x0445, 'x'],
+  [0x0456, 'i'], [0x0458, 'j'], [0x0455, 's'], [0x0501, 'd'], [0x04bb, 'h'], [0x051b, 'q'], [0x051d, 'w'],
+  [0x0432, 'b'], [0x043a, 'k'], [0x043c, 'm'], [0x043d, 'h'], [0x0442, 't'], [0x0457, 'i'], [0x0491, 'r'],
+  [0x04cf, 'l'], [0x0461, 'w'], [0x0475, 'v'], [0x0433, 'r'],
+  // Greek
+  [0x03b1, 'a'], [0x03bf, 'o'], [0x03c1, 'p'], [0x03b9, 'i'], [0x03ba, 'k'], [0x03bd, 'v'], [0x03c5, 'u'],
+  [0x03c7, 'x'], [0x03b5, 'e'], [0x03c4, 't'], [0x03b7, 'n'], [0x03c9, 'w'], [0x03b2, 'b'], [0x03b3, 'y'],
+  // Latin look-alikes outside ASCII that NFKC keeps
+  [0x0131, 'i'], [0x0261, 'g'], [0x0251, 'a'], [0x0269, 'i'], [0x028f, 'y'], [0x1d0f, 'o'], [0x0274, 'n'],
+]);
+
+const LEET: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', '$': 's', '!': 'i', '|': 'l' };
+
+function isLatinLetter(cp: number): boolean {
+  return (cp >= 0x61 && cp <= 0x7a) || (cp >= 0xdf && cp <= 0x24f && cp !== 0xf7);
+}
+function isCyrGreek(cp: number): boolean {
+  return (cp >= 0x370 && cp <= 0x3ff) || (cp >= 0x400 && cp <= 0x52f);
+}
+function isWordChar(cp: number): boolean {
+  // Letters, digits, marks of any script; cheap ASCII path first.
+  if (cp < 0x80) return (cp >= 0x30 && cp <= 0x39) || (cp >= 0x61 && cp <= 0x7a) || (cp >= 0x41 && cp <= 0x5a);
+  return cp >= 0xc0 && !(cp >= 0x2000 && cp <= 0x2bff) && !(cp >= 0x3000 && cp <= 0x303f) && !(cp >= 0xff00 && cp <= 0xff0f);
+}
+
+/** Pass 1: strip invisible/bidi characters, decode tag characters. */
+function stripHidden(input: string, counts: Record<string, number>, hidden: string[]): string {
+  let out = '';
+  let tagRun = '';
+  let prevCp = 0;
+  let inEmojiTagSeq = false;
+  const flushTags = (): void => {
+    if (tagRun.length > 0) { hidden.push(tagRun); tagRun = ''; }
+  };
+  let runStart = 0; // start of a run of ordinary characters copied in one slice
+  for (let i = 0; i < input.length; i++) {
+    let cp = input.charCodeAt(i);
+    // Fast path: ordinary BMP characters are copied later as one slice.
+    if (cp < 0x00ad || (cp > 0x061c && cp < 0x115f && cp !== 0x034f) || (cp >= 0x3165 && cp < 0xd800)) {
+      if (tagRun.length > 0) flushTags();
+      prevCp = cp; inEmojiTagSeq = false;
+      continue;
+    }
+    if (runStart < i) out += input.slice(runStart, i);
+    runStart = i + 1;
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < input.length) {
+      const lo = input.charCodeAt(i + 1);
+      if (lo >= 0xdc00 && lo <= 0xdfff) { cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00); i++; runStart = i + 1; }
+    }
+    if (cp >= 0xe0000 && cp <= 0xe007f) {
+      // U+1F3F4 (black flag) + tag letters + U+E007F is a legal emoji flag (e.g. Scotland): keep silent.
+      if (prevCp === 0x1f3f4) inEmojiTagSeq = true;
+      if (inEmojiTagSeq) { if (cp === 0xe007f) inEmojiTagSeq = false; continue; }
+      counts['tag-chars'] = (counts['tag-chars'] ?? 0) + 1;
+      const ascii = cp - 0xe0000;
+      if (ascii >= 0x20 && ascii < 0x7f) tagRun += String.fromCharCode(ascii);
+      else if (ascii === 0x0a || ascii === 0x09) tagRun += ' ';
+      continue;
+    }
+    inEmojiTagSeq = false;
+    if (isBidiControl(cp)) { counts['bidi-controls'] = (counts['bidi-controls'] ?? 0) + 1; continue; }
+    if (isInvisible(cp)) { counts['invisible-chars'] = (counts['invisible-chars'] ?? 0) + 1; continue; }
+    flushTags();
+    prevCp = cp;
+    out += cp > 0xffff ? String.fromCodePoint(cp) : String.fromCharCode(cp);
+  }
+  if (runStart < input.length) out += input.slice(runStart);
+  flushTags();
+  return out;
+}
+
+/** Pass 3: per-word confusable and leet folding, letter-spacing joins. */
+function foldWords(s: string, counts: Record<string, number>): string {
+  // Decide whether the text is mostly Latin: then whole words made only of look-alikes are folded too.
+  let latin = 0, cyrGreek = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (isLatinLetter(c)) latin++;
+    else if (isCyrGreek(c)) cyrGreek++;
+  }
+  const latinDominant = latin > 4 * cyrGreek;
+  let out = '';
+  let i = 0;
+  const n = s.length;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (!isWordChar(c) && !(c < 0x80 && LEET[s[i]!] !== undefined && i + 1 < n && isWordChar(s.charCodeAt(i + 1)))) {
+      out += s[i];
+      i++;
+      continue;
+    }
+    // Scan one word (letters, digits, plus leet symbols inside it).
+    let j = i;
+    let hasLatin = false, hasCG = false, hasDigitOrSym = false, allCGConfusable = true, cgCount = 0;
+    while (j < n) {
+      const d = s.charCodeAt(j);
+      if (isWordChar(d)) {
+        if (isLatinLetter(d)) hasLatin = true;
+        else if (isCyrGreek(d)) { hasCG = true; cgCount++; if (!CONFUSABLE.has(d)) allCGConfusable = false; }
+        else if (d >= 0x30 && d <= 0x39) hasDigitOrSym = true;
+        else if (CONFUSABLE.has(d)) hasLatin = true;
+        j++;
+      } else if (d < 0x80 && LEET[s[j]!] !== undefined && j + 1 < n && isWordChar(s.charCodeAt(j + 1))) {
+        hasDigitOrSym = true; j++;
+      } else break;
+    }
+    if (j === i) { out += s[i]; i++; continue; } // progress guarantee
+    const word = s.slice(i, j);
+    const foldCG = hasCG && allCGConfusable && (hasLatin || (latinDominant && cgCount >= 2));
+    const foldLeet = hasDigitOrSym && hasLatin;
+    if (foldCG || foldLeet) {
+      let w = '';
+      for (let k = 0; k < word.length; k++) {
+        const ch = word[k]!;
+        const cc = word.charCodeAt(k);
+        const conf = CONFUSABLE.get(cc);
+        if (conf !== undefined && (foldCG || cc < 0x370)) { w += conf; continue; }
+        const leet = foldLeet ? LEET[ch] : undefined;
+        w += leet ?? ch;
+      }
+      if (foldCG) counts['homoglyphs'] = (counts['homoglyphs'] ?? 0) + 1;
+      if (foldLeet && w !== word) counts['leetspeak'] = (counts['leetspeak'] ?? 0) + 1;
+      out += w;
+    } else {
+      out += word;
+    }
+    i = j;
+  }
+  return joinLetterSpacing(out, counts);
+}
+
+/** "i g n o r e  a l l" -> "ignore all": runs of >= 4 single letters separated by one space/dot/dash. */
+function joinLetterSpacing(s: string, counts: Record<string, number>): string {
+  let out = '';
+  let i = 0;
+  const n = s.length;
+  const isSep = (c: number): boolean => c === 0x20 || c === 0x2e || c === 0x2d || c === 0x5f || c === 0x2a;
+  const isLetter = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0xc0 && c !== 0xd7 && c !== 0xf7);
+  while (i < n) {
+    // Candidate run starts at a letter not preceded by a letter.
+    const c = s.charCodeAt(i);
+    const prevLetter = i > 0 && isLetter(s.charCodeAt(i - 1));
+    if (isLetter(c) && !prevLetter && i + 1 < n && isSep(s.charCodeAt(i + 1))) {
+      let j = i;
+      let letters = '';
+      let wordBreak = false;
+      let joined = '';
+      while (j < n && isLetter(s.charCodeAt(j)) && (j + 1 >= n || !isLetter(s.charCodeAt(j + 1)))) {
+        letters += s[j];
+        joined += s[j];
+        // separator(s): one = same word, three or more spaces = word break
+        let k = j + 1;
+        let seps = 0;
+        while (k < n && isSep(s.charCodeAt(k)) && seps < 4) { k++; seps++; }
+        if (seps === 0 || k >= n || !isLetter(s.charCodeAt(k))) { j = j + 1; break; }
+        if (seps >= 2) { joined += ' '; wordBreak = true; }
+        j = k;
+      }
+      if (letters.length >= 4) {
+        counts['letter-spacing'] = (counts['letter-spacing'] ?? 0) + 1;
+        out += wordBreak ? joined : letters;
+        i = j;
+        continue;
+      }
+      out += s[i];
+      i++;
+      continue;
+    }
+    out += s[i];
+    i++;
+  }
+  return out;
+}
+
+/** Normalise untrusted text for scanning. Never throws on any string. */
+export function normalize(input: string): Normalized {
+  const counts: Record<string, number> = {};
+  const hidden: string[] = [];
+  const clean = stripHidden(input, counts, hidden).normalize('NFKC');
+  const text = foldWords(clean.toLowerCase(), counts);
+  const flags = Object.keys(counts).sort();
+  return { clean, text, hidden, flags, counts };
+}
+
+/** rot13 of ASCII letters; other characters unchanged. */
+export function rot13(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) out += String.fromCharCode(((c - 0x61 + 13) % 26) + 0x61);
+    else if (c >= 0x41 && c <= 0x5a) out += String.fromCharCode(((c - 0x41 + 13) % 26) + 0x41);
+    else out += s[i];
+  }
+  return out;
+}
