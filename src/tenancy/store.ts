@@ -53,7 +53,7 @@ export class TenantStore {
   /** Insert or replace a row; its id is the value of the collection's idColumn. */
   put(collection: string, row: Row): string {
     const spec = this.collection(collection);
-    for (const k of Object.keys(row)) if (!(k in spec.columns)) throw new SiosError('ERR_INPUT', `collection ${collection} has no column '${k.slice(0, 64)}'`);
+    for (const k of Object.keys(row)) if (!(k in spec.columns) && k !== spec.rowClearanceColumn) throw new SiosError('ERR_INPUT', `collection ${collection} has no column '${k.slice(0, 64)}'`);
     const idv = row[spec.idColumn];
     if (typeof idv !== 'string' || idv.length === 0 || idv.length > 256) throw new SiosError('ERR_INPUT', `a ${collection} row needs a string '${spec.idColumn}' (its id)`);
     const plain = utf8(canonicalize(row as Json));
