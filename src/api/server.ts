@@ -122,7 +122,7 @@ export function createApi(o: ApiOptions): FetchHandler {
     }],
     ['GET', new RegExp(`^/v1/tenants/${TENANT}/ledger/events$`), async (req, m) => {
       const tenant = m[1] as string;
-      gate.authenticate(bearer(req), tenant, 'ledger:read');
+      gate.authenticate(bearer(req), tenant, 'ledger.read');
       const url = new URL(req.url);
       const after = Math.max(-1, Number(url.searchParams.get('after') ?? '-1') || -1);
       const store = deployment.ledgerStore(tenant);
@@ -134,7 +134,7 @@ export function createApi(o: ApiOptions): FetchHandler {
     }],
     ['GET', new RegExp(`^/v1/tenants/${TENANT}/ledger/export$`), async (req, m) => {
       const tenant = m[1] as string;
-      gate.authenticate(bearer(req), tenant, 'ledger:export');
+      gate.authenticate(bearer(req), tenant, 'ledger.export');
       const store = deployment.ledgerStore(tenant);
       const parts: string[] = [];
       try {

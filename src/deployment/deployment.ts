@@ -202,6 +202,11 @@ export class Deployment {
     return receipt;
   }
 
+  /** A 32-byte key for a named purpose, derived from the operator secret (HKDF; never stored). */
+  deriveKey(purpose: string): Uint8Array {
+    return hkdf(this.wrapKey, `sios/${this.config.id}`, `derived key: ${purpose}`);
+  }
+
   /** The tenant's data key (unwrapped on demand, never stored in clear). */
   tenantDataKey(id: string): Uint8Array {
     const r = this.systemDb.prepare('SELECT status, wrapped_key FROM tenants WHERE id = ?').get(id);

@@ -120,11 +120,11 @@ export class Gate {
     let skill: SkillHandle | undefined;
     try {
       checkRequest(req);
-      caller = this.authenticate(req.credential, req.tenant, `act:${req.skill}`);
+      caller = this.authenticate(req.credential, req.tenant, `skills.invoke.${req.skill}`);
       stage = 'resolve';
       const row = this.d.deployment.tenantRow(req.tenant);
       if (!row || row.status !== 'active') throw new SiosError('ERR_FORBIDDEN', `tenant ${req.tenant} is not active`);
-      const r = this.d.capabilities.resolve(req.tenant, req.brain, req.skill);
+      const r = await this.d.capabilities.resolve(req.tenant, req.brain, req.skill);
       brain = r.brain; skill = r.skill;
       stage = 'freshness';
       if (caller.sessionId) this.d.sessions.requireFresh(this.d.sessions.authenticate(req.credential), skill.clearance);
@@ -195,18 +195,21 @@ export class Gate {
           this.stats.pending++;
           return { status: 'pending', approval: id, digest: pend.digest, dryRun: dry, needs, verdicts, expiresAt: new Date(expiresAt).toISOString() };
         }
+        stage = 'execute';
         return await this.run(req.tenant, req.brain, skill, caller.policyPrincipal, req.args as Json, salt, draft, { brains: verdicts, human: null });
       }
+      stage = 'execute';
       return await this.run(req.tenant, req.brain, skill, caller.policyPrincipal, req.args as Json, salt, draft, { brains: [], human: null });
     } catch (e) {
-      await this.refuse(req, caller, stage, brain, skill, e);
+      // After the intent is sealed, the outcome entry records what happened; before, a refusal does.
+      if (stage !== 'execute') await this.refuse(req, caller, stage, brain, skill, e);
       throw e;
     }
   }
 
   /** WebAuthn request options whose challenge is the pending intent's digest. */
   async approvalOptions(tenant: string, approvalId: string, credential: string): Promise<{ options: Json; pending: Pending }> {
-    const approver = this.authenticate(credential, tenant, 'approve');
+    const approver = this.authenticate(credential, tenant, 'approvals.decide');
     const p = this.livePending(tenant, approvalId);
     const options = await this.d.passkeys.assertionForDigest(fromBase64url(p.digest), { principalId: approver.principal.id });
     return { options: options as unknown as Json, pending: p };
@@ -215,9 +218,10 @@ export class Gate {
   /** A named person approves with a passkey assertion over the intent digest; the action then runs. */
   async approve(tenant: string, approvalId: string, credential: string, assertion: unknown): Promise<ActionResult> {
     let approver: Caller | undefined;
+    let executing = false;
     const p0 = this.pending(tenant).get(approvalId);
     try {
-      approver = this.authenticate(credential, tenant, 'approve');
+      approver = this.authenticate(credential, tenant, 'approvals.decide');
       const p = this.livePending(tenant, approvalId);
       const verified = await this.d.passkeys.verifyDigestAssertion(fromBase64url(p.digest), assertion);
       if (verified.principal.id !== approver.principal.id) throw new SiosError('ERR_APPROVAL', 'the passkey used belongs to another person than the signed-in approver');
@@ -225,26 +229,27 @@ export class Gate {
       if (approver.principal.clearance < p.draft.skill.clearance) throw new SiosError('ERR_APPROVAL', `approving ${p.skill} needs clearance ${p.draft.skill.clearance}`);
       if (approver.principal.role === 'auditor') throw new SiosError('ERR_APPROVAL', 'auditors read the ledger; they cannot approve actions');
       // Revocation since the request: re-resolve before anything runs.
-      const r = this.d.capabilities.resolve(tenant, p.brain, p.skill);
+      const r = await this.d.capabilities.resolve(tenant, p.brain, p.skill);
       this.pending(tenant).setStatus(approvalId, 'approved');
       const human = { principal: approver.principal.id, name: approver.principal.name, evidence: evidenceToJson(verified.evidence) as unknown as Json, at: new Date(this.now()).toISOString() };
       const requester = toPolicyPrincipal(this.d.principals.require(p.requester));
+      executing = true;
       return await this.run(tenant, p.brain, r.skill, requester, p.args, fromBase64url(p.salt), p.draft, { brains: p.verdicts, human });
     } catch (e) {
-      await this.refuse({ credential: '', tenant, brain: p0?.brain ?? null, skill: p0?.skill ?? 'unknown', args: null }, approver, 'human-approval', null, undefined, e);
+      if (!executing) await this.refuse({ credential: '', tenant, brain: p0?.brain ?? null, skill: p0?.skill ?? 'unknown', args: null }, approver, 'human-approval', null, undefined, e);
       throw e;
     }
   }
 
   async reject(tenant: string, approvalId: string, credential: string, reason: string): Promise<void> {
-    const approver = this.authenticate(credential, tenant, 'approve');
+    const approver = this.authenticate(credential, tenant, 'approvals.decide');
     const p = this.livePending(tenant, approvalId);
     this.pending(tenant).setStatus(approvalId, 'rejected');
     await this.d.deployment.ledger(tenant).seal({ kind: 'refusal', body: { stage: 'human-approval', reason: 'approval-rejected', approval: approvalId, digest: p.digest, skill: p.skill, principal: p.requester, by: approver.principal.id, message: String(reason).slice(0, 500) } });
   }
 
   listPending(tenant: string, credential: string): Pending[] {
-    this.authenticate(credential, tenant, 'approve');
+    this.authenticate(credential, tenant, 'approvals.decide');
     return this.pending(tenant).list(this.now());
   }
 
@@ -268,7 +273,7 @@ export class Gate {
       const body: Record<string, Json> = { ...(draft as unknown as Record<string, Json>), digest, approvals: { brains: approvals.brains as unknown as Json, human: approvals.human } };
       delete body['args'];
       const receipt = await ledger.seal({ kind: 'intent', body, payloads: { args }, salts: { args: salt } });
-      if (call.signal.aborted) {
+      if (call.signal.aborted || !isCurrent(skill)) {
         const o = await ledger.record({ status: 'cancelled', reason: 'brain revoked before execution' }, receipt);
         throw new SiosError('ERR_REVOKED', 'the brain was revoked before the action ran; nothing was done', { details: { intent: receipt.seq, outcome: o.seq } });
       }
@@ -311,6 +316,10 @@ export class Gate {
       // The refusal still reaches the caller; a ledger failure here is reported by the ledger itself.
     }
   }
+}
+
+function isCurrent(s: SkillHandle): boolean {
+  try { s.assertCurrent(); return true; } catch { return false; }
 }
 
 function cross(home: string, asked: string): SiosError {

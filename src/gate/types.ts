@@ -21,6 +21,8 @@ export interface SkillHandle {
   hasDryRun: boolean;
   validateArgs(args: unknown): void;
   validateResult(result: unknown): void;
+  /** Throws ERR_REVOKED if the grant changed since this handle was resolved (checked right before execution). */
+  assertCurrent(): void;
   execute(ctx: SkillContext, args: unknown): Promise<Json>;
   dryRun(ctx: SkillContext, args: unknown): Promise<Json>;
 }
@@ -40,7 +42,7 @@ export interface SkillContext {
 /** Brains, skills and grants (brains/, skills/). */
 export interface Capabilities {
   /** Resolve a brain's grant and one of its skills in a tenant; throws ERR_REVOKED / ERR_FORBIDDEN / ERR_NOT_FOUND. */
-  resolve(tenant: string, brain: string | null, skill: string): { brain: BrainHandle | null; skill: SkillHandle };
+  resolve(tenant: string, brain: string | null, skill: string): Promise<{ brain: BrainHandle | null; skill: SkillHandle }>;
   /** Register an in-flight call so that revocation aborts it. */
   beginCall(tenant: string, brain: string | null): { signal: AbortSignal; end(): void };
   /** Up to k approving brains granted to the tenant, other than `exclude`, each giving a signed verdict. */

@@ -1,0 +1,69 @@
+/**
+ * Runs a fetch-style handler on node:http (the edge adapter; everything else is web-standard).
+ * Loopback by default; request bodies bounded; slow clients cut by header and request timeouts.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SiosError } from '../errors.ts';
+
+export interface ServeOptions {
+  host?: string;
+  port?: number;
+  maxBodyBytes?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export async function serve(handler: (r: Request) => Promise<Response>, o: ServeOptions = {}): Promise<RunningServer> {
+  const host = o.host ?? '127.0.0.1';
+  if (!LOOPBACK.has(host) && process.env['SIOS_ALLOW_NON_LOOPBACK'] !== '1') {
+    throw new SiosError('ERR_FORBIDDEN', `refusing to listen on ${host}: SIOS serves on loopback only; put an operator-controlled TLS proxy in front, or set SIOS_ALLOW_NON_LOOPBACK=1 deliberately`);
+  }
+  const max = o.maxBodyBytes ?? 1024 * 1024;
+  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let aborted = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max && !aborted) {
+        aborted = true;
+        res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'ERR_TOO_LARGE', message: `request body over ${max} bytes` } }));
+        req.destroy();
+      } else if (!aborted) chunks.push(c);
+    });
+    req.on('end', () => {
+      if (aborted) return;
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v); else if (Array.isArray(v)) headers.set(k, v.join(', '));
+      const hostHeader = `${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
+      const init: RequestInit = { method: req.method ?? 'GET', headers };
+      if (req.method !== 'GET' && req.method !== 'HEAD') init.body = Buffer.concat(chunks);
+      let request: Request;
+      try { request = new Request(`http://${hostHeader}${req.url ?? '/'}`, init); } catch {
+        res.writeHead(400).end(); return;
+      }
+      handler(request).then(async (r) => {
+        const h: Record<string, string> = {};
+        r.headers.forEach((v, k) => { h[k] = v; });
+        res.writeHead(r.status, h);
+        res.end(Buffer.from(await r.arrayBuffer()));
+      }, () => {
+        res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"code":"ERR_INTERNAL","message":"internal error"}}');
+      });
+    });
+  });
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(o.port ?? 0, host, () => resolve()); });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host === '::1' ? '[::1]' : host}:${port}`,
+    port,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}

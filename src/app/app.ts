@@ -1,0 +1,189 @@
+/**
+ * One running SIOS: the deployment (keys, ledgers, tenant stores), identities and sessions, the
+ * brain and skill registry, per-tenant Cedar policies, and the gate that composes them — plus the
+ * HTTP API over it. `sios serve`, `sios demo` and the integration tests all assemble SIOS here.
+ */
+import { SiosError } from '../errors.ts';
+import { canonicalize, type Json } from '../encoding/jcs.ts';
+import { toBase64url, utf8 } from '../encoding/bytes.ts';
+import { nodeVerifyCrypto } from '../crypto/node.ts';
+import type { KeyProtector } from '../crypto/protector.ts';
+import { Deployment, type OpenOptions } from '../deployment/deployment.ts';
+import { migrateAuth, PrincipalStore, Passkeys, Sessions, ApiTokens, createAuthHandler, type Clock } from '../auth/index.ts';
+import { TenantPolicy, type CollectionSpec } from '../policy/engine.ts';
+import type { TenantDeclarations } from '../policy/schema.ts';
+import { BrainRegistry } from '../brains/registry.ts';
+import { TrustedPublishers } from '../skills/envelope.ts';
+import { collectApprovals } from '../brains/approval.ts';
+import { builtinManifests } from '../brains/defaults.ts';
+import { executeSkill, dryRunSkill } from '../skills/builtin.ts';
+import { validateArgs, validateResult, type VerifiedSkill } from '../skills/manifest.ts';
+import { Gate } from '../gate/gate.ts';
+import { RateLimiter } from '../gate/rate-limit.ts';
+import type { BrainVerdict, Capabilities, SentinelHook, SkillHandle } from '../gate/types.ts';
+import { createApi, type FetchHandler } from '../api/server.ts';
+
+export interface PolicySpec {
+  version: string;
+  text: string;
+  declarations?: TenantDeclarations;
+  collections: CollectionSpec[];
+}
+
+export interface AppOptions extends OpenOptions {
+  /** WebAuthn relying party (default localhost) and allowed origins. */
+  rpID?: string;
+  origins?: string[];
+  /** Clock for sessions and challenges (seconds-resolution logic inside auth). */
+  authClock?: Clock;
+  sentinel?: SentinelHook;
+  approvalTtlMs?: number;
+  pages?: Record<string, () => Promise<string> | string>;
+}
+
+export class App {
+  readonly deployment: Deployment;
+  readonly principals: PrincipalStore;
+  readonly passkeys: Passkeys;
+  readonly sessions: Sessions;
+  readonly tokens: ApiTokens;
+  readonly registry: BrainRegistry;
+  readonly gate: Gate;
+  readonly limiter: RateLimiter;
+  private readonly policies = new Map<string, TenantPolicy>();
+  private readonly o: AppOptions;
+  private apiHandler: FetchHandler | undefined;
+
+  private constructor(d: Deployment, o: AppOptions) {
+    this.deployment = d;
+    this.o = o;
+    const db = d.systemDb;
+    migrateAuth(db);
+    const clock = o.authClock ? { clock: o.authClock } : {};
+    this.principals = new PrincipalStore(db, clock);
+    this.passkeys = new Passkeys(db, this.principals, { rpID: o.rpID ?? 'localhost', rpName: `SIOS ${d.id}`, origins: o.origins ?? ['http://localhost'], ...clock });
+    this.sessions = new Sessions(db, this.principals, clock);
+    this.tokens = new ApiTokens(db, this.principals, clock);
+    this.registry = new BrainRegistry({
+      db, trust: new TrustedPublishers(d.signer.publicKey), keyEncryptionKey: d.deriveKey('brain verdict keys'),
+      seal: (tenant, kind, body) => d.ledger(tenant).seal({ kind, body }),
+      ...(o.now ? { now: o.now } : {}),
+    });
+    this.limiter = new RateLimiter(o.now ?? Date.now);
+    this.gate = new Gate({
+      deployment: d, principals: this.principals, sessions: this.sessions, tokens: this.tokens, passkeys: this.passkeys,
+      capabilities: this.capabilities(), policy: (t) => this.policy(t), limiter: this.limiter,
+      ...(o.sentinel ? { sentinel: o.sentinel } : {}), ...(o.now ? { now: o.now } : {}),
+      ...(o.approvalTtlMs ? { approvalTtlMs: o.approvalTtlMs } : {}),
+    });
+  }
+
+  static async open(dir: string, protector: KeyProtector, o: AppOptions = {}): Promise<App> {
+    return new App(await Deployment.open(dir, protector, o), o);
+  }
+
+  static fromDeployment(d: Deployment, o: AppOptions = {}): App {
+    return new App(d, o);
+  }
+
+  /** Register the built-in skills and default brains (signed by the operator key) once. */
+  async installBuiltins(actor = 'operator'): Promise<void> {
+    const have = new Set(this.registry.listSkills().map((s) => `${s.id}@${s.version}`));
+    const haveBrains = new Set(this.registry.listBrains().map((b) => b.ref));
+    const { skills, brains } = await builtinManifests(this.deployment.signer);
+    for (const s of skills) if (!have.has(`${s.manifest.id}@${s.manifest.version}`)) await this.registry.addSkill(s, { actor });
+    for (const b of brains) if (!haveBrains.has(`${b.manifest.id}@${b.manifest.version}`)) await this.registry.addBrain(b, { actor });
+  }
+
+  /** Set a tenant's governance policy; sealed in the tenant's ledger before it takes effect. */
+  async setPolicy(tenant: string, spec: PolicySpec, actor: string): Promise<void> {
+    const loaded = TenantPolicy.load({ tenant, version: spec.version, text: spec.text, collections: spec.collections, ...(spec.declarations ? { declarations: spec.declarations } : {}) });
+    const doc = canonicalize(spec as unknown as Json);
+    const digest = toBase64url(nodeVerifyCrypto.sha256(utf8(doc)));
+    await this.deployment.ledger(tenant).seal({ kind: 'admin', body: { action: 'policy-set', actor, version: spec.version, digest, policies: loaded.policyCount } });
+    const db = this.deployment.tenantDb(tenant);
+    db.exec('CREATE TABLE IF NOT EXISTS tenant_policy (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL)');
+    db.prepare('INSERT INTO tenant_policy (id, doc) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc').run(doc);
+    const store = this.deployment.store(tenant);
+    for (const c of spec.collections) store.defineCollection(c);
+    this.policies.set(tenant, loaded);
+  }
+
+  policy(tenant: string): TenantPolicy {
+    const cached = this.policies.get(tenant);
+    if (cached) return cached;
+    const db = this.deployment.tenantDb(tenant);
+    db.exec('CREATE TABLE IF NOT EXISTS tenant_policy (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL)');
+    const r = db.prepare('SELECT doc FROM tenant_policy WHERE id = 1').get();
+    if (!r) throw new SiosError('ERR_FORBIDDEN', `tenant ${tenant} has no governance policy yet, so everything is denied; set one with 'sios tenant policy ${tenant} FILE'`, { details: { reason: 'no-policy' } });
+    const spec = JSON.parse(String(r['doc'])) as PolicySpec;
+    const p = TenantPolicy.load({ tenant, version: spec.version, text: spec.text, collections: spec.collections, ...(spec.declarations ? { declarations: spec.declarations } : {}) });
+    this.policies.set(tenant, p);
+    return p;
+  }
+
+  /** The gate's view of brains and skills, over the registry. */
+  private capabilities(): Capabilities {
+    const app = this;
+    const handle = (tenant: string, v: VerifiedSkill, assertCurrent: () => void): SkillHandle => {
+      const m = v.manifest;
+      const ctx = (c: { tenant: string; principal: Parameters<SkillHandle['execute']>[0]['principal']; signal: AbortSignal }) => ({
+        tenant: c.tenant, principal: c.principal, signal: c.signal, store: app.deployment.store(tenant), policy: app.policy(tenant),
+      });
+      return {
+        id: m.id, version: m.version, digest: v.digest, risk: m.risk, clearance: m.clearance,
+        untrustedArgs: m.untrustedArgs, maxConfidentiality: m.maxConfidentiality, hasDryRun: m.dryRun,
+        validateArgs: (a) => validateArgs(m, a), validateResult: (r) => validateResult(m, r), assertCurrent,
+        execute: (c, a) => executeSkill(m, ctx(c), a),
+        dryRun: (c, a) => dryRunSkill(m, ctx(c), a),
+      };
+    };
+    return {
+      async resolve(tenant, brain, skill) {
+        if (brain === null) {
+          // A person acting directly: any registered skill; the tenant's policy decides.
+          const v = await app.registry.skill(skill);
+          return { brain: null, skill: handle(tenant, v, () => undefined) };
+        }
+        const r = await app.registry.resolve(tenant, brain, skill);
+        return {
+          brain: { id: r.brain.manifest.id, version: r.brain.manifest.version, digest: r.brain.digest },
+          skill: handle(tenant, r.skill, () => app.registry.assertCurrent(r)),
+        };
+      },
+      beginCall(tenant, brain) {
+        if (brain === null) {
+          const c = new AbortController();
+          return { signal: c.signal, end() { /* nothing to release */ } };
+        }
+        return app.registry.beginCall(tenant, brain);
+      },
+      async review(tenant, exclude, k, req) {
+        const proposer = exclude ?? 'sios.person';
+        const proposerId = proposer.split('@')[0];
+        const approvers = app.registry.grants(tenant)
+          .filter((g) => g.revoked === null && g.brain !== proposerId && g.skills.includes(String((req.proposal as { skill?: unknown }).skill)))
+          .map((g) => `${g.brain}@${g.version}`);
+        const res = await collectApprovals({
+          registry: app.registry, tenant, proposer, approvers, k, intent: toBase64url(req.digest),
+          proposal: req.proposal as { skill: string; args: Json }, dryRun: req.dryRun,
+        });
+        const keys = new Map(app.registry.listBrains().map((b) => [b.ref, b.verdictKey]));
+        return res.verdicts.map((v): BrainVerdict => ({ brain: v.brain, verdict: v.verdict, reason: v.reason, signature: v.signature, publicKey: keys.get(v.brain) ?? '' }));
+      },
+    };
+  }
+
+  /** The HTTP API (fetch handler) with the passkey ceremonies mounted at /v1/auth. */
+  api(): FetchHandler {
+    if (!this.apiHandler) {
+      const auth = createAuthHandler({ principals: this.principals, passkeys: this.passkeys, sessions: this.sessions, basePath: '/v1/auth' });
+      this.apiHandler = createApi({ deployment: this.deployment, gate: this.gate, auth, ...(this.o.pages ? { pages: this.o.pages } : {}) });
+    }
+    return this.apiHandler;
+  }
+
+  async close(): Promise<void> {
+    await this.deployment.close();
+  }
+}
