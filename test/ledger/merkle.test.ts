@@ -32,7 +32,7 @@ test('inclusion proofs: generated equal the reference, verify, and every corrupt
   const t = tree(8);
   for (const v of V.inclusion) {
     const idx = v.leaf - 1;
-    const proof = v.proof.map(fromHex);
+    const proof = v.proof.map((h) => fromHex(h));
     assert.deepEqual(t.inclusionProof(idx, v.size).map(toHex), v.proof);
     const leaf = t.leaf(idx);
     const root = t.root(v.size);
@@ -57,7 +57,7 @@ test('inclusion proofs: generated equal the reference, verify, and every corrupt
 test('consistency proofs: generated equal the reference, verify, and every corruption fails', () => {
   const t = tree(8);
   for (const v of V.consistency) {
-    const proof = v.proof.map(fromHex);
+    const proof = v.proof.map((h) => fromHex(h));
     assert.deepEqual(t.consistencyProof(v.size1, v.size2).map(toHex), v.proof);
     const r1 = t.root(v.size1), r2 = t.root(v.size2);
     verifyConsistency(c, v.size1, v.size2, r1, r2, proof);
