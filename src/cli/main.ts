@@ -8,6 +8,7 @@ import { parseArgs, type CommandSpec } from './args.ts';
 type Loader = () => Promise<{ command: CommandSpec }>;
 
 const commands: Record<string, Loader> = {
+  demo: () => import('./commands/demo.ts'),
   init: () => import('./commands/init.ts'),
   key: () => import('./commands/key.ts'),
   seal: () => import('./commands/seal.ts'),

@@ -310,7 +310,7 @@ export class Gate {
     try {
       const home = caller?.principal.tenant;
       if (home && this.d.deployment.tenantRow(home)) await this.d.deployment.ledger(home).seal({ kind: 'refusal', body });
-      const crossTenant = err.details['reason'] === 'cross-tenant';
+      const crossTenant = err.details['reason'] === 'cross-tenant' || err.details['reason'] === 'wrong-tenant';
       if (!home || crossTenant) await this.d.deployment.system.seal({ kind: 'refusal', body });
     } catch {
       // The refusal still reaches the caller; a ledger failure here is reported by the ledger itself.

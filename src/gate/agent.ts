@@ -1,0 +1,32 @@
+/**
+ * A brain's turn: the brain proposes tool calls for a task, and every call goes through the gate
+ * like any other action. The brain never executes anything itself.
+ */
+import type { Json } from '../encoding/jcs.ts';
+import type { BrainRegistry } from '../brains/registry.ts';
+import { toolSpec, type ContextItem } from '../brains/runtime.ts';
+import type { ActionResult, Gate } from './gate.ts';
+
+export interface TurnResult {
+  text: string | undefined;
+  calls: { skill: string; args: unknown; result?: ActionResult; error?: { code: string; message: string } }[];
+}
+
+export async function runTurn(o: { gate: Gate; registry: BrainRegistry; credential: string; tenant: string; brain: string; task: string; context?: ContextItem[] }): Promise<TurnResult> {
+  const { runtime } = await o.registry.load(o.tenant, o.brain);
+  const grant = o.registry.grants(o.tenant).find((g) => `${g.brain}@${g.version}` === o.brain || g.brain === o.brain);
+  const tools = [];
+  for (const s of grant?.skills ?? []) tools.push(toolSpec((await o.registry.skill(s)).manifest));
+  const proposal = await runtime.propose({ task: o.task, context: o.context ?? [], tools, signal: AbortSignal.timeout(30_000) });
+  const out: TurnResult = { text: proposal.text, calls: [] };
+  for (const c of proposal.calls) {
+    try {
+      const result = await o.gate.submit({ credential: o.credential, tenant: o.tenant, brain: o.brain, skill: c.skill, args: c.args as Json });
+      out.calls.push({ skill: c.skill, args: c.args, result });
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      out.calls.push({ skill: c.skill, args: c.args, error: { code: err.code ?? 'ERR_INTERNAL', message: err.message ?? String(e) } });
+    }
+  }
+  return out;
+}
