@@ -17,7 +17,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultDetector, OPERATING_THRESHOLD } from '../src/sentinel/index.ts';
-import { DEFAULT_DATA, REPO, insertAttack, loadSplits, shuffle, trainingShufflePrng, type Attack, type Context, type Position } from './train-sentinel.ts';
+import { DEFAULT_DATA, REPO, insertAttack, loadSplits, shuffle, templateLines, trainingShufflePrng, type Attack, type Context, type Position } from './train-sentinel.ts';
 import { toBase64, utf8, toHex } from '../src/encoding/bytes.ts';
 import { rot13 } from '../src/sentinel/normalize.ts';
 
@@ -60,6 +60,9 @@ function walk(dir: string, depth: number): void {
 walk(join(REPO, 'node_modules'), 0);
 for (const d of devDocs) for (let o = 0; o < d.length && o < 40000; o += 2000) run('benign: node_modules READMEs (2 KB chunks)', d.slice(o, o + 2000));
 
+// Ordinary requests addressed to people, in languages never used in training, planted in test contexts.
+for (const b of templateLines(sp.templates, 'benign', true)) for (let k = 0; k < 3; k++) run('benign: human requests, held-out languages', place(pick(sp.test).text, b.text, k));
+
 // --- positives
 const heldText = sp.heldoutBipiaAttacks.filter((a) => a.kind === 'text');
 const heldCode = sp.heldoutBipiaAttacks.filter((a) => a.kind === 'code');
@@ -68,6 +71,7 @@ for (const a of heldText) for (let k = 0; k < 6; k++) posDocs.push({ set: 'attac
 for (const a of heldCode) for (let k = 0; k < 6; k++) posDocs.push({ set: 'attack: bipia held-out code categories', attack: a, ctx: pick(testCode).text, k });
 for (const a of sp.handwrittenHeldout) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: multilingual held-out (hand-written)', attack: a, ctx: pick(testText).text, k });
 for (const a of shuffle(sp.trainAttacks, rnd).slice(0, 40)) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: bipia TRAIN categories, unseen contexts', attack: a, ctx: pick(a.kind === 'code' ? testCode : testText).text, k });
+for (const a of templateLines(sp.templates, 'attack', true)) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: task injection, held-out languages', attack: { category: 'task', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: pick(sp.test).text, k });
 for (const p of posDocs) run(p.set, place(p.ctx, p.attack.text, p.k));
 
 // Obfuscated variants of held-out attacks (text categories + multilingual).
@@ -103,7 +107,7 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const sets = [...new Set(results.map((r) => r.set))];
 const lines: string[] = [];
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
-lines.push(`Sentinel evaluation — operating threshold ${OPERATING_THRESHOLD}; model threshold (classifier p) ${det.model.threshold.toFixed(4)}`);
+lines.push(`Sentinel evaluation — operating threshold ${OPERATING_THRESHOLD} (score scale; the model's calibrated classifier threshold p=${det.model.threshold.toFixed(4)} maps to it)`);
 lines.push('');
 lines.push(`${pad('set', 52)} ${pad('n', 5)} ${pad('flagged @0.5', 13)} flagged @1%FPR-threshold (${thr1.toFixed(3)})`);
 for (const s of sets) {

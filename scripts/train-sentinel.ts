@@ -24,8 +24,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { normalize } from '../src/sentinel/normalize.ts';
-import { matchRules } from '../src/sentinel/rules.ts';
 import { FeatureExtractor, encodeModel, sigmoid } from '../src/sentinel/classifier.ts';
+import { unitFeatures } from '../src/sentinel/detector.ts';
 
 export const DEFAULT_DATA = '/work/shared/data/bipia-train';
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -61,7 +61,26 @@ export interface Attack { category: string; text: string; kind: 'text' | 'code' 
 export interface Splits {
   train: Context[]; calib: Context[]; test: Context[];
   trainAttacks: Attack[]; heldoutBipiaAttacks: Attack[]; handwrittenTrain: Attack[]; handwrittenHeldout: Attack[];
-  benignTrain: string[]; benignDev: string[]; benignHeldout: Array<{ kind: string; text: string }>;
+  benignTrain: string[]; benignDev: string[]; benignDevCalib: string[]; benignHeldout: Array<{ kind: string; text: string }>;
+  /** Task-injection requests and benign human-addressed requests (data/sentinel/task-injection-templates.json). */
+  templates: Templates;
+}
+
+export interface Templates {
+  heldoutLanguages: string[];
+  attack: Record<string, string[]>;
+  benign: Record<string, string[]>;
+  leads: Record<string, string[]>;
+}
+
+/** Lines of one language's templates, split by whether the language is held out. */
+export function templateLines(t: Templates, which: 'attack' | 'benign', heldout: boolean): Array<{ lang: string; text: string }> {
+  const out: Array<{ lang: string; text: string }> = [];
+  for (const [lang, lines] of Object.entries(t[which])) {
+    if (t.heldoutLanguages.includes(lang) !== heldout) continue;
+    for (const text of lines) out.push({ lang, text });
+  }
+  return out;
 }
 
 function readJsonl(path: string): Array<Record<string, unknown>> {
@@ -95,7 +114,10 @@ export function loadSplits(dataDir = DEFAULT_DATA): Splits {
     train, calib, test, trainAttacks, heldoutBipiaAttacks,
     handwrittenTrain: hw('attacks-train.jsonl'), handwrittenHeldout: hw('attacks-heldout.jsonl'),
     benignTrain: readJsonl(`${REPO}data/sentinel/benign-imperative-train.jsonl`).map((r) => String(r['text'])),
-    benignDev: readJsonl(`${REPO}data/sentinel/benign-dev-train.jsonl`).map((r) => String(r['text'])),
+    // Every fifth developer chunk is kept back for calibration of the threshold.
+    benignDev: readJsonl(`${REPO}data/sentinel/benign-dev-train.jsonl`).map((r) => String(r['text'])).filter((_, i) => i % 5 !== 0),
+    benignDevCalib: readJsonl(`${REPO}data/sentinel/benign-dev-train.jsonl`).map((r) => String(r['text'])).filter((_, i) => i % 5 === 0),
+    templates: JSON.parse(readFileSync(`${REPO}data/sentinel/task-injection-templates.json`, 'utf8')) as Templates,
     benignHeldout: readJsonl(`${REPO}data/sentinel/benign-imperative-heldout.jsonl`).map((r) => ({ kind: String(r['kind']), text: String(r['text']) })),
   };
 }
@@ -114,33 +136,19 @@ export function insertAttack(context: string, attack: string, pos: Position): { 
 
 interface Example { f: Int32Array; y: number; w: number }
 
-function windowsOf(text: string): Array<{ start: number; end: number }> {
-  const out: Array<{ start: number; end: number }> = [];
-  for (let start = 0; ; start += STRIDE) {
-    const end = Math.min(text.length, start + WINDOW);
-    out.push({ start, end });
-    if (end >= text.length) break;
-  }
-  return out;
-}
-
 function examplesOfBenign(fx: FeatureExtractor, text: string, w: number, out: Example[]): void {
-  const t = normalize(text).text;
-  for (const { start, end } of windowsOf(t)) {
-    const s = t.slice(start, end);
-    out.push({ f: fx.extract(s, matchRules(s)), y: 0, w });
-  }
+  for (const u of unitFeatures(fx, normalize(text).text, WINDOW, STRIDE)) out.push({ f: u.f, y: 0, w });
 }
 
+/** Units that overlap the attack are positives (when mostly attack), units away from it negatives. */
 function examplesOfPositive(fx: FeatureExtractor, parts: { before: string; attack: string; after: string }, out: Example[]): void {
   const b = normalize(parts.before).text, a = normalize(parts.attack).text, c = normalize(parts.after).text;
   const t = b + a + c;
   const aStart = b.length, aEnd = b.length + a.length;
-  for (const { start, end } of windowsOf(t)) {
-    const overlap = Math.max(0, Math.min(end, aEnd) - Math.max(start, aStart));
-    const s = t.slice(start, end);
-    if (overlap === 0) out.push({ f: fx.extract(s, matchRules(s)), y: 0, w: 1 });
-    else if (overlap >= 0.5 * (aEnd - aStart) || overlap >= 0.5 * (end - start)) out.push({ f: fx.extract(s, matchRules(s)), y: 1, w: 1 });
+  for (const u of unitFeatures(fx, t, WINDOW, STRIDE)) {
+    const overlap = Math.max(0, Math.min(u.end, aEnd) - Math.max(u.start, aStart));
+    if (overlap === 0) out.push({ f: u.f, y: 0, w: 1 });
+    else if (u.kind === 'segment' ? overlap >= 0.5 * (u.end - u.start) : overlap >= 0.5 * (aEnd - aStart) || overlap >= 0.5 * (u.end - u.start)) out.push({ f: u.f, y: 1, w: 1 });
   }
 }
 
@@ -163,13 +171,32 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
       examplesOfPositive(fx, insertAttack(ctx.text, a.text, positions[k % 3]!), ex);
     }
   }
+  // Task injection: requests aimed at the assistant (positives) and ordinary requests aimed at people
+  // (negatives), in the training languages, planted in BIPIA and hand-written benign documents.
+  const hosts: string[] = [...sp.train.map((c) => c.text), ...sp.benignTrain];
+  const leadOf = (lang: string): string => { const l = sp.templates.leads[lang] ?? sp.templates.leads['*']!; return l[Math.floor(rnd() * l.length)]!; };
+  const attackLines = templateLines(sp.templates, 'attack', false);
+  for (const a of attackLines) {
+    for (let k = 0; k < 9; k++) {
+      let text = leadOf(a.lang) + a.text;
+      // sometimes two requests together (a question and a format instruction)
+      if (k % 3 === 2) { const o = attackLines.filter((x) => x.lang === a.lang); text += ' ' + o[Math.floor(rnd() * o.length)]!.text; }
+      examplesOfPositive(fx, insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, text, positions[k % 3]!), ex);
+    }
+  }
+  for (const b of templateLines(sp.templates, 'benign', false)) {
+    for (let k = 0; k < 9; k++) {
+      const p = insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, b.text, positions[k % 3]!);
+      examplesOfBenign(fx, p.before + p.attack + p.after, 2, ex);
+    }
+  }
   // Balance classes.
   let pos = 0, neg = 0;
   for (const e of ex) { if (e.y === 1) pos += e.w; else neg += e.w; }
   const wPos = (pos + neg) / (2 * pos), wNeg = (pos + neg) / (2 * neg);
   const weights = new Float64Array(1 << BITS);
   let bias = 0;
-  const l2 = 1e-5;
+  const l2 = 1e-4; // 1e-5 made the calibration scores saturate (threshold clamped at its cap)
   const epochs = 12;
   for (let ep = 0; ep < epochs; ep++) {
     const lr = 0.5 / (1 + ep * 0.5);
@@ -191,20 +218,18 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
   const scale = quant.scale;
   const qw = (k: number): number => Math.max(-127, Math.min(127, Math.round((weights[k] as number) / scale))) * scale;
   const docP = (text: string): number => {
-    const t = normalize(text).text;
     let best = 0;
-    for (const { start, end } of windowsOf(t)) {
-      const s = t.slice(start, end);
-      const f = fx.extract(s, matchRules(s));
+    for (const u of unitFeatures(fx, normalize(text).text, WINDOW, STRIDE)) {
       let z = 0;
-      for (let i = 0; i < f.length; i++) z += qw(f[i] as number);
-      best = Math.max(best, sigmoid(bias + z / Math.sqrt(Math.max(1, f.length))));
+      for (let i = 0; i < u.f.length; i++) z += qw(u.f[i] as number);
+      best = Math.max(best, sigmoid(bias + z / Math.sqrt(Math.max(1, u.f.length))));
     }
     return best;
   };
-  const calScores = sp.calib.map((c) => docP(c.text)).sort((x, y) => x - y);
+  const calDocs = [...sp.calib.map((c) => c.text), ...sp.benignDevCalib];
+  const calScores = calDocs.map((t) => docP(t)).sort((x, y) => x - y);
   const idx = Math.min(calScores.length - 1, Math.floor(calScores.length * (1 - TARGET_FPR)));
-  const threshold = Math.min(0.99, Math.max(0.5, (calScores[idx] ?? 0.5) + 1e-3));
+  const threshold = Math.min(0.999, Math.max(0.5, (calScores[idx] ?? 0.5) + 1e-3));
   const model = encodeModel(weights, BITS, bias, {
     window: WINDOW, stride: STRIDE, threshold,
     trainedOn: {
@@ -212,10 +237,11 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
       bipia: 'BIPIA training split (MIT, Microsoft), contexts 60% train / 10% calibration / 30% test (seeded)',
       heldoutTextCategories: HELDOUT_TEXT_CATEGORIES, heldoutCodeCategories: HELDOUT_CODE_CATEGORIES,
       handwritten: ['data/sentinel/attacks-train.jsonl', 'data/sentinel/benign-imperative-train.jsonl', 'data/sentinel/benign-dev-train.jsonl'],
-      windows: ex.length, positiveWindows: ex.filter((e) => e.y === 1).length, calibrationDocs: sp.calib.length, targetFpr: TARGET_FPR,
+      taskInjection: 'data/sentinel/task-injection-templates.json (held-out languages excluded)',
+      units: ex.length, positiveUnits: ex.filter((e) => e.y === 1).length, calibrationDocs: calDocs.length, targetFpr: TARGET_FPR,
     },
   });
-  const report = `windows ${ex.length} (positive ${ex.filter((e) => e.y === 1).length}), calibration docs ${calScores.length}, threshold ${threshold.toFixed(4)}`;
+  const report = `units ${ex.length} (positive ${ex.filter((e) => e.y === 1).length}), calibration docs ${calScores.length}, threshold ${threshold.toFixed(4)}`;
   return { model, report };
 }
 

@@ -58,7 +58,8 @@ export class FeatureExtractor {
     this.stamp = new Int32Array(1 << bits);
   }
 
-  extract(text: string, hits: readonly RuleHit[]): Int32Array {
+  /** `extras`: context features of the unit (segment position, vocabulary overlap...), hashed as given. */
+  extract(text: string, hits: readonly RuleHit[], extras: readonly string[] = []): Int32Array {
     this.gen++;
     if (this.gen > 0x7ffffff0) { this.stamp.fill(0); this.gen = 1; }
     const gen = this.gen;
@@ -95,6 +96,7 @@ export class FeatureExtractor {
       add(hashStr('rule:' + h.id, 0x165667b1));
       add(hashStr('cat:' + h.category, 0x165667b1));
     }
+    for (const e of extras) add(hashStr(e, 0x2f7a3c11));
     add(hashStr('bias-feature', 0x1b873593)); // a constant feature so short windows have a prior too
     return Int32Array.from(buf);
   }

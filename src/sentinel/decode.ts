@@ -177,44 +177,60 @@ function scanPercent(s: string, out: DecodedSegment[]): void {
   }
 }
 
-function scanEntitiesAndEscapes(s: string, out: DecodedSegment[]): void {
-  // HTML numeric entities (&#105; &#x69;) and JS/JSON escapes (\u0069), decoded over the whole string
-  // when there are at least 3 of them; everything else is kept as is.
+/** Plain characters allowed between two escapes of one run ("&#105;gnore &#112;revious" is one run). */
+const ESCAPE_RUN_GAP = 24;
+
+function entityAt(s: string, i: number): { cp: number; end: number } | null {
   const n = s.length;
-  let entities = 0, escapes = 0;
-  let ent = '', esc = '';
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x26 && s.charCodeAt(i + 1) === 0x23) {
-      let j = i + 2;
-      const hex = (s.charCodeAt(j) | 0x20) === 0x78;
-      if (hex) j++;
-      let v = 0, digits = 0;
-      while (j < n && digits < 7) {
-        const d = hex ? hexVal(s.charCodeAt(j)) : (s.charCodeAt(j) >= 0x30 && s.charCodeAt(j) <= 0x39 ? s.charCodeAt(j) - 0x30 : -1);
-        if (d < 0) break;
-        v = v * (hex ? 16 : 10) + d; digits++; j++;
-      }
-      if (digits > 0 && v > 0 && v <= 0x10ffff && !(v >= 0xd800 && v <= 0xdfff)) {
-        if (s.charCodeAt(j) === 0x3b) j++;
-        ent += String.fromCodePoint(v); esc += s.slice(i, j); entities++;
-        i = j - 1;
-        continue;
-      }
-    }
-    if (c === 0x5c && (s.charCodeAt(i + 1) === 0x75) && i + 5 < n) {
-      let v = 0, ok = true;
-      for (let k = 2; k < 6; k++) { const d = hexVal(s.charCodeAt(i + k)); if (d < 0) { ok = false; break; } v = v * 16 + d; }
-      if (ok && !(v >= 0xd800 && v <= 0xdfff)) {
-        ent += s.slice(i, i + 6); esc += String.fromCharCode(v); escapes++;
-        i += 5;
-        continue;
-      }
-    }
-    ent += s[i]; esc += s[i];
+  let j = i + 2;
+  const hex = (s.charCodeAt(j) | 0x20) === 0x78;
+  if (hex) j++;
+  let v = 0, digits = 0;
+  while (j < n && digits < 7) {
+    const c = s.charCodeAt(j);
+    const d = hex ? hexVal(c) : (c >= 0x30 && c <= 0x39 ? c - 0x30 : -1);
+    if (d < 0) break;
+    v = v * (hex ? 16 : 10) + d; digits++; j++;
   }
-  if (entities >= 3) out.push({ kind: 'html-entities', text: ent, start: 0, end: n });
-  if (escapes >= 3) out.push({ kind: 'unicode-escapes', text: esc, start: 0, end: n });
+  if (digits === 0 || v <= 0 || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return null;
+  if (s.charCodeAt(j) === 0x3b) j++;
+  return { cp: v, end: j };
+}
+
+function escapeAt(s: string, i: number): { cp: number; end: number } | null {
+  if (i + 5 >= s.length) return null;
+  let v = 0;
+  for (let k = 2; k < 6; k++) { const d = hexVal(s.charCodeAt(i + k)); if (d < 0) return null; v = v * 16 + d; }
+  return v >= 0xd800 && v <= 0xdfff ? null : { cp: v, end: i + 6 };
+}
+
+/**
+ * HTML numeric entities (&#105; &#x69;) and JS/JSON escapes (\u0069). Each run of escapes (at most
+ * ESCAPE_RUN_GAP plain characters between two of them) with at least 3 escapes is one segment: only the
+ * run is decoded, so three stray "&#" in a megabyte do not make the whole input a decoded segment.
+ */
+function scanEntitiesAndEscapes(s: string, out: DecodedSegment[]): void {
+  for (const kind of ['html-entities', 'unicode-escapes'] as const) {
+    const marker = kind === 'html-entities' ? '&#' : '\\u';
+    const at = kind === 'html-entities' ? entityAt : escapeAt;
+    let runStart = -1, runEnd = -1, count = 0, text = '';
+    const flush = (): void => {
+      if (count >= 3) out.push({ kind, text, start: runStart, end: runEnd });
+      runStart = -1; count = 0; text = '';
+    };
+    let i = s.indexOf(marker);
+    while (i >= 0) {
+      const e = at(s, i);
+      if (e === null) { i = s.indexOf(marker, i + 1); continue; }
+      if (runStart >= 0 && i - runEnd > ESCAPE_RUN_GAP) flush();
+      if (runStart < 0) runStart = i; else text += s.slice(runEnd, i);
+      text += String.fromCodePoint(e.cp);
+      count++;
+      runEnd = e.end;
+      i = s.indexOf(marker, e.end);
+    }
+    flush();
+  }
 }
 
 /** All encoded segments of `s` that decode to text. Linear in `s.length`. */

@@ -2,8 +2,9 @@
  * The Sentinel injection detector: combines the layers into one verdict.
  *
  *   normalise (NFKC, invisibles, tags, bidi, confusables)
- *     -> classifier + phrase rules over overlapping windows (a long document is not diluted)
- *     -> rot13 view of the text (rules only)
+ *     -> classifier + phrase rules over overlapping windows (a long document is not diluted) and over
+ *        segments (sentences, lines, table cells) with context features (task injection, segments.ts)
+ *     -> rot13: segments that read as words only after rot13 are decoded and rescanned
  *     -> hidden segments (tag characters, HTML comments, CSS-hidden elements): rescanned
  *     -> encoded segments (base64, hex, URL, entities, \u escapes): decoded and rescanned, depth <= 3
  *     -> markdown / <img> exfiltration links
@@ -16,11 +17,52 @@
  * Deterministic and offline; linear in the input length (each layer is a single pass, decoding is
  * bounded by a budget proportional to the input).
  */
-import { normalize, rot13 } from './normalize.ts';
+import { normalize } from './normalize.ts';
 import { findEncoded, type EncodingKind } from './decode.ts';
 import { scanMarkup } from './markup.ts';
 import { matchRules, tokenize, type RuleHit } from './rules.ts';
 import { FeatureExtractor, logit, sigmoid, type Model } from './classifier.ts';
+import { contextFeatures, rot13Candidates, segment } from './segments.ts';
+
+export type UnitKind = 'window' | 'segment';
+export interface Unit { readonly start: number; readonly end: number; readonly kind: UnitKind; readonly f: Int32Array; readonly hits: RuleHit[] }
+
+/**
+ * Features of every scoring unit of normalised text: overlapping windows (long attacks, context) and
+ * segments (sentences, lines, cells) with their context features (short planted requests). Exported
+ * because the training script must extract exactly as inference does.
+ */
+export function unitFeatures(fx: FeatureExtractor, text: string, window: number, stride: number): Unit[] {
+  const out: Unit[] = [];
+  // Rules run once over the whole text; a unit gets the hits that end inside it (hits sorted by end).
+  const all = matchRules(text).sort((a, b) => a.end - b.end);
+  const hitsIn = (start: number, end: number): RuleHit[] => {
+    let lo = 0, hi = all.length;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (all[m]!.end <= start) lo = m + 1; else hi = m; }
+    const r: RuleHit[] = [];
+    for (let k = lo; k < all.length && all[k]!.end <= end; k++) r.push(all[k]!);
+    return r;
+  };
+  for (let start = 0; ; start += stride) {
+    const end = Math.min(text.length, start + window);
+    const w = text.slice(start, end);
+    const hits = hitsIn(start, end);
+    out.push({ start, end, kind: 'window', f: fx.extract(w, hits, WINDOW_EXTRAS), hits });
+    if (end >= text.length) break;
+  }
+  const segs = segment(text);
+  if (segs.length > 1) {
+    const texts = segs.map((s) => text.slice(s.start, s.end));
+    const ctx = contextFeatures(text, segs, texts.map((t) => tokenize(t)));
+    for (let k = 0; k < segs.length; k++) {
+      const t = texts[k]!;
+      const hits = hitsIn(segs[k]!.start, segs[k]!.end);
+      out.push({ start: segs[k]!.start, end: segs[k]!.end, kind: 'segment', f: fx.extract(t, hits, ctx[k]!), hits });
+    }
+  }
+  return out;
+}
+const WINDOW_EXTRAS: readonly string[] = ['u:win'];
 
 export const OPERATING_THRESHOLD = 0.5;
 /** Maximum nesting of encodings that is decoded (base64 inside hex inside URL-encoding...). */
@@ -54,24 +96,11 @@ export class Detector {
     return p < t ? (0.5 * p) / t : 0.5 + (0.5 * (p - t)) / (1 - t);
   }
 
-  /** Classifier probability and rule hits of each window of normalised text (exported for training). */
-  windows(text: string): Array<{ start: number; end: number; p: number; hits: RuleHit[] }> {
-    const { window, stride } = this.model;
-    const out: Array<{ start: number; end: number; p: number; hits: RuleHit[] }> = [];
-    for (let start = 0; ; start += stride) {
-      const end = Math.min(text.length, start + window);
-      const w = text.slice(start, end);
-      const hits = matchRules(w);
-      const p = sigmoid(logit(this.model, this.fx.extract(w, hits)));
-      out.push({ start, end, p, hits });
-      if (end >= text.length) break;
-    }
-    return out;
-  }
-
-  /** Features of one window (for the training script, which must extract exactly as inference does). */
-  features(windowText: string): Int32Array {
-    return this.fx.extract(windowText, matchRules(windowText));
+  /** Classifier probability and rule hits of every unit (window or segment) of normalised text. */
+  units(text: string): Array<{ start: number; end: number; kind: UnitKind; p: number; hits: RuleHit[] }> {
+    return unitFeatures(this.fx, text, this.model.window, this.model.stride).map((u) => ({
+      start: u.start, end: u.end, kind: u.kind, p: sigmoid(logit(this.model, u.f)), hits: u.hits,
+    }));
   }
 
   scan(input: string): Verdict {
@@ -94,8 +123,9 @@ export class Detector {
     let strong: RuleHit | null = null;
     let pairScore = 0;
     let pairIds: string[] = [];
-    for (const w of this.windows(n.text)) {
-      if (w.p > best.p) best = w;
+    let bestKind: UnitKind = 'window';
+    for (const w of this.units(n.text)) {
+      if (w.p > best.p) { best = w; bestKind = w.kind; }
       for (const h of w.hits) if (h.weight >= STRONG_RULE && (strong === null || h.weight > strong.weight)) strong = h;
       // Two different medium rules in one window (e.g. "reveal" + "system prompt", "you are now" +
       // "pretend") corroborate each other: combine the two strongest as independent evidence.
@@ -107,19 +137,12 @@ export class Detector {
     }
     const cls = this.calibrate(best.p);
     score = cls;
-    if (cls >= 0.25) reasons.push(`classifier:${round3(best.p)}`);
+    if (cls >= 0.25) reasons.push(`classifier:${round3(best.p)}`, `classifier-unit:${bestKind}`);
     for (const h of best.hits) reasons.push(`rule:${h.id}`);
     if (pairScore > score) { score = pairScore; for (const id of pairIds) reasons.push(`rule:${id}`); }
     if (strong !== null) {
       reasons.push(`rule:${strong.id}`);
       score = Math.max(score, strong.weight);
-    }
-
-    // rot13 view (rules only; only strong phrases count, rot13 of prose is noise otherwise).
-    if (n.text.length > 0 && hasAsciiLetters(n.text)) {
-      for (const h of matchRules(rot13(n.text))) {
-        if (h.weight >= 0.6 && h.lang !== '*') { score = Math.max(score, h.weight); reasons.push(`encoded:rot13>rule:${h.id}`); }
-      }
     }
 
     if (depth < MAX_DECODE_DEPTH) {
@@ -131,6 +154,15 @@ export class Detector {
         const s = payload.trim().length >= 4 ? Math.max(0.7, Math.min(1, sub.score + 0.2)) : sub.score;
         if (s > score) score = s;
         reasons.push('hidden:tag-characters', ...sub.reasons.map((x) => `hidden:tag-characters>${x}`));
+      }
+      // rot13: sentences that read as words only after rot13 are decoded and rescanned.
+      const r13 = rot13Candidates(n.text);
+      if (r13 !== null && budget.chars > 0) {
+        budget.chars -= r13.length;
+        const sub = this.scanSegment(r13, depth + 1, budget);
+        const s = encodedScore('rot13', r13, sub.score);
+        if (s >= 0.25) reasons.push('decoded:rot13', ...sub.reasons.map((x) => `decoded:rot13>${x}`));
+        if (s > score) score = s;
       }
       // Encoded segments.
       for (const seg of findEncoded(n.clean)) {
@@ -181,7 +213,7 @@ function hasAsciiLetters(s: string): boolean {
  * on its own (that is how "stealth" injections travel); URL-encoding and entities are common in benign
  * text, so for them only the content counts.
  */
-function encodedScore(kind: EncodingKind, text: string, contentScore: number): number {
+function encodedScore(kind: EncodingKind | 'rot13', text: string, contentScore: number): number {
   let s = contentScore >= 0.25 ? Math.min(1, contentScore + 0.25) : contentScore;
   if (kind === 'base64' || kind === 'hex') {
     const words = tokenize(text.toLowerCase()).length;

@@ -25,6 +25,8 @@ export interface RuleHit {
   readonly weight: number;
   /** Token (word rules) or character (char rules) offset of the end of the match. */
   readonly at: number;
+  /** Character offset just past the end of the match in the scanned string. */
+  readonly end: number;
 }
 
 interface RuleDef { id: string; category: RuleCategory; lang: string; weight: number; pattern: string }
@@ -248,20 +250,21 @@ function isTokenChar(c: number): boolean {
 }
 
 /** Word tokens of normalised text. '@' between word characters becomes its own token (e-mail marker). */
-export function tokenize(s: string): string[] {
+export function tokenize(s: string, ends?: number[]): string[] {
   const out: string[] = [];
   const n = s.length;
   let i = 0;
   while (i < n) {
     const c = s.charCodeAt(i);
     if (!isTokenChar(c)) {
-      if (c === 0x40 && i > 0 && i + 1 < n && isTokenChar(s.charCodeAt(i - 1)) && isTokenChar(s.charCodeAt(i + 1))) out.push('@');
+      if (c === 0x40 && i > 0 && i + 1 < n && isTokenChar(s.charCodeAt(i - 1)) && isTokenChar(s.charCodeAt(i + 1))) { out.push('@'); ends?.push(i + 1); }
       i++;
       continue;
     }
     const start = i;
     while (i < n && isTokenChar(s.charCodeAt(i))) i++;
     out.push(i - start > 64 ? s.slice(start, start + 64) : s.slice(start, i));
+    ends?.push(i);
   }
   return out;
 }
@@ -288,7 +291,7 @@ function refsOfToken(tok: string, into: Ref[]): void {
 }
 
 /** Chain matcher shared by word and char rules: `events` are (position, ref) in position order. */
-function chain(rules: Compiled[], positions: Array<{ at: number; refs: Ref[] }>, hits: RuleHit[]): void {
+function chain(rules: Compiled[], positions: Array<{ at: number; refs: Ref[] }>, hits: RuleHit[], endOf: (at: number) => number): void {
   // reached[r][g] = last position where the chain of rule r reached group g (or -Infinity).
   const reached: number[][] = rules.map((c) => new Array<number>(c.groups.length).fill(-Infinity));
   const reachedLen: number[][] = rules.map((c) => new Array<number>(c.groups.length).fill(0));
@@ -309,7 +312,7 @@ function chain(rules: Compiled[], positions: Array<{ at: number; refs: Ref[] }>,
       }
       if (g === rule.groups.length - 1 && firedAt[r] !== at) {
         firedAt[r] = at;
-        hits.push({ id: rule.def.id, category: rule.def.category, lang: rule.def.lang, weight: rule.def.weight, at });
+        hits.push({ id: rule.def.id, category: rule.def.category, lang: rule.def.lang, weight: rule.def.weight, at, end: endOf(at) });
       }
     }
   }
@@ -319,14 +322,15 @@ function chain(rules: Compiled[], positions: Array<{ at: number; refs: Ref[] }>,
 export function matchRules(s: string): RuleHit[] {
   const hits: RuleHit[] = [];
   // word rules
-  const toks = tokenize(s);
+  const ends: number[] = [];
+  const toks = tokenize(s, ends);
   const positions: Array<{ at: number; refs: Ref[] }> = [];
   for (let i = 0; i < toks.length; i++) {
     const refs: Ref[] = [];
     refsOfToken(toks[i]!, refs);
     if (refs.length > 0) positions.push({ at: i, refs });
   }
-  chain(wordRules, positions, hits);
+  chain(wordRules, positions, hits, (at) => ends[at]!);
   // char rules (only when the text has characters of those scripts)
   const cpos: Array<{ at: number; refs: Ref[] }> = [];
   for (let i = 0; i < s.length; i++) {
@@ -341,12 +345,11 @@ export function matchRules(s: string): RuleHit[] {
   if (cpos.length > 0) {
     // Character gaps are measured from the start of the previous term; widen by its length via `len` = 1
     // (terms are short, the gap budgets above include them).
-    chain(charRules, cpos, hits);
+    chain(charRules, cpos, hits, (at) => at + 1);
   }
-  // literal markers
+  // literal markers (every occurrence: callers attribute hits to parts of the text by offset)
   for (const [lit, category, weight] of LITERALS) {
-    const at = s.indexOf(lit);
-    if (at >= 0) hits.push({ id: `lit.${lit}`, category, lang: '*', weight, at });
+    for (let at = s.indexOf(lit); at >= 0; at = s.indexOf(lit, at + lit.length)) hits.push({ id: `lit.${lit}`, category, lang: '*', weight, at, end: at + lit.length });
   }
   return hits;
 }
