@@ -15,5 +15,7 @@ process.on('warning', (w) => {
   if (w.name === 'ExperimentalWarning') return;
   process.stderr.write(`${w.name}: ${w.message}\n`);
 });
+// `sios ledger show | head`: a closed pipe ends the command quietly, like any Unix tool.
+for (const s of [process.stdout, process.stderr]) s.on('error', (e) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -16,6 +16,8 @@ const commands: Record<string, Loader> = {
   verify: () => import('./commands/verify.ts'),
   tenant: () => import('./commands/tenant.ts'),
   doctor: () => import('./commands/doctor.ts'),
+  brain: () => import('./commands/brain.ts'),
+  act: () => import('./commands/act.ts'),
   sentinel: () => import('./commands/sentinel.ts'),
 };
 
@@ -28,6 +30,8 @@ commands:
   init      create a deployment: operator ML-DSA-65 key, encrypted at rest
   key       operator key: show, export, split into k-of-n shares, restore, rotate
   tenant    create and list tenants
+  brain     add, list, grant and revoke signed brains and skills
+  act       people, API tokens, actions and brain tasks through the gate, approvals, events
   seal      seal an intent into a tenant ledger (sign-before-run) and record its outcome
   ledger    list, export and inspect tenant ledgers; report intents in doubt
   verify    verify an exported ledger bundle or a receipt offline with the operator public key

@@ -15,6 +15,9 @@ import { publicKeyToPem } from '../crypto/pubkey-format.ts';
 import type { KeyProtector } from '../crypto/protector.ts';
 import type { Signer } from '../crypto/suite.ts';
 import { createKeyFile, openKeyFile, readKeyFile, writeKeyFile } from '../crypto/keystore.ts';
+import { passphraseProtector } from '../crypto/passphrase.ts';
+import { identityStatement } from '../attestation/verify-evidence.ts';
+import { checkAttestationConfig, DeviceAttestation, type AttestationConfig, type AttestedOptions } from './attested.ts';
 import { Ledger, type PayloadCipher, type Receipt } from '../ledger/ledger.ts';
 import { assertTenantId } from '../ledger/entry.ts';
 import { openDatabase, SqliteLedgerStore } from '../store/sqlite-ledger.ts';
@@ -31,7 +34,18 @@ export interface DeploymentConfig {
   id: string;
   created: string;
   operator: { fingerprint: string };
-  attestation: { mode: 'software' | 'tpm2' };
+  /** 'tpm2' deployments record the TCTI of their TPM (sios init --tpm). */
+  attestation: { mode: 'software' } | AttestationConfig;
+}
+
+/**
+ * How to unlock the operator key. A TPM deployment needs the passphrase itself (the TPM checks it
+ * with the measured state); a software deployment also accepts any KeyProtector.
+ */
+export type Unlock = KeyProtector | { readonly passphrase: string };
+
+function isPassphrase(u: Unlock): u is { readonly passphrase: string } {
+  return typeof (u as { passphrase?: unknown }).passphrase === 'string' && !('unwrap' in u);
 }
 
 export interface TenantRow {
@@ -46,6 +60,20 @@ export interface OpenOptions {
   /** Extension lines for every checkpoint; default declares the unattested software mode. */
   checkpointExtensions?: () => string[];
   maxBatch?: number;
+  /** TPM deployments: the installation to measure (default: the SIOS code this process runs; tests use a copy). */
+  installRoot?: string;
+  /** TPM deployments: refresh the checkpoint quote after this many checkpoints / milliseconds. */
+  refreshCheckpoints?: number;
+  refreshMs?: number;
+}
+
+function attestedOptions(o: OpenOptions): AttestedOptions {
+  const a: AttestedOptions = {};
+  if (o.installRoot !== undefined) a.installRoot = o.installRoot;
+  if (o.refreshCheckpoints !== undefined) a.refreshCheckpoints = o.refreshCheckpoints;
+  if (o.refreshMs !== undefined) a.refreshMs = o.refreshMs;
+  if (o.now !== undefined) a.now = o.now;
+  return a;
 }
 
 function writeFileAtomic(file: string, data: string, mode = 0o600): void {
@@ -80,8 +108,19 @@ export interface InitResult {
   dir: string;
 }
 
+export interface InitOptions {
+  id?: string;
+  now?: () => number;
+  /**
+   * Bind the deployment to a TPM 2.0: measure the installation, create the EK/AK identity, record it
+   * in the system ledger and seal the key (PCRs 0-7, 23 + passphrase) beside the given protectors.
+   */
+  tpm?: { tcti: string; passphrase: string; installRoot?: string };
+}
+
 /** Create a new deployment in `dir` (which must not hold one). */
-export async function initDeployment(dir: string, protectors: readonly KeyProtector[], opts: { id?: string; now?: () => number } = {}): Promise<InitResult> {
+export async function initDeployment(dir: string, protectors: readonly KeyProtector[], opts: InitOptions = {}): Promise<InitResult & { measurement?: string; akName?: string }> {
+  if (opts.tpm) return initAttested(dir, protectors, opts, opts.tpm);
   const L = layout(dir);
   if (fs.existsSync(L.config)) throw new SiosError('ERR_CONFLICT', `${dir} already holds a SIOS deployment; choose another --data folder or remove it deliberately`);
   const id = opts.id ?? `sios-${toBase64url(randomBytes(6)).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
@@ -109,6 +148,47 @@ export async function initDeployment(dir: string, protectors: readonly KeyProtec
   }
 }
 
+async function initAttested(dir: string, protectors: readonly KeyProtector[], opts: InitOptions, tpm: NonNullable<InitOptions['tpm']>): Promise<InitResult & { measurement: string; akName: string }> {
+  const L = layout(dir);
+  if (fs.existsSync(L.config)) throw new SiosError('ERR_CONFLICT', `${dir} already holds a SIOS deployment; choose another --data folder or remove it deliberately`);
+  const id = opts.id ?? `sios-${toBase64url(randomBytes(6)).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+  if (!ID_RE.test(id)) throw new SiosError('ERR_INPUT', `deployment id '${id}' must be 1-63 lowercase letters, digits and '-'`);
+  const now = opts.now ?? Date.now;
+  fs.mkdirSync(L.keysDir, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(L.tenantsDir, { recursive: true, mode: 0o700 });
+  const seed = newSeed();
+  let att: DeviceAttestation | undefined;
+  try {
+    const signer = softwareSigner(seed);
+    const fp = fingerprint(nodeVerifyCrypto, signer.publicKey);
+    const attCfg: AttestationConfig = { mode: 'tpm2', tcti: tpm.tcti };
+    // The config is part of the measurement, so it is written first, in its final form.
+    const config: DeploymentConfig = { format: CONFIG_FORMAT, v: 1, id, created: new Date(now()).toISOString(), operator: { fingerprint: fp }, attestation: attCfg };
+    writeFileAtomic(L.config, JSON.stringify(config, null, 2) + '\n');
+    try {
+      att = await DeviceAttestation.create(dir, attCfg, tpm.installRoot === undefined ? { now } : { now, installRoot: tpm.installRoot });
+      const keyFile = await createKeyFile(seed, [...protectors, att.sealProtector(tpm.passphrase)], { deployment: id, created: new Date(now()).toISOString() });
+      writeKeyFile(L.keyFile, keyFile);
+      att.recordSealed(dir);
+    } catch (e) {
+      fs.rmSync(L.config, { force: true });
+      throw e;
+    }
+    const pem = publicKeyToPem(signer.publicKey);
+    writeFileAtomic(L.publicKey, pem, 0o644);
+    const d = await Deployment.openWithSeed(dir, seed, { now }, att);
+    const identity = att.identity;
+    try {
+      await d.system.seal({ kind: 'admin', body: { action: 'deployment-init', deployment: id, operator: fp, attestation: 'tpm2', tcti: tpm.tcti, measurement: att.measurement.digest } });
+      const signature = await signer.sign(identityStatement(identity, fp.replace(/^SHA256:/, '')));
+      await d.system.seal({ kind: 'admin', body: { action: 'device-identity', identity: { ...identity }, operator: fp, signature: toBase64url(signature) } });
+    } finally { await d.close(); }
+    return { id, fingerprint: fp, publicKeyPem: pem, dir, measurement: att.measurement.digest, akName: identity.akName };
+  } finally {
+    seed.fill(0);
+  }
+}
+
 class TenantCipher implements PayloadCipher {
   private readonly key: Uint8Array;
   private readonly tenant: string;
@@ -130,29 +210,54 @@ export class Deployment {
   readonly signer: Signer;
   readonly system: Ledger;
   readonly systemDb: DatabaseSync;
+  /** Present for TPM deployments: measured state, device identity, current checkpoint evidence. */
+  readonly attestation: DeviceAttestation | undefined;
   private readonly wrapKey: Uint8Array;
   private readonly opts: OpenOptions;
   private readonly ledgers = new Map<string, Ledger>();
   private readonly stores = new Map<string, { db: DatabaseSync; store: TenantStore }>();
 
-  private constructor(dir: string, config: DeploymentConfig, signer: Signer, wrapKey: Uint8Array, systemDb: DatabaseSync, system: Ledger, opts: OpenOptions) {
+  private constructor(dir: string, config: DeploymentConfig, signer: Signer, wrapKey: Uint8Array, systemDb: DatabaseSync, system: Ledger, opts: OpenOptions, attestation: DeviceAttestation | undefined) {
     this.dir = dir; this.config = config; this.signer = signer; this.wrapKey = wrapKey; this.systemDb = systemDb; this.system = system; this.opts = opts;
+    this.attestation = attestation;
   }
 
-  static async open(dir: string, protector: KeyProtector, opts: OpenOptions = {}): Promise<Deployment> {
+  /**
+   * Open with the operator's passphrase ({ passphrase }) or, for a software deployment, any protector.
+   * A TPM deployment is measured into PCR 23, checked against its recorded TPM identity (a copied data
+   * folder is refused) and its key is unsealed by the TPM only in the sealed state.
+   */
+  static async open(dir: string, unlock: Unlock, opts: OpenOptions = {}): Promise<Deployment> {
     const config = readConfig(dir);
     const keyFile = readKeyFile(layout(dir).keyFile);
-    const seed = await openKeyFile(keyFile, protector);
-    try {
-      return await Deployment.openWithSeed(dir, seed, opts);
-    } finally {
-      seed.fill(0);
+    if (config.attestation.mode === 'tpm2') {
+      if (!isPassphrase(unlock)) {
+        throw new SiosError('ERR_KEY', `deployment ${config.id} keeps its operator key sealed to its TPM: open it with the operator passphrase, which the TPM checks together with the measured state`);
+      }
+      const att = await DeviceAttestation.start(dir, checkAttestationConfig(config.attestation), attestedOptions(opts));
+      let seed: Uint8Array;
+      try { seed = await att.openKey(dir, keyFile, unlock.passphrase); } catch (e) { await att.close(); throw e; }
+      try {
+        return await Deployment.openWithSeed(dir, seed, opts, att);
+      } finally { seed.fill(0); }
     }
+    const owned = isPassphrase(unlock) ? passphraseProtector(unlock.passphrase) : undefined;
+    try {
+      const seed = await openKeyFile(keyFile, owned ?? (unlock as KeyProtector));
+      try {
+        return await Deployment.openWithSeed(dir, seed, opts);
+      } finally {
+        seed.fill(0);
+      }
+    } finally { owned?.dispose(); }
   }
 
-  /** Internal: the seed is used to derive keys and is not kept. */
-  static async openWithSeed(dir: string, seed: Uint8Array, opts: OpenOptions = {}): Promise<Deployment> {
+  /** Internal: the seed is used to derive keys and is not kept. `attestation` is required for a TPM deployment. */
+  static async openWithSeed(dir: string, seed: Uint8Array, opts: OpenOptions = {}, attestation?: DeviceAttestation): Promise<Deployment> {
     const config = readConfig(dir);
+    if (config.attestation.mode === 'tpm2' && !attestation) {
+      throw new SiosError('ERR_ATTESTATION', `deployment ${config.id} is bound to a TPM: open it with Deployment.open, which measures the installation and checks the device`);
+    }
     const signer = softwareSigner(seed);
     const fp = fingerprint(nodeVerifyCrypto, signer.publicKey);
     if (fp !== config.operator.fingerprint) {
@@ -163,11 +268,18 @@ export class Deployment {
     const wrapKey = hkdf(seed, `sios/${config.id}`, 'tenant data key wrapping v1');
     const db = openDatabase(layout(dir).systemDb);
     db.exec(`CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, status TEXT NOT NULL, created TEXT NOT NULL, wrapped_key BLOB, key_fp TEXT NOT NULL)`);
+    const lo: OpenOptions = attestation ? { ...opts, checkpointExtensions: attestedExtensions(attestation, opts.checkpointExtensions) } : opts;
     const system = Ledger.open({
       tenant: SYSTEM_TENANT, origin: `sios/${config.id}/${SYSTEM_TENANT}`, store: new SqliteLedgerStore(db), signer,
-      crypto: nodeVerifyCrypto, random: randomBytes, ...ledgerOpts(opts),
+      crypto: nodeVerifyCrypto, random: randomBytes, ...ledgerOpts(lo),
     });
-    return new Deployment(dir, config, signer, wrapKey, db, system, opts);
+    const d = new Deployment(dir, config, signer, wrapKey, db, system, lo, attestation);
+    if (attestation) {
+      try {
+        await attestation.attach(db, () => d.signer, () => system.latestCheckpoint());
+      } catch (e) { await d.close(); throw e; }
+    }
+    return d;
   }
 
   get id(): string { return this.config.id; }
@@ -200,6 +312,34 @@ export class Deployment {
     const l = this.ledger(id);
     await l.seal({ kind: 'admin', body: { action: 'tenant-genesis', tenant: id, deployment: this.config.id, actor, systemReceipt: { seq: receipt.seq } } });
     return receipt;
+  }
+
+  /** Suspend or reactivate a tenant (sealed in the system and the tenant ledger first). */
+  async setTenantStatus(id: string, status: 'active' | 'suspended', actor: string): Promise<void> {
+    const row = this.tenantRow(id);
+    if (!row) throw new SiosError('ERR_NOT_FOUND', `no tenant '${id}'`);
+    if (row.status === 'deleted') throw new SiosError('ERR_CONFLICT', `tenant '${id}' was deleted`);
+    await this.system.seal({ kind: 'admin', body: { action: status === 'suspended' ? 'tenant-suspend' : 'tenant-resume', tenant: id, actor } });
+    await this.ledger(id).seal({ kind: 'admin', body: { action: status === 'suspended' ? 'tenant-suspend' : 'tenant-resume', tenant: id, actor } });
+    this.systemDb.prepare('UPDATE tenants SET status = ? WHERE id = ?').run(status, id);
+  }
+
+  /**
+   * Delete a tenant by crypto-shredding: its data key is destroyed, so its records and ledger
+   * payloads can never be decrypted again; the deletion is sealed in the system ledger first. The
+   * tenant's ledger file stays, and its exported bundle still verifies (commitments, not payloads).
+   */
+  async deleteTenant(id: string, actor: string): Promise<void> {
+    const row = this.tenantRow(id);
+    if (!row) throw new SiosError('ERR_NOT_FOUND', `no tenant '${id}'`);
+    if (row.status === 'deleted') throw new SiosError('ERR_CONFLICT', `tenant '${id}' is already deleted`);
+    await this.ledger(id).seal({ kind: 'admin', body: { action: 'tenant-delete', tenant: id, actor, dataKey: row.keyFingerprint } });
+    await this.system.seal({ kind: 'admin', body: { action: 'tenant-delete', tenant: id, actor, dataKey: row.keyFingerprint, shredded: true } });
+    this.systemDb.prepare("UPDATE tenants SET status = 'deleted', wrapped_key = NULL WHERE id = ?").run(id);
+    const l = this.ledgers.get(id);
+    if (l) { await l.close(); this.ledgers.delete(id); }
+    const s = this.stores.get(id);
+    if (s) { s.db.close(); this.stores.delete(id); }
   }
 
   /** A 32-byte key for a named purpose, derived from the operator secret (HKDF; never stored). */
@@ -306,9 +446,15 @@ export class Deployment {
     for (const l of this.ledgers.values()) await l.close();
     for (const s of this.stores.values()) if (s.db.isOpen) s.db.close();
     await this.system.close();
+    await this.attestation?.close();
     if (this.systemDb.isOpen) this.systemDb.close();
     this.wrapKey.fill(0);
   }
+}
+
+/** TPM mode: every checkpoint names the current evidence; other extension lines are kept, other sios-attest lines are not. */
+function attestedExtensions(att: DeviceAttestation, extra: (() => string[]) | undefined): () => string[] {
+  return () => [...att.extensions(), ...(extra ? extra().filter((l) => !l.startsWith('sios-attest ')) : [])];
 }
 
 function ledgerOpts(o: OpenOptions): { now?: () => number; checkpointExtensions: () => string[]; maxBatch?: number } {

@@ -10,6 +10,7 @@ import { dataDir, dataOption, openDeployment, out, passOption, table } from '../
 import { SqliteLedgerStore } from '../../store/sqlite-ledger.ts';
 import { layout } from '../../deployment/layout.ts';
 import { parsePublicKey } from '../../crypto/pubkey-format.ts';
+import { evidenceForCheckpoints } from '../../deployment/attested.ts';
 
 export const command: CommandSpec = {
   help: `sios ledger — tenant ledgers
@@ -19,6 +20,7 @@ usage:
   sios ledger show --tenant T [--last N]             the latest entries as a table
   sios ledger export --tenant T [--out FILE] [--checkpoints all|latest] [--disclose SEQ:NAME ...]
                                                      write a self-contained bundle for offline verification
+                                                     (TPM deployments: with the evidence its checkpoints name)
   sios ledger checkpoint --tenant T                  print the latest signed checkpoint (keep it for --since)
   sios ledger in-doubt --tenant T                    intents sealed without an outcome (after a crash)
   sios ledger prove --tenant T --from SIZE           RFC 9162 consistency proof from SIZE to now
@@ -85,7 +87,7 @@ Use --tenant system for the deployment's own ledger. --disclose needs the passph
         const fd = file ? fs.openSync(file, 'wx', 0o644) : 1;
         try {
           const pub = parsePublicKey(fs.readFileSync(layout(dir).publicKey, 'utf8'));
-          const r = exportBundle(s, { origin: `sios/${config.id}/${t}`, tenant: t, crypto: nodeVerifyCrypto, publicKeys: [pub], checkpoints: mode, disclosures }, (chunk) => { fs.writeSync(fd, chunk); });
+          const r = exportBundle(s, { origin: `sios/${config.id}/${t}`, tenant: t, crypto: nodeVerifyCrypto, publicKeys: [pub], checkpoints: mode, disclosures, evidenceFor: (notes) => evidenceForCheckpoints(layout(dir).systemDb, notes) }, (chunk) => { fs.writeSync(fd, chunk); });
           if (file) { fs.fsyncSync(fd); process.stderr.write(`Exported ${r.entries} entries and ${r.checkpoints} checkpoints of ${t} to ${file}\n`); }
         } finally {
           if (file) fs.closeSync(fd);

@@ -1,0 +1,111 @@
+import { SiosError } from '../../errors.ts';
+import type { Json } from '../../encoding/jcs.ts';
+import { flag, need, str, type CommandSpec } from '../args.ts';
+import { out, table, dataOption, passOption, protectorFrom, dataDir } from '../context.ts';
+import { App } from '../../app/app.ts';
+import { runTurn } from '../../gate/agent.ts';
+
+export const command: CommandSpec = {
+  help: `sios act — people, tokens and actions through the gate
+
+usage:
+  sios act principal --tenant T --name N --role member|tenant-admin|auditor --clearance 0-4 [--attr k=v ...]
+                                   add a person; prints a one-time enrolment code for their passkey
+  sios act token --tenant T --name N [--scope skills.invoke.* ...]   an API token for a machine (shown once)
+  sios act run --token TOK --tenant T --skill S --args JSON [--brain ID@V]   submit one action
+  sios act task --token TOK --tenant T --brain ID@V --task TEXT      a brain proposes; each call goes through the gate
+  sios act approvals --token TOK --tenant T                          pending high-impact actions
+  sios act reject --token TOK --tenant T --id ID --reason TEXT
+  sios act events --tenant T [--after N] [--follow]                  the tenant's ledger as it grows
+Approving needs a person's passkey: open the approval page of 'sios serve'.
+`,
+  options: {
+    ...dataOption, ...passOption, tenant: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, clearance: { type: 'string' },
+    attr: { type: 'string', multiple: true }, scope: { type: 'string', multiple: true }, token: { type: 'string' }, skill: { type: 'string' },
+    args: { type: 'string' }, brain: { type: 'string' }, task: { type: 'string' }, id: { type: 'string' }, reason: { type: 'string' },
+    after: { type: 'string' }, follow: { type: 'boolean' },
+  },
+  async run(a) {
+    const sub = a.positionals[0];
+    const p = await protectorFrom(a);
+    const app = await App.open(dataDir(a), p).finally(() => p.dispose());
+    try {
+      switch (sub) {
+        case 'principal': {
+          const attrs: Record<string, string> = {};
+          for (const kv of (a.values['attr'] as string[] | undefined) ?? []) {
+            const i = kv.indexOf('=');
+            if (i < 1) throw new SiosError('ERR_INPUT', `--attr takes key=value, got '${kv}'`);
+            attrs[kv.slice(0, i)] = kv.slice(i + 1);
+          }
+          const role = need(a, 'role');
+          if (!['member', 'tenant-admin', 'auditor'].includes(role)) throw new SiosError('ERR_INPUT', '--role is member, tenant-admin or auditor');
+          const tenant = need(a, 'tenant');
+          if (!app.deployment.tenantRow(tenant)) throw new SiosError('ERR_NOT_FOUND', `no tenant ${tenant}`);
+          const pr = app.principals.create({ tenant, name: need(a, 'name'), role: role as 'member', clearance: Number(need(a, 'clearance')), attributes: attrs });
+          await app.deployment.ledger(tenant).seal({ kind: 'admin', body: { action: 'member-added', principal: pr.id, name: pr.name, role: pr.role, clearance: pr.clearance, actor: 'operator' } });
+          const e = app.passkeys.createEnrolment(pr.id);
+          out(`Added ${pr.name} (${pr.id}) to ${tenant}. One-time passkey enrolment code: ${e.code} (expires ${new Date(e.expiresAt * (e.expiresAt < 1e12 ? 1000 : 1)).toISOString()})`);
+          return 0;
+        }
+        case 'token': {
+          const tenant = need(a, 'tenant');
+          const pr = app.principals.findByName(tenant, need(a, 'name'));
+          if (!pr) throw new SiosError('ERR_NOT_FOUND', `no principal named ${need(a, 'name')} in ${tenant}`);
+          const scope = (a.values['scope'] as string[] | undefined) ?? ['skills.invoke.*', 'ledger.read'];
+          const t = app.tokens.issue({ principalId: pr.id, scope });
+          await app.deployment.ledger(tenant).seal({ kind: 'admin', body: { action: 'token-issued', principal: pr.id, token: t.record.id, scope, actor: 'operator' } });
+          out(t.token);
+          process.stderr.write(`API token for ${pr.name} in ${tenant} (scope ${scope.join(', ')}). It is shown once; SIOS keeps only its hash.\n`);
+          return 0;
+        }
+        case 'run': {
+          let args: Json = {};
+          const raw = str(a, 'args');
+          if (raw) { try { args = JSON.parse(raw) as Json; } catch (cause) { throw new SiosError('ERR_INPUT', '--args is not valid JSON', { cause }); } }
+          const r = await app.gate.submit({ credential: need(a, 'token'), tenant: need(a, 'tenant'), brain: str(a, 'brain') ?? null, skill: need(a, 'skill'), args });
+          out(JSON.stringify(r.status === 'done' ? { status: r.status, intent: r.intent, outcome: r.outcome, result: r.result } : r, null, 2));
+          return 0;
+        }
+        case 'task': {
+          const r = await runTurn({ gate: app.gate, registry: app.registry, credential: need(a, 'token'), tenant: need(a, 'tenant'), brain: need(a, 'brain'), task: need(a, 'task') });
+          if (r.text) out(r.text);
+          out(table(['skill', 'status', 'ledger / error'], r.calls.map((c) => [c.skill, c.result?.status ?? 'refused', c.result ? (c.result.status === 'done' ? `intent ${c.result.intent}, outcome ${c.result.outcome}` : `approval ${c.result.approval}`) : `${c.error?.code}: ${c.error?.message}`])));
+          return r.calls.every((c) => c.result) ? 0 : 1;
+        }
+        case 'approvals': {
+          const list = app.gate.listPending(need(a, 'tenant'), need(a, 'token'));
+          out(table(['id', 'skill', 'brain', 'requester', 'expires'], list.map((x) => [x.id, x.skill, x.brain ?? '—', x.requester, new Date(x.expiresAt).toISOString()])));
+          return 0;
+        }
+        case 'reject':
+          await app.gate.reject(need(a, 'tenant'), need(a, 'id'), need(a, 'token'), need(a, 'reason'));
+          out('Rejected; the rejection is sealed in the ledger.');
+          return 0;
+        case 'events': {
+          const tenant = need(a, 'tenant');
+          let after = Number(str(a, 'after') ?? '-1');
+          for (;;) {
+            const store = app.deployment.ledgerStore(tenant);
+            try {
+              const size = store.latestCheckpoint()?.size ?? 0;
+              for (const e of store.readEntries(after + 1, size)) {
+                const x = JSON.parse(new TextDecoder().decode(e.bytes)) as { seq: number; time: string; kind: string; body: Record<string, unknown> };
+                const b = x.body;
+                const what = (b['skill'] as { id?: string } | undefined)?.id ?? b['action'] ?? b['status'] ?? b['reason'] ?? '';
+                out(`${String(x.seq).padStart(6)}  ${x.time}  ${x.kind.padEnd(10)} ${String((b['principal'] as { id?: string } | undefined)?.id ?? b['principal'] ?? b['actor'] ?? '').padEnd(24)} ${String(what)}`);
+                after = x.seq;
+              }
+            } finally { store.close(); }
+            if (!flag(a, 'follow')) return 0;
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+        }
+        default:
+          throw new SiosError('ERR_INPUT', `unknown 'sios act' action '${sub ?? ''}': use principal, token, run, task, approvals, reject or events`);
+      }
+    } finally {
+      await app.close();
+    }
+  },
+};

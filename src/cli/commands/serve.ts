@@ -1,0 +1,87 @@
+/**
+ * `sios serve`: the HTTP API and the web pages (console, approval page, offline verifier) on
+ * loopback. The pages are built once at start-up into self-contained HTML strings; the browser
+ * loads nothing but them and the same-origin /v1 API.
+ */
+import { SiosError } from '../../errors.ts';
+import { Deployment } from '../../deployment/deployment.ts';
+import { App } from '../../app/app.ts';
+import { serve } from '../../api/node-adapter.ts';
+import { str, type CommandSpec } from '../args.ts';
+import { dataDir, dataOption, passOption, readPassphrase } from '../context.ts';
+
+export const DEFAULT_PORT = 7420;
+
+export const command: CommandSpec = {
+  help: `sios serve — the API and the web console on loopback
+
+usage:
+  sios serve [--data DIR] [--port N] [--host 127.0.0.1|::1] [--passphrase-file FILE]
+
+Serves on http://localhost:PORT (default ${DEFAULT_PORT}):
+  /               the console: sign in with a passkey, approvals, live ledger timeline
+  /approve        the approval page (?tenant=T&id=ID): what a passkey approval signs, before the prompt
+  /verifier.html  the offline ledger verifier page
+  /v1/...         the HTTP API (/v1/openapi.json describes it)
+Open it as http://localhost:PORT, not 127.0.0.1: passkeys are bound to the name "localhost".
+Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. --port 0 picks a free port.
+`,
+  options: { ...dataOption, ...passOption, port: { type: 'string' }, host: { type: 'string' } },
+  async run(args) {
+    const portText = str(args, 'port') ?? String(DEFAULT_PORT);
+    const port = Number(portText);
+    if (!/^\d{1,5}$/.test(portText) || port > 65535) throw new SiosError('ERR_INPUT', `--port must be a TCP port number (0-65535), got '${portText.slice(0, 20)}'`);
+    const host = str(args, 'host') ?? '127.0.0.1';
+    const pages = await buildPages();
+
+    const passphrase = await readPassphrase(args);
+    // The handler is bound once the App exists: the App needs the real port for its WebAuthn origins.
+    let handler: ((r: Request) => Promise<Response>) | undefined;
+    const server = await serve(async (r) => handler ? handler(r) : new Response('starting', { status: 503 }), { host, port });
+    let app: App;
+    try {
+      const deployment = await Deployment.open(dataDir(args), { passphrase });
+      app = App.fromDeployment(deployment, { rpID: 'localhost', origins: [`http://localhost:${server.port}`], pages });
+      handler = app.api();
+    } catch (e) {
+      await server.close();
+      throw e;
+    }
+    const url = `http://localhost:${server.port}`;
+    process.stdout.write(`SIOS ${app.deployment.id} serving on ${url}/  (console)  ${url}/verifier.html  ${url}/v1/health\n`);
+    if (!pages['/verifier.html']) process.stderr.write('note: the verifier page is not available in this build\n');
+
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string): void => {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        process.stderr.write(`${sig}: stopping\n`);
+        resolve();
+      };
+      const onInt = (): void => stop('SIGINT');
+      const onTerm = (): void => stop('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
+    });
+    handler = undefined;
+    await server.close();
+    await app.close();
+    process.stderr.write('stopped\n');
+    return 0;
+  },
+};
+
+/** Builds the pages once; every request then serves the same string. */
+export async function buildPages(): Promise<Record<string, () => string>> {
+  const { buildConsoleHtml } = await import('../../web/console/build.ts');
+  const consoleHtml = await buildConsoleHtml();
+  const pages: Record<string, () => string> = { '/': () => consoleHtml, '/console': () => consoleHtml, '/approve': () => consoleHtml };
+  try {
+    const { buildVerifierHtml } = await import('../../../scripts/build-web.ts');
+    const verifier = await buildVerifierHtml();
+    pages['/verifier.html'] = () => verifier;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException)?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  }
+  return pages;
+}
