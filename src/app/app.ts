@@ -177,7 +177,12 @@ export class App {
   /** The HTTP API (fetch handler) with the passkey ceremonies mounted at /v1/auth. */
   api(): FetchHandler {
     if (!this.apiHandler) {
-      const auth = createAuthHandler({ principals: this.principals, passkeys: this.passkeys, sessions: this.sessions, basePath: '/v1/auth' });
+      const d = this.deployment;
+      const auth = createAuthHandler({
+        principals: this.principals, passkeys: this.passkeys, sessions: this.sessions, basePath: '/v1/auth',
+        // Operators live in auth's reserved '_system' tenant; their events go to the system ledger.
+        audit: async (tenant, event) => { await d.ledger(tenant === '_system' ? 'system' : tenant).seal({ kind: 'session', body: event }); },
+      });
       this.apiHandler = createApi({ deployment: this.deployment, gate: this.gate, auth, ...(this.o.pages ? { pages: this.o.pages } : {}) });
     }
     return this.apiHandler;

@@ -31,6 +31,12 @@ export interface AuthHttpOptions {
   maxBodyBytes?: number;
   /** Receives unexpected (non-SiosError) faults for the operator log. */
   onInternalError?: (e: unknown) => void;
+  /**
+   * Seals identity events (passkey registered, login, step-up, tenant switch, logout) in the
+   * tenant's ledger before the response is sent; if it fails, the new session is revoked and the
+   * request fails (fail closed).
+   */
+  audit?: (tenant: string, event: Record<string, string | number | null>) => Promise<void>;
 }
 
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -100,6 +106,10 @@ function bearer(req: Request): string {
 
 export function createAuthHandler(options: AuthHttpOptions): FetchHandler {
   const { principals, passkeys, sessions } = options;
+  const audit = async (tenant: string, event: Record<string, string | number | null>, undo?: () => void): Promise<void> => {
+    if (!options.audit) return;
+    try { await options.audit(tenant, event); } catch (e) { undo?.(); throw e; }
+  };
   const base = (options.basePath ?? '/auth').replace(/\/+$/, '');
   const max = options.maxBodyBytes ?? 64 * 1024;
 
@@ -134,7 +144,12 @@ export function createAuthHandler(options: AuthHttpOptions): FetchHandler {
       }),
     },
     '/register/verify': {
-      POST: post(['response'], ['response'], async (b) => ({ credentialId: (await passkeys.verifyRegistration(b['response'])).id })),
+      POST: post(['response'], ['response'], async (b) => {
+        const c = await passkeys.verifyRegistration(b['response']);
+        const p = principals.require(c.principalId);
+        await audit(p.tenant, { action: 'passkey-registered', principal: p.id, credential: c.id }, () => passkeys.revokeCredential(c.id));
+        return { credentialId: c.id };
+      }),
     },
     '/login/options': {
       POST: post([], [], async () => ({ options: await passkeys.authenticationOptions({ purpose: 'login' }) })),
@@ -143,6 +158,7 @@ export function createAuthHandler(options: AuthHttpOptions): FetchHandler {
       POST: post(['response'], ['response'], async (b) => {
         const a = await passkeys.verifyAuthentication(b['response'], 'login');
         const { token, session } = sessions.start(a);
+        await audit(session.tenant, { action: 'login', principal: session.principalId, session: session.id, credential: a.credentialId }, () => sessions.revoke(session.id));
         return { token, session: view(session) };
       }),
     },
@@ -156,7 +172,9 @@ export function createAuthHandler(options: AuthHttpOptions): FetchHandler {
       POST: post(['response'], ['response'], async (b, req) => {
         const s = sessions.authenticate(bearer(req));
         const a = await passkeys.verifyAuthentication(b['response'], 'step-up');
-        return { session: view(sessions.stepUp(s, a)) };
+        const up = sessions.stepUp(s, a);
+        await audit(up.tenant, { action: 'step-up', principal: up.principalId, session: up.id, credential: a.credentialId });
+        return { session: view(up) };
       }),
     },
     '/tenant/options': {
@@ -177,12 +195,16 @@ export function createAuthHandler(options: AuthHttpOptions): FetchHandler {
         const s = sessions.authenticate(bearer(req));
         const a = await passkeys.verifyAuthentication(b['response'], 'switch-tenant');
         const { token, session } = sessions.switchTenant(s, a);
+        await audit(s.tenant, { action: 'tenant-switch-out', principal: s.principalId, session: s.id, to: session.tenant });
+        await audit(session.tenant, { action: 'tenant-switch-in', principal: session.principalId, session: session.id, from: s.tenant }, () => sessions.revoke(session.id));
         return { token, session: view(session) };
       }),
     },
     '/logout': {
       POST: post([], [], async (_b, req) => {
-        sessions.revoke(sessions.authenticate(bearer(req)).id);
+        const s = sessions.authenticate(bearer(req));
+        sessions.revoke(s.id);
+        await audit(s.tenant, { action: 'logout', principal: s.principalId, session: s.id });
         return { ok: true };
       }),
     },
