@@ -7,8 +7,7 @@ import { SiosError } from '../errors.ts';
 import { canonicalize, type Json } from '../encoding/jcs.ts';
 import { toBase64url, utf8 } from '../encoding/bytes.ts';
 import { nodeVerifyCrypto } from '../crypto/node.ts';
-import type { KeyProtector } from '../crypto/protector.ts';
-import { Deployment, type OpenOptions } from '../deployment/deployment.ts';
+import { Deployment, type OpenOptions, type Unlock } from '../deployment/deployment.ts';
 import { migrateAuth, PrincipalStore, Passkeys, Sessions, ApiTokens, createAuthHandler, type Clock } from '../auth/index.ts';
 import { TenantPolicy, type CollectionSpec } from '../policy/engine.ts';
 import type { TenantDeclarations } from '../policy/schema.ts';
@@ -78,8 +77,8 @@ export class App {
     });
   }
 
-  static async open(dir: string, protector: KeyProtector, o: AppOptions = {}): Promise<App> {
-    return new App(await Deployment.open(dir, protector, o), o);
+  static async open(dir: string, unlock: Unlock, o: AppOptions = {}): Promise<App> {
+    return new App(await Deployment.open(dir, unlock, o), o);
   }
 
   static fromDeployment(d: Deployment, o: AppOptions = {}): App {

@@ -87,7 +87,7 @@ export async function expectedPcrsFor(tpm: Tpm2, newMeasurementDigest: string, p
 }
 
 function anotherTpm(cause?: unknown): SiosError {
-  return new SiosError('ERR_ATTESTATION', 'this key was sealed to another TPM (storage root key differs): a copy of the data directory cannot unlock it on this machine; restore the operator key from its backup (passphrase file or shares) and seal it here with sios key reseal', cause === undefined ? undefined : { cause });
+  return new SiosError('ERR_ATTESTATION', 'this key was sealed to another TPM (storage root key differs): a copy of the data directory cannot unlock it on this machine; restore the operator key from its backup (passphrase file or shares) and seal it here with `sios attest reseal`', cause === undefined ? undefined : { cause });
 }
 
 export class TpmSealProtector implements KeyProtector {
@@ -224,7 +224,7 @@ function stateDiffers(pcrs: readonly number[], cause?: unknown): SiosError {
   const ours = pcrs.includes(SIOS_PCR);
   const what = ours && pcrs.length === 1 ? 'the SIOS installation (code, configuration, trust policy or manifests) changed'
     : ours ? 'the SIOS installation and the boot chain changed' : 'the firmware or boot chain changed';
-  return new SiosError('ERR_ATTESTATION', `the TPM refused to unseal: platform state differs from the sealed state (PCR ${pcrs.join(', ')}): ${what}. If this is a planned update, run \`sios key reseal\` from the old state before updating, or restore the key from its backup; otherwise investigate the change before starting SIOS`, { details: { pcrs: [...pcrs] }, ...(cause === undefined ? {} : { cause }) });
+  return new SiosError('ERR_ATTESTATION', `the TPM refused to unseal: platform state differs from the sealed state (PCR ${pcrs.join(', ')}): ${what}. If this was a planned update, run \`sios attest reseal\` (it checks the operator passphrase, seals the key to the new state and records that in the system ledger); otherwise investigate the change before starting SIOS`, { details: { pcrs: [...pcrs] }, ...(cause === undefined ? {} : { cause }) });
 }
 
 function lockout(cause: unknown): SiosError {

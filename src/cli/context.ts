@@ -5,6 +5,7 @@ import { SiosError } from '../errors.ts';
 import { passphraseProtector } from '../crypto/passphrase.ts';
 import type { KeyProtector } from '../crypto/protector.ts';
 import { Deployment, type OpenOptions } from '../deployment/deployment.ts';
+import { App, type AppOptions } from '../app/app.ts';
 import { str, type ParsedArgs } from './args.ts';
 
 export const dataOption = { data: { type: 'string' as const } };
@@ -54,13 +55,13 @@ export async function protectorFrom(args: ParsedArgs): Promise<KeyProtector & { 
   return passphraseProtector(await readPassphrase(args));
 }
 
+/** Open the deployment with the operator passphrase (a TPM deployment also unseals with the TPM). */
 export async function openDeployment(args: ParsedArgs, opts: OpenOptions = {}): Promise<Deployment> {
-  const p = await protectorFrom(args);
-  try {
-    return await Deployment.open(dataDir(args), p, opts);
-  } finally {
-    p.dispose();
-  }
+  return Deployment.open(dataDir(args), { passphrase: await readPassphrase(args) }, opts);
+}
+
+export async function openApp(args: ParsedArgs, opts: AppOptions = {}): Promise<App> {
+  return App.open(dataDir(args), { passphrase: await readPassphrase(args) }, opts);
 }
 
 export function out(s: string): void {

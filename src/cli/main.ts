@@ -17,6 +17,10 @@ const commands: Record<string, Loader> = {
   tenant: () => import('./commands/tenant.ts'),
   doctor: () => import('./commands/doctor.ts'),
   brain: () => import('./commands/brain.ts'),
+  serve: () => import('./commands/serve.ts'),
+  egress: () => import('./commands/egress.ts'),
+  cell: () => import('./commands/cell.ts'),
+  attest: () => import('./commands/attest.ts'),
   act: () => import('./commands/act.ts'),
   sentinel: () => import('./commands/sentinel.ts'),
 };
@@ -36,6 +40,10 @@ commands:
   ledger    list, export and inspect tenant ledgers; report intents in doubt
   verify    verify an exported ledger bundle or a receipt offline with the operator public key
   sentinel  scan untrusted text for prompt injection (JSON Lines in, verdicts out)
+  serve     the API, the console, the approval page and the verifier on http://localhost:7420 (loopback)
+  egress    what a tenant's sandboxed skills may reach (default nothing); kill switch
+  cell      run a skill in a bubblewrap cell whose only way out is the tenant's egress gateway
+  attest    TPM 2.0 attestation: status, reseal after a planned update, quote
   doctor    check the deployment: no egress, sandbox usable, keys encrypted, ledgers intact, attestation
 
 Data lives in --data DIR (default: $SIOS_DATA or ./sios-data). Nothing here touches the network.

@@ -22,7 +22,7 @@ import { Tpm2 } from '../attestation/tpm.ts';
 import { measurementDigest, SIOS_PCR, type Measurement, type MeasurementEvent } from '../attestation/event-log.ts';
 import { measureInstallation } from '../attestation/measure.ts';
 import { collectEvidence } from '../attestation/evidence.ts';
-import { TpmSealProtector, TPM_SEAL_KIND } from '../attestation/tpm-protector.ts';
+import { TpmSealProtector } from '../attestation/tpm-protector.ts';
 import { diffEvents } from '../attestation/event-log.ts';
 import { openKeyFile, readKeyFile, rewrapKeyFile, writeKeyFile, type KeyFile } from '../crypto/keystore.ts';
 import { passphraseProtector } from '../crypto/passphrase.ts';
@@ -220,10 +220,13 @@ export class DeviceAttestation {
   /** Remember what the key is now sealed to (after init or reseal). */
   recordSealed(dataDir: string): void { writeSealedMeasurement(dataDir, this.measurement); }
 
-  /** Wait for a background refresh (so its TPM commands finish before the process exits). */
-  async close(): Promise<void> {
-    if (this.pending) await this.pending;
+  /** Wait until no background refresh is running. */
+  async idle(): Promise<void> {
+    while (this.pending) await this.pending;
   }
+
+  /** Wait for a background refresh (so its TPM commands finish before the process exits). */
+  async close(): Promise<void> { await this.idle(); }
 
   private now(): number { return (this.o.now ?? Date.now)(); }
 }
@@ -258,7 +261,7 @@ export function evidenceForCheckpoints(systemDbPath: string, notes: readonly str
  */
 export async function resealKey(dataDir: string, keyFilePath: string, att: DeviceAttestation, passphrase: string): Promise<{ previous: string | undefined; current: string }> {
   const file = readKeyFile(keyFilePath);
-  if (!file.protectors.some((w) => w.kind === TPM_SEAL_KIND)) throw new SiosError('ERR_KEY', 'this key file has no TPM wrapping to reseal; it belongs to a software deployment');
+  // A key file without a tpm2-seal wrapping (for example after a key rotation) gets one here.
   const pass = passphraseProtector(passphrase);
   try {
     const next = await rewrapKeyFile(file, pass, [pass, att.sealProtector(passphrase)]);

@@ -433,7 +433,7 @@ export class Deployment {
       const config: DeploymentConfig = { ...this.config, operator: { fingerprint: fp } };
       writeFileAtomic(L.config, JSON.stringify(config, null, 2) + '\n');
       (this as { config: DeploymentConfig }).config = config;
-      this.wrapKey.set(newWrap);
+      (this as unknown as { wrapKey: Uint8Array }).wrapKey = newWrap; // a new array: cached cipher keys stay bound to the old one
       (this as { signer: Signer }).signer = next;
       await this.system.seal({ kind: 'admin', body: { action: 'key-rotation-done', actor, operator: fp } });
       return { fingerprint: fp, ledgers: n };

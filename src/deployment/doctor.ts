@@ -5,7 +5,8 @@
  * attestation mode (TPM 2.0 or explicitly unattested software mode).
  */
 import * as fs from 'node:fs';
-import { perimeterDoctor, type DoctorCheck } from '../perimeter/doctor.ts';
+import type { DoctorCheck } from '../perimeter/doctor.ts';
+import { perimeterDoctorFor } from '../perimeter/store.ts';
 import { attestationStatus } from '../attestation/doctor.ts';
 import { readKeyFile, keyFileInfo } from '../crypto/keystore.ts';
 import { layout } from './layout.ts';
@@ -56,9 +57,10 @@ export async function doctor(dir: string, o: DoctorOptions = {}): Promise<Doctor
   }
   checks.push({ name: 'ledgers match their signed checkpoints', ok: bad === 0, detail: bad === 0 ? `${tenants.length} ledgers, ${entries} entries` : problems.join('; ') });
   // Attestation.
-  const att = await attestationStatus({ stateDir: L.dir + '/tpm', ...(o.tcti ? { tcti: o.tcti } : {}) });
+  const tcti = o.tcti ?? (config.attestation.mode === 'tpm2' ? config.attestation.tcti : undefined);
+  const att = await attestationStatus({ stateDir: L.dir + '/tpm', ...(tcti ? { tcti } : {}) });
   checks.push({ name: 'attestation', ok: true, detail: att.mode === 'tpm2' ? att.reason : `UNATTESTED software mode — ${att.reason}` });
   checks.push({ name: 'deployment', ok: true, detail: `${config.id}, operator key ${config.operator.fingerprint.slice(0, 23)}…, checkpoints declare '${config.attestation.mode}'` });
-  checks.push(...perimeterDoctor({ allowedListeners: o.allowedListeners ?? [] }));
+  checks.push(...perimeterDoctorFor(dir, nodeVerifyCrypto, { allowedListeners: o.allowedListeners ?? [] }));
   return checks;
 }

@@ -21,6 +21,8 @@ export interface ExportOptions {
   checkpoints?: 'all' | 'latest';
   disclosures?: { seq: number; name: string; salt: string; payload: Json }[];
   evidence?: Json[];
+  /** Hardware evidence named by the exported checkpoints (`sios-attest tpm2 <digest>`), looked up by the caller. */
+  evidenceFor?: (checkpointNotes: readonly string[]) => Json[];
   now?: () => number;
 }
 
@@ -32,9 +34,10 @@ export function exportBundle(store: SqliteLedgerStore, o: ExportOptions, write: 
   let cps = store.checkpoints().filter((c) => c.size <= size);
   if (o.checkpoints === 'latest') cps = [last];
   for (const c of cps) if (parseSignedCheckpoint(c.note).checkpoint.origin !== o.origin) throw new SiosError('ERR_STORE', `a stored checkpoint is not for ${o.origin}`);
+  const evidence = [...(o.evidence ?? []), ...(o.evidenceFor ? o.evidenceFor(cps.map((c) => c.note)) : [])];
   const header: BundleHeader = {
     format: BUNDLE_FORMAT, v: BUNDLE_VERSION, origin: o.origin, tenant: o.tenant, entries: size, checkpoints: cps.length,
-    disclosures: o.disclosures?.length ?? 0, evidence: o.evidence?.length ?? 0,
+    disclosures: o.disclosures?.length ?? 0, evidence: evidence.length,
     keys: o.publicKeys.map((k) => ({ publicKey: toBase64url(k), fingerprint: fingerprint(o.crypto, k) })),
     exported: new Date((o.now ?? Date.now)()).toISOString(),
   };
@@ -52,7 +55,7 @@ export function exportBundle(store: SqliteLedgerStore, o: ExportOptions, write: 
   if (n !== size) throw new SiosError('ERR_STORE', `ledger store holds ${n} entries but its checkpoint covers ${size}`);
   for (const c of cps) write(JSON.stringify({ checkpoint: c.note }) + '\n');
   for (const d of o.disclosures ?? []) write(canonicalize({ disclose: d }) + '\n');
-  for (const ev of o.evidence ?? []) write(canonicalize({ evidence: ev }) + '\n');
+  for (const ev of evidence) write(canonicalize({ evidence: ev }) + '\n');
   write(JSON.stringify({ end: BUNDLE_FORMAT, entries: size }) + '\n');
   return { entries: size, checkpoints: cps.length };
 }

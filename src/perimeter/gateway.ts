@@ -256,7 +256,8 @@ export class EgressGateway {
     this.conns.add(conn);
     sock.on('error', () => { /* the close handler below records the end */ });
     sock.on('close', () => { if (!conn.allowed) this.conns.delete(conn); });
-    if (this.killed) { void this.refuse(conn, 503, 'kill-switch', 'egress for this tenant is stopped by the operator kill switch'); return; }
+    // A killed gateway still reads the (bounded) head before refusing: the refusal record then names
+    // the destination, and a client never loses the answer to a reset while it is still writing.
     const chunks: Buffer[] = [];
     let len = 0;
     const timer = setTimeout(() => {

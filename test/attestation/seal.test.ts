@@ -117,7 +117,7 @@ describe('sealing the operator KEK to the TPM (swtpm)', () => {
     const v2 = await measureInstallation(root, MEASURED);
     // Unplanned: restart with the changed file -> PCR 23 differs -> refused, naming PCR 23.
     await measuredStart(tpm, root, MEASURED);
-    await assert.rejects(new TpmSealProtector({ tpm, passphrase: PASS }).unwrap(wrapped, aad), rejectsWith('ERR_ATTESTATION', /platform state differs from the sealed state \(PCR 23\).*sios key reseal/));
+    await assert.rejects(new TpmSealProtector({ tpm, passphrase: PASS }).unwrap(wrapped, aad), rejectsWith('ERR_ATTESTATION', /platform state differs from the sealed state \(PCR 23\).*sios attest reseal/));
     // The refusal comes from the TPM, not only from the pre-check: bypass it by claiming the new values.
     const cur = await tpm.readPcrs([23]);
     const lying = { ...wrapped, sealedPcrs: { ...(wrapped['sealedPcrs'] as Record<string, string>), 23: toHex(cur.get(23)!) } } as WrappedKey;

@@ -1,8 +1,7 @@
 import { SiosError } from '../../errors.ts';
 import type { Json } from '../../encoding/jcs.ts';
 import { flag, need, str, type CommandSpec } from '../args.ts';
-import { out, table, dataOption, passOption, protectorFrom, dataDir } from '../context.ts';
-import { App } from '../../app/app.ts';
+import { out, table, dataOption, passOption, openApp } from '../context.ts';
 import { runTurn } from '../../gate/agent.ts';
 
 export const command: CommandSpec = {
@@ -27,8 +26,7 @@ Approving needs a person's passkey: open the approval page of 'sios serve'.
   },
   async run(a) {
     const sub = a.positionals[0];
-    const p = await protectorFrom(a);
-    const app = await App.open(dataDir(a), p).finally(() => p.dispose());
+    const app = await openApp(a);
     try {
       switch (sub) {
         case 'principal': {

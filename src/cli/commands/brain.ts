@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
 import { SiosError } from '../../errors.ts';
 import { need, str, type CommandSpec } from '../args.ts';
-import { out, table, dataOption, passOption, protectorFrom, dataDir } from '../context.ts';
-import { App } from '../../app/app.ts';
+import { out, table, dataOption, passOption, openApp } from '../context.ts';
 
 export const command: CommandSpec = {
   help: `sios brain — signed capability units (a model plus the skills it may use)
@@ -20,8 +19,7 @@ Every change is sealed in the ledger before it takes effect.
   options: { ...dataOption, ...passOption, weights: { type: 'string' }, tenant: { type: 'string' }, brain: { type: 'string' }, skill: { type: 'string', multiple: true }, reason: { type: 'string' }, actor: { type: 'string' } },
   async run(args) {
     const sub = args.positionals[0];
-    const p = await protectorFrom(args);
-    const app = await App.open(dataDir(args), p).finally(() => p.dispose());
+    const app = await openApp(args);
     const actor = str(args, 'actor') ?? 'operator';
     try {
       switch (sub) {

@@ -13,6 +13,9 @@ import { SiosError } from '../../errors.ts';
 import { str, type CommandSpec, type ParsedArgs } from '../args.ts';
 import { defaultDetector, OPERATING_THRESHOLD } from '../../sentinel/index.ts';
 import type { Detector } from '../../sentinel/detector.ts';
+import { Quarantine } from '../../sentinel/quarantine.ts';
+import { migrateAuth, PrincipalStore } from '../../auth/index.ts';
+import { dataOption, passOption, openDeployment, out, table } from '../context.ts';
 
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
 
@@ -31,6 +34,14 @@ benign documents at training time) to ${OPERATING_THRESHOLD}. Use the score to c
 
 Options:
   --max-line-bytes N   longest accepted input line in bytes (default ${DEFAULT_MAX_LINE_BYTES})
+
+sios sentinel quarantine list --tenant T [--status held|released] [--data DIR]
+  Context items Sentinel kept from brains (judged injection), with verdict, score and source.
+sios sentinel quarantine show --tenant T --item ID [--data DIR]
+  The held content, decrypted (shown as data; never given to a brain).
+sios sentinel quarantine release --tenant T --item ID --by PRINCIPAL_ID --reason TEXT [--data DIR]
+  A named person releases an item (a sealed 'quarantine' entry in the tenant's ledger).
+  The passphrase comes from --passphrase-file or $SIOS_PASSPHRASE.
 `;
 
 type Out = (line: string) => void | Promise<void>;
@@ -116,11 +127,15 @@ export async function scanStream(input: AsyncIterable<Uint8Array>, out: Out, opt
 
 export const command: CommandSpec = {
   help,
-  options: { 'max-line-bytes': { type: 'string' } },
+  options: {
+    'max-line-bytes': { type: 'string' }, tenant: { type: 'string' }, status: { type: 'string' }, item: { type: 'string' },
+    by: { type: 'string' }, reason: { type: 'string' }, ...dataOption, ...passOption,
+  },
   async run(args: ParsedArgs): Promise<number> {
     const sub = args.positionals[0];
+    if (sub === 'quarantine') return quarantineCommand(args);
     if (sub !== 'scan' || args.positionals.length !== 1) {
-      throw new SiosError('ERR_INPUT', `unknown or missing subcommand '${sub ?? ''}'; use 'sios sentinel scan'. See --help`);
+      throw new SiosError('ERR_INPUT', `unknown or missing subcommand '${sub ?? ''}'; use 'sios sentinel scan' or 'sios sentinel quarantine list|show|release'. See --help`);
     }
     let maxLineBytes = DEFAULT_MAX_LINE_BYTES;
     const m = str(args, 'max-line-bytes');
@@ -138,3 +153,50 @@ export const command: CommandSpec = {
     return 0;
   },
 };
+
+function needOpt(args: ParsedArgs, name: string): string {
+  const v = str(args, name);
+  if (v === undefined || v === '') throw new SiosError('ERR_INPUT', `--${name} is required. See --help`);
+  return v;
+}
+
+async function quarantineCommand(args: ParsedArgs): Promise<number> {
+  const action = args.positionals[1];
+  if (args.positionals.length !== 2 || (action !== 'list' && action !== 'show' && action !== 'release')) {
+    throw new SiosError('ERR_INPUT', `use 'sios sentinel quarantine list|show|release'. See --help`);
+  }
+  const tenant = needOpt(args, 'tenant');
+  const d = await openDeployment(args);
+  try {
+    migrateAuth(d.systemDb);
+    const principals = new PrincipalStore(d.systemDb);
+    const q = new Quarantine({
+      tenant, db: d.tenantDb(tenant), dataKey: d.tenantDataKey(tenant),
+      seal: (kind, body) => d.ledger(tenant).seal({ kind, body }),
+      person: (id) => {
+        const p = principals.requireActive(id);
+        if (p.tenant !== tenant) throw new SiosError('ERR_FORBIDDEN', `${id} is not a person of tenant ${tenant}; a release is decided inside the tenant`);
+        if (p.role === 'auditor') throw new SiosError('ERR_FORBIDDEN', 'auditors read the ledger; they cannot release quarantined content');
+        return { name: p.name };
+      },
+    });
+    if (action === 'list') {
+      const status = str(args, 'status');
+      if (status !== undefined && status !== 'held' && status !== 'released') throw new SiosError('ERR_INPUT', "--status must be 'held' or 'released'");
+      const items = q.list(status === undefined ? {} : { status });
+      out(table(['id', 'status', 'score', 'source', 'when', 'reasons'], items.map((i) => [
+        i.id, i.status + (i.releasedBy ? ` by ${i.releasedBy}` : ''), i.score.toFixed(3), i.source, new Date(i.createdAt).toISOString(), i.reasons.slice(0, 3).join(', '),
+      ])));
+      out(`${items.length} item(s)`);
+    } else if (action === 'show') {
+      const id = needOpt(args, 'item');
+      out(JSON.stringify({ item: q.get(id), content: q.content(id) }, null, 2));
+    } else {
+      const r = await q.release(needOpt(args, 'item'), needOpt(args, 'by'), needOpt(args, 'reason'));
+      out(`released ${r.item.id} by ${r.item.releasedBy} (ledger entry ${r.item.releaseSeq}); it is untrusted context again`);
+    }
+    return 0;
+  } finally {
+    await d.close();
+  }
+}

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { SiosError } from '../../errors.ts';
 import { need, str, type CommandSpec } from '../args.ts';
-import { openDeployment, out, dataOption, passOption, table, protectorFrom, dataDir } from '../context.ts';
-import { App, type PolicySpec } from '../../app/app.ts';
+import { openDeployment, openApp, out, dataOption, passOption, table } from '../context.ts';
+import type { PolicySpec } from '../../app/app.ts';
 
 export const command: CommandSpec = {
   help: `sios tenant — tenants (sealed worlds)
@@ -25,8 +25,7 @@ usage:
       if (!id || !file) throw new SiosError('ERR_INPUT', 'usage: sios tenant policy ID FILE');
       let spec: PolicySpec;
       try { spec = JSON.parse(fs.readFileSync(file, 'utf8')) as PolicySpec; } catch (cause) { throw new SiosError('ERR_INPUT', `${file} is not a readable JSON policy document`, { cause }); }
-      const p = await protectorFrom(args);
-      const app = await App.open(dataDir(args), p).finally(() => p.dispose());
+      const app = await openApp(args);
       try { await app.setPolicy(id, spec, actor); out(`Policy ${spec.version} set for ${id} (sealed in its ledger).`); } finally { await app.close(); }
       return 0;
     }

@@ -1,0 +1,111 @@
+/**
+ * Gate and API benchmark (issues 3 and 4): the added latency of the gate for a low-risk read at a
+ * fixed offered load, sustained actions per second across two tenants with 64 concurrent callers,
+ * the cost of each part measured in the same run (Cedar decision, schema validation, a seal), and
+ * the HTTP API's added latency for an authorised 100-row read at 2,000 requests/s on loopback.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { initDeployment } from '../src/deployment/deployment.ts';
+import { passphraseProtector } from '../src/crypto/passphrase.ts';
+import { App } from '../src/app/app.ts';
+import { HOSPITAL_POLICY, TRADING_POLICY } from '../src/app/example-tenants.ts';
+import { serve } from '../src/api/node-adapter.ts';
+import { validateArgs } from '../src/skills/manifest.ts';
+import { toPolicyPrincipal } from '../src/gate/gate.ts';
+import { fmt, printTable, stats, sleep } from './lib.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sios-bench-gate-'));
+const p = passphraseProtector('correct horse battery staple');
+await initDeployment(dir, [p], { id: 'bench' });
+const app = await App.open(dir, p);
+await app.installBuiltins();
+for (const [t, pol] of [['st-mary', HOSPITAL_POLICY], ['northbank', TRADING_POLICY]] as const) {
+  await app.deployment.createTenant(t, 'operator');
+  await app.setPolicy(t, pol, 'operator');
+  await app.registry.grant(t, 'sios.assistant@1.0.0', ['records.read'], { actor: 'operator' });
+  app.limiter.setLimits(t, { perCredential: { capacity: 1e9, refillPerSecond: 1e9 }, perSkill: { capacity: 1e9, refillPerSecond: 1e9 }, perTenant: { capacity: 1e9, refillPerSecond: 1e9 } });
+}
+// 100 rows each: the nurse's ward and the analyst's desk.
+const store = app.deployment.store('st-mary');
+for (let i = 0; i < 100; i++) store.put('patients', { id: `P-${1000 + i}`, name: `Patient ${i}`, ward: 'w3', medication: 'paracetamol', diagnosis: 'observation', billing_code: 'Z03', amount_due: '0', insurance_id: `INS-${i}`, level: 1 });
+const nbs = app.deployment.store('northbank');
+for (let i = 0; i < 100; i++) nbs.put('trades', { id: `T-${i}`, desk: 'rates', instrument: 'UST', side: 'buy', quantity: i, price: 99, notional: 1000 * i, trader: 'kim', counterparty: 'Bank A', level: 1 });
+const nurse = app.principals.create({ tenant: 'st-mary', name: 'nurse', role: 'member', clearance: 2, attributes: { roles: 'nurse', ward: 'w3' } });
+const analyst = app.principals.create({ tenant: 'northbank', name: 'ana', role: 'member', clearance: 2, attributes: { roles: 'analyst', desk: 'rates' } });
+const tokN = app.tokens.issue({ principalId: nurse.id, scope: ['skills.invoke.*'] }).token;
+const tokA = app.tokens.issue({ principalId: analyst.id, scope: ['skills.invoke.*'] }).token;
+// The gate's own overhead is measured on a one-record read; the API figure below reads 100 rows.
+const reqN = { credential: tokN, tenant: 'st-mary', brain: 'sios.assistant@1.0.0', skill: 'records.read', args: { collection: 'patients', ids: ['P-1001'] } };
+const reqA = { credential: tokA, tenant: 'northbank', brain: 'sios.assistant@1.0.0', skill: 'records.read', args: { collection: 'trades', ids: ['T-1'] } };
+for (let i = 0; i < 200; i++) await app.gate.submit(i % 2 ? reqN : reqA); // warm caches
+
+// ---- the parts, measured alone ----
+const policy = app.policy('st-mary');
+const pp = toPolicyPrincipal(nurse);
+const skill = (await app.registry.skill('records.read')).manifest;
+const rows = store.all('patients', 100);
+const part = (fn: () => void, n = 2000) => { const t: number[] = []; for (let i = 0; i < n; i++) { const s = performance.now(); fn(); t.push(performance.now() - s); } return stats(t); };
+const cedar = part(() => policy.decideInvoke({ principal: pp, skill: { name: 'records.read', risk: 'read', clearance: 1 }, at: Date.now(), rate: { count: 0, limit: 100 } }));
+const schema = part(() => validateArgs(skill, reqN.args));
+const filter = part(() => policy.filterRows(pp, 'patients', rows), 500);
+const decrypt = part(() => store.all('patients', 100), 300);
+const sealT: number[] = [];
+const ledger = app.deployment.ledger('st-mary');
+for (let i = 0; i < 300; i++) { const s = performance.now(); await ledger.seal({ kind: 'admin', body: { bench: i } }); sealT.push(performance.now() - s); }
+const seal = stats(sealT);
+
+// ---- gate latency at a fixed offered load (open loop) ----
+async function openLoop(rate: number, seconds: number, fn: (i: number) => Promise<unknown>): Promise<{ lat: ReturnType<typeof stats>; offered: number; errors: number }> {
+  const lat: number[] = [];
+  let errors = 0;
+  const ps: Promise<void>[] = [];
+  const start = performance.now();
+  const n = Math.round(rate * seconds);
+  for (let i = 0; i < n; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const t = performance.now();
+    ps.push(fn(i).then(() => { lat.push(performance.now() - t); }, () => { errors++; }));
+  }
+  await Promise.all(ps);
+  return { lat: stats(lat), offered: n / ((performance.now() - start) / 1000), errors };
+}
+const g1000 = await openLoop(1000, 3, (i) => app.gate.submit(i % 2 ? reqN : reqA));
+
+// ---- sustained throughput, 64 callers across two tenants ----
+let done = 0;
+const end = performance.now() + 4000;
+const t0 = performance.now();
+await Promise.all(Array.from({ length: 64 }, async (_, k) => { while (performance.now() < end) { await app.gate.submit(k % 2 ? reqN : reqA); done++; } }));
+const sustained = done / ((performance.now() - t0) / 1000);
+
+printTable('Gate: a low-risk one-record read (authenticate → grant → schema → Sentinel hook → rate → Cedar → seal intent → read → seal outcome)', ['measure', 'p50 (ms)', 'p99 (ms)', 'goal'], [
+  [`gate at ${fmt(g1000.offered, 0)} actions/s offered`, g1000.lat.p50, g1000.lat.p99, 'p99 ≤ 10 ms at 1,000/s'],
+  ['  part: Cedar invoke decision', cedar.p50, cedar.p99, ''],
+  ['  part: argument schema validation (ajv)', schema.p50, schema.p99, ''],
+  ['  part: row/column filter of 100 rows', filter.p50, filter.p99, ''],
+  ['  part: decrypt 100 rows (AES-256-GCM)', decrypt.p50, decrypt.p99, ''],
+  ['  part: one seal alone (sign + fsync)', seal.p50, seal.p99, ''],
+]);
+printTable('Gate: sustained', ['measure', 'figure', 'goal'], [
+  ['actions/s, 64 callers across two tenants', fmt(sustained, 0), '≥ 5,000'],
+  ['ledger entries/s behind it (intent + outcome)', fmt(2 * sustained, 0), ''],
+]);
+
+// ---- HTTP API: added latency at 2,000 requests/s ----
+const server = await serve(app.api(), { host: '127.0.0.1' });
+const httpRead = (i: number) => fetch(`${server.url}/v1/tenants/${i % 2 ? 'st-mary' : 'northbank'}/records/${i % 2 ? 'patients' : 'trades'}?limit=100`, { headers: { authorization: `Bearer ${i % 2 ? tokN : tokA}` } }).then(async (r) => { if (r.status !== 200) throw new Error(String(r.status)); await r.arrayBuffer(); });
+for (let i = 0; i < 300; i++) await httpRead(i);
+const direct = await openLoop(2000, 3, (i) => app.gate.submit(i % 2 ? { ...reqN, brain: null, args: { collection: 'patients', limit: 100 } } : { ...reqA, brain: null, args: { collection: 'trades', limit: 100 } }));
+const http = await openLoop(2000, 3, httpRead);
+await server.close();
+printTable('HTTP API: authorised read of 100 rows at 2,000 requests/s on loopback', ['measure', 'p50 (ms)', 'p99 (ms)', 'goal'], [
+  [`in-process gate call (${fmt(direct.offered, 0)}/s)`, direct.lat.p50, direct.lat.p99, ''],
+  [`over HTTP on loopback (${fmt(http.offered, 0)}/s, ${http.errors} errors)`, http.lat.p50, http.lat.p99, ''],
+  ['added by HTTP, routing, JSON and auth', http.lat.p50 - direct.lat.p50, http.lat.p99 - direct.lat.p99, 'p99 ≤ 1 ms'],
+]);
+await app.close();
+fs.rmSync(dir, { recursive: true, force: true });
