@@ -21,6 +21,8 @@ import { Gate } from '../gate/gate.ts';
 import { RateLimiter } from '../gate/rate-limit.ts';
 import type { BrainVerdict, Capabilities, SentinelHook, SkillHandle } from '../gate/types.ts';
 import { createApi, type FetchHandler } from '../api/server.ts';
+import { createSentinel, type Sentinel } from '../sentinel/turn.ts';
+import { scan } from '../sentinel/index.ts';
 
 export interface PolicySpec {
   version: string;
@@ -35,7 +37,13 @@ export interface AppOptions extends OpenOptions {
   origins?: string[];
   /** Clock for sessions and challenges (seconds-resolution logic inside auth). */
   authClock?: Clock;
-  sentinel?: SentinelHook;
+  /**
+   * Sentinel (default: on). 'off' replaces it with the allow-all hook (tests of other parts only);
+   * an object replaces the hook. By default, calls submitted through the API without labels are
+   * taken as the authenticated principal's own input ('trusted'); calls made by SIOS's agent loop
+   * carry labels it vouches for, derived from what the brain actually read.
+   */
+  sentinel?: SentinelHook | 'off' | { unlabelledBrain: 'trusted' | 'untrusted' };
   approvalTtlMs?: number;
   pages?: Record<string, () => Promise<string> | string>;
 }
@@ -49,6 +57,7 @@ export class App {
   readonly registry: BrainRegistry;
   readonly gate: Gate;
   readonly limiter: RateLimiter;
+  readonly sentinel: Sentinel | null;
   private readonly policies = new Map<string, TenantPolicy>();
   private readonly o: AppOptions;
   private apiHandler: FetchHandler | undefined;
@@ -69,10 +78,21 @@ export class App {
       ...(o.now ? { now: o.now } : {}),
     });
     this.limiter = new RateLimiter(o.now ?? Date.now);
+    const custom = typeof o.sentinel === 'object' && 'inspect' in o.sentinel ? o.sentinel : undefined;
+    this.sentinel = o.sentinel === 'off' || custom ? null : createSentinel(d, {
+      scan,
+      person: (t, id) => {
+        const p = this.principals.requireActive(id);
+        if (p.tenant !== t) throw new SiosError('ERR_FORBIDDEN', `principal ${id} is not a person of tenant ${t}`);
+        return { name: p.name };
+      },
+      hook: { unlabelledBrain: typeof o.sentinel === 'object' && 'unlabelledBrain' in o.sentinel ? o.sentinel.unlabelledBrain : 'trusted' },
+    });
+    const hook = custom ?? this.sentinel?.hook;
     this.gate = new Gate({
       deployment: d, principals: this.principals, sessions: this.sessions, tokens: this.tokens, passkeys: this.passkeys,
       capabilities: this.capabilities(), policy: (t) => this.policy(t), limiter: this.limiter,
-      ...(o.sentinel ? { sentinel: o.sentinel } : {}), ...(o.now ? { now: o.now } : {}),
+      ...(hook ? { sentinel: hook } : {}), ...(o.now ? { now: o.now } : {}),
       ...(o.approvalTtlMs ? { approvalTtlMs: o.approvalTtlMs } : {}),
     });
   }

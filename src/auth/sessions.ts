@@ -167,6 +167,9 @@ export class Sessions {
     }
     if (st === 'stale') throw stepUpRequired(level);
     const now = this.#clock();
+    // Activity is recorded with one-second resolution: idle timeouts are minutes, and a busy session
+    // should not cost an fsync'd commit per request.
+    if (cur.activeAt.slice(0, level + 1).every((t) => now - t < 1000)) return cur;
     const cols = ['active0', 'active1', 'active2', 'active3', 'active4'].slice(0, level + 1).map((c) => `${c} = ?`).join(', ');
     this.#sql.run(`UPDATE auth_session SET ${cols} WHERE id = ?`, ...Array<number>(level + 1).fill(now), cur.id);
     return this.#reload(cur.id);

@@ -110,7 +110,9 @@ export class ApiTokens {
     if (!scopeAllows(t.scope, need.operation)) {
       throw new SiosError('ERR_FORBIDDEN', `this API token's scope does not include ${need.operation}; issue a token with that scope`, { details: { reason: 'out-of-scope' } });
     }
-    this.#sql.run('UPDATE auth_token SET last_used_at = ? WHERE id = ?', now, id);
+    // last-used is informational: write it at most once a minute, so a busy machine token does not
+    // cost an fsync'd database commit per request.
+    if (t.lastUsedAt === null || now - t.lastUsedAt >= 60_000) this.#sql.run('UPDATE auth_token SET last_used_at = ? WHERE id = ?', now, id);
     return { principal, token: { ...t, lastUsedAt: now } };
   }
 

@@ -139,7 +139,9 @@ export class ScriptedBrain implements BrainRuntime {
     const chosen = rule ?? this.script.fallback;
     const out: ToolCall[] = chosen.calls.map((c) => ({ skill: c.skill, args: substitute(c.args, input.task) }));
     if (this.script.obey) {
-      for (const c of input.context) for (const call of findInstructions(c.text)) out.push(call);
+      // A worst-case reader: like a real model it reads straight through datamarking (the U+02C6
+      // marks put between words of untrusted text) and Unicode disguises, and obeys what it finds.
+      for (const c of input.context) for (const call of findInstructions(c.text.replaceAll('\u02c6', ' ').normalize('NFKC'))) out.push(call);
     }
     input.signal.throwIfAborted();
     const calls = out.slice(0, MAX_CALLS_PER_PROPOSAL);

@@ -4,7 +4,9 @@
  */
 import type { Json } from '../encoding/jcs.ts';
 import type { BrainRegistry } from '../brains/registry.ts';
-import { toolSpec, type ContextItem } from '../brains/runtime.ts';
+import { toolSpec } from '../brains/runtime.ts';
+import type { RetrievedItem, TurnGuard } from '../sentinel/context.ts';
+import { guardedTurn } from '../sentinel/turn.ts';
 import type { ActionResult, Gate } from './gate.ts';
 
 export interface TurnResult {
@@ -12,11 +14,16 @@ export interface TurnResult {
   calls: { skill: string; args: unknown; result?: ActionResult; error?: { code: string; message: string } }[];
 }
 
-export async function runTurn(o: { gate: Gate; registry: BrainRegistry; credential: string; tenant: string; brain: string; task: string; context?: ContextItem[] }): Promise<TurnResult> {
+/**
+ * With a guard (Sentinel), retrieved context is scanned, injections are quarantined, the rest is
+ * datamarked and labelled, and each proposed call carries labels derived from what the brain read.
+ */
+export async function runTurn(o: { gate: Gate; registry: BrainRegistry; credential: string; tenant: string; brain: string; task: string; context?: RetrievedItem[]; guard?: TurnGuard | undefined; clearance?: number }): Promise<TurnResult> {
   const { runtime } = await o.registry.load(o.tenant, o.brain);
   const grant = o.registry.grants(o.tenant).find((g) => `${g.brain}@${g.version}` === o.brain || g.brain === o.brain);
   const tools = [];
   for (const s of grant?.skills ?? []) tools.push(toolSpec((await o.registry.skill(s)).manifest));
+  if (o.guard) return guardedTurn({ gate: o.gate, guard: o.guard, runtime, tools, credential: o.credential, tenant: o.tenant, brain: o.brain, task: o.task, context: o.context ?? [], ...(o.clearance === undefined ? {} : { clearance: o.clearance }) });
   const proposal = await runtime.propose({ task: o.task, context: o.context ?? [], tools, signal: AbortSignal.timeout(30_000) });
   const out: TurnResult = { text: proposal.text, calls: [] };
   for (const c of proposal.calls) {

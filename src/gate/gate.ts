@@ -132,7 +132,7 @@ export class Gate {
       skill.validateArgs(req.args);
       stage = 'sentinel';
       const sv = await this.sentinel.inspect({ tenant: req.tenant, principal: caller.policyPrincipal, brain, skill, args: req.args, ...(req.labels === undefined ? {} : { labels: req.labels }) });
-      if (sv.decision === 'deny') throw new SiosError('ERR_QUARANTINED', `Sentinel refused this action: ${sv.reasons.join('; ') || 'untrusted data may not flow here'}`, { details: { reason: 'sentinel' } });
+      if (sv.decision === 'deny') throw new SiosError('ERR_QUARANTINED', `Sentinel refused this action: ${sv.reasons.join('; ') || 'untrusted data may not flow here'}`, { details: { reason: 'sentinel', ...(sv.labels === undefined ? {} : { labels: sv.labels }), sentinelReasons: sv.reasons } });
       stage = 'rate';
       const rate = this.limiter.take(req.tenant, `${caller.credential.kind}:${caller.credential.id}`, skill.id);
       stage = 'policy';
@@ -307,6 +307,9 @@ export class Gate {
       skill: skill ? skill.id : (typeof req.skill === 'string' ? req.skill.slice(0, 100) : null),
       principal: caller?.principal.id ?? null,
     };
+    // Sentinel's evidence (labels, detector and canary reasons) is sealed in full with the refusal.
+    if (err.details['labels'] !== undefined) body['labels'] = err.details['labels'] as Json;
+    if (Array.isArray(err.details['sentinelReasons'])) body['sentinel'] = (err.details['sentinelReasons'] as string[]).map((r) => String(r).slice(0, 300));
     try {
       const home = caller?.principal.tenant;
       if (home && this.d.deployment.tenantRow(home)) await this.d.deployment.ledger(home).seal({ kind: 'refusal', body });
