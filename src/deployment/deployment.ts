@@ -293,7 +293,8 @@ export class Deployment {
   }
 
   tenantRow(id: string): TenantRow | undefined {
-    return this.tenants().find((t) => t.id === id);
+    const r = this.systemDb.prepare('SELECT id, status, created, key_fp FROM tenants WHERE id = ?').get(id);
+    return r ? { id: String(r['id']), status: String(r['status']) as TenantRow['status'], created: String(r['created']), keyFingerprint: String(r['key_fp']) } : undefined;
   }
 
   /** Create a tenant: the admin OAR is sealed in the system ledger before the tenant exists. */

@@ -24,8 +24,13 @@ const cache = new Map<string, ValidateFunction>();
 const MAX_CACHE = 1024;
 
 /** Compiles (once) a schema; an invalid or non-strict schema is ERR_INPUT naming `what`. */
+const byObject = new WeakMap<object, ValidateFunction>();
+
 export function compileSchema(schema: unknown, what: string): ValidateFunction {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) throw new SiosError('ERR_INPUT', `${what} must be a JSON Schema object`);
+  // A verified manifest is never mutated (the registry owns it): the same schema object compiles once.
+  const known = byObject.get(schema);
+  if (known) return known;
   const key = canonicalize(schema);
   let v = cache.get(key);
   if (v === undefined) {
@@ -41,6 +46,7 @@ export function compileSchema(schema: unknown, what: string): ValidateFunction {
     cache.set(key, compiled);
     v = compiled;
   }
+  byObject.set(schema, v);
   return v;
 }
 
