@@ -45,7 +45,7 @@ function who(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (v && typeof v === 'object' && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
-    for (const k of ['id', 'name', 'principal', 'user', 'brain', 'human', 'by']) {
+    for (const k of ['name', 'id', 'principal', 'user', 'brain', 'human', 'by']) {
       const x = o[k];
       if (typeof x === 'string') return clip(x);
     }
@@ -103,7 +103,8 @@ export class Timeline {
       actor: firstOf(body, ['actor', 'principal', 'user', 'by', 'old']),
       brain: firstOf(body, ['brain', 'agent']),
       skill: firstOf(body, ['skill', 'action', 'tool', 'operation']),
-      decision: decisionOf(body['decision']),
+      // The gate's intents carry policy.decision; refusals carry the reason they were refused for.
+      decision: decisionOf(body['decision']) || decisionOf(body['policy']) || (e.kind === 'refusal' && typeof body['reason'] === 'string' ? clip(`refused: ${body['reason']}`) : ''),
       approvals: ap.text, approvalCount: ap.count,
       outcome: '', link: null, disclosed: '',
     };
