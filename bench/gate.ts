@@ -95,17 +95,25 @@ printTable('Gate: sustained', ['measure', 'figure', 'goal'], [
   ['ledger entries/s behind it (intent + outcome)', fmt(2 * sustained, 0), ''],
 ]);
 
-// ---- HTTP API: added latency at 2,000 requests/s ----
-const server = await serve(app.api(), { host: '127.0.0.1' });
+// ---- HTTP API: what HTTP, routing, JSON and auth add to an authorised 100-row read ----
+// The server times its own handler per request; the client times the round trip on loopback; the
+// difference is what the HTTP layer adds. Measured at 2,000 requests/s offered and at a load the
+// gate sustains for 100-row reads.
+const handlerMs: number[] = [];
+const api = app.api();
+const server = await serve(async (r) => { const s = performance.now(); const res = await api(r); handlerMs.push(performance.now() - s); return res; }, { host: '127.0.0.1' });
 const httpRead = (i: number) => fetch(`${server.url}/v1/tenants/${i % 2 ? 'st-mary' : 'northbank'}/records/${i % 2 ? 'patients' : 'trades'}?limit=100`, { headers: { authorization: `Bearer ${i % 2 ? tokN : tokA}` } }).then(async (r) => { if (r.status !== 200) throw new Error(String(r.status)); await r.arrayBuffer(); });
 for (let i = 0; i < 300; i++) await httpRead(i);
-const direct = await openLoop(2000, 3, (i) => app.gate.submit(i % 2 ? { ...reqN, brain: null, args: { collection: 'patients', limit: 100 } } : { ...reqA, brain: null, args: { collection: 'trades', limit: 100 } }));
-const http = await openLoop(2000, 3, httpRead);
+const rowsApi: (string | number)[][] = [];
+for (const rate of [2000, 400]) {
+  handlerMs.length = 0;
+  const h = await openLoop(rate, 3, httpRead);
+  const hs = stats(handlerMs);
+  rowsApi.push([`${fmt(rate, 0)}/s offered → ${fmt(h.offered, 0)}/s sent, ${h.errors} errors: round trip`, h.lat.p50, h.lat.p99, '']);
+  rowsApi.push(['  of which the gate and the read (server handler)', hs.p50, hs.p99, '']);
+  rowsApi.push(['  added by HTTP, routing, JSON, auth (difference)', h.lat.p50 - hs.p50, h.lat.p99 - hs.p99, 'p99 ≤ 1 ms']);
+}
 await server.close();
-printTable('HTTP API: authorised read of 100 rows at 2,000 requests/s on loopback', ['measure', 'p50 (ms)', 'p99 (ms)', 'goal'], [
-  [`in-process gate call (${fmt(direct.offered, 0)}/s)`, direct.lat.p50, direct.lat.p99, ''],
-  [`over HTTP on loopback (${fmt(http.offered, 0)}/s, ${http.errors} errors)`, http.lat.p50, http.lat.p99, ''],
-  ['added by HTTP, routing, JSON and auth', http.lat.p50 - direct.lat.p50, http.lat.p99 - direct.lat.p99, 'p99 ≤ 1 ms'],
-]);
+printTable('HTTP API: authorised read of 100 rows on loopback', ['measure', 'p50 (ms)', 'p99 (ms)', 'goal'], rowsApi);
 await app.close();
 fs.rmSync(dir, { recursive: true, force: true });

@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { normalize } from '../src/sentinel/normalize.ts';
 import { FeatureExtractor, encodeModel, sigmoid } from '../src/sentinel/classifier.ts';
 import { unitFeatures } from '../src/sentinel/detector.ts';
+import { tokenize } from '../src/sentinel/rules.ts';
 
 export const DEFAULT_DATA = '/work/shared/data/bipia-train';
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -64,6 +65,36 @@ export interface Splits {
   benignTrain: string[]; benignDev: string[]; benignDevCalib: string[]; benignHeldout: Array<{ kind: string; text: string }>;
   /** Task-injection requests and benign human-addressed requests (data/sentinel/task-injection-templates.json). */
   templates: Templates;
+}
+
+/** data/sentinel/synthetic-requests.json: frames for generated task injections and benign requests. */
+export interface Synthetic {
+  attack: Record<string, string[]>;
+  topics: Record<string, string[]>;
+  extras: Record<string, string[]>;
+  benign: Record<string, string[]>;
+}
+
+export function loadSynthetic(): Synthetic {
+  return JSON.parse(readFileSync(`${REPO}data/sentinel/synthetic-requests.json`, 'utf8')) as Synthetic;
+}
+
+/** A content word of a document (letters only, >= 5 characters), for benign requests about it. */
+function contentWord(doc: string, rnd: () => number): string {
+  const ws = doc.split(/[^\p{L}]+/u).filter((w) => w.length >= 5 && w.length <= 14);
+  return ws.length > 0 ? ws[Math.floor(rnd() * ws.length)]! : 'budget';
+}
+
+/** Generated task injections (attack frames filled with topics and extras) in one language. */
+export function synthAttacks(sy: Synthetic, lang: string, n: number, rnd: () => number): string[] {
+  const frames = sy.attack[lang] ?? [];
+  const topics = sy.topics[lang] ?? sy.topics['en']!;
+  const pick = (xs: readonly string[]): string => xs[Math.floor(rnd() * xs.length)]!;
+  const out: string[] = [];
+  for (let k = 0; k < n && frames.length > 0; k++) {
+    out.push(pick(frames).replace('{t}', pick(topics)).replace('{x}', pick(sy.extras['x']!)).replace('{x2}', pick(sy.extras['x2']!)).replace('{x3}', pick(sy.extras['x3']!)));
+  }
+  return out;
 }
 
 export interface Templates {
@@ -148,6 +179,9 @@ function examplesOfPositive(fx: FeatureExtractor, parts: { before: string; attac
   for (const u of unitFeatures(fx, t, WINDOW, STRIDE)) {
     const overlap = Math.max(0, Math.min(u.end, aEnd) - Math.max(u.start, aStart));
     if (overlap === 0) out.push({ f: u.f, y: 0, w: 1 });
+    // A fragment of an attack with fewer than three words ("```", "P.S.") says nothing about intent:
+    // labelling it positive taught the model that code fences and postscripts are attacks.
+    else if (u.kind === 'segment' && tokenize(t.slice(u.start, u.end)).length < 3) continue;
     else if (u.kind === 'segment' ? overlap >= 0.5 * (u.end - u.start) : overlap >= 0.5 * (aEnd - aStart) || overlap >= 0.5 * (u.end - u.start)) out.push({ f: u.f, y: 1, w: 1 });
   }
 }
@@ -157,7 +191,7 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
   const rnd = trainingShufflePrng(7);
   const fx = new FeatureExtractor(BITS);
   const ex: Example[] = [];
-  for (const c of sp.train) examplesOfBenign(fx, c.text, 1, ex);
+  for (const c of sp.train) examplesOfBenign(fx, c.text, c.source === 'code' ? 3 : 1, ex);
   for (const t of sp.benignTrain) examplesOfBenign(fx, t, 5, ex);
   for (const t of sp.benignDev) examplesOfBenign(fx, t, 1, ex);
   const textCtx = sp.train.filter((c) => c.source !== 'code');
@@ -184,9 +218,33 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
       examplesOfPositive(fx, insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, text, positions[k % 3]!), ex);
     }
   }
+  const benignLead = (): string => ['', '', '', 'P.S. ', 'Also, ', 'By the way, ', 'Quick question: '][Math.floor(rnd() * 7)]!;
   for (const b of templateLines(sp.templates, 'benign', false)) {
     for (let k = 0; k < 9; k++) {
-      const p = insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, b.text, positions[k % 3]!);
+      const p = insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, benignLead() + b.text, positions[k % 3]!);
+      examplesOfBenign(fx, p.before + p.attack + p.after, 2, ex);
+    }
+  }
+  // Generated requests (data/sentinel/synthetic-requests.json): task injections in 23 training
+  // languages, and requests between people that refer to the document they sit in.
+  const sy = loadSynthetic();
+  for (const lang of Object.keys(sy.attack)) {
+    if (sp.templates.heldoutLanguages.includes(lang)) throw new Error(`synthetic-requests.json uses held-out language ${lang}`);
+    const n = lang === 'en' ? 900 : 120;
+    const texts = synthAttacks(sy, lang, n, rnd);
+    for (let k = 0; k < texts.length; k++) {
+      let text = leadOf(lang) + texts[k]!;
+      if (k % 4 === 3) text += ' ' + synthAttacks(sy, lang, 1, rnd)[0]!;
+      examplesOfPositive(fx, insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, text, positions[k % 3]!), ex);
+    }
+  }
+  for (const [lang, frames] of Object.entries(sy.benign)) {
+    if (sp.templates.heldoutLanguages.includes(lang)) throw new Error(`synthetic-requests.json uses held-out language ${lang}`);
+    const n = lang === 'en' ? 600 : 60;
+    for (let k = 0; k < n; k++) {
+      const host = hosts[Math.floor(rnd() * hosts.length)]!;
+      const text = benignLead() + frames[Math.floor(rnd() * frames.length)]!.replace('{w}', contentWord(host, rnd));
+      const p = insertAttack(host, text, positions[k % 3]!);
       examplesOfBenign(fx, p.before + p.attack + p.after, 2, ex);
     }
   }
@@ -226,7 +284,17 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
     }
     return best;
   };
-  const calDocs = [...sp.calib.map((c) => c.text), ...sp.benignDevCalib];
+  // Calibration documents: held-back contexts and developer chunks, plus held-back contexts with a
+  // generated benign request planted (questions between people must not cross the threshold either).
+  const calRnd = trainingShufflePrng(31);
+  const calPlanted: string[] = [];
+  for (const c of sp.calib) {
+    const frames = sy.benign['en']!;
+    const text = frames[Math.floor(calRnd() * frames.length)]!.replace('{w}', contentWord(c.text, calRnd));
+    const p = insertAttack(c.text, text, positions[Math.floor(calRnd() * 3)]!);
+    calPlanted.push(p.before + p.attack + p.after);
+  }
+  const calDocs = [...sp.calib.map((c) => c.text), ...sp.benignDevCalib, ...calPlanted];
   const calScores = calDocs.map((t) => docP(t)).sort((x, y) => x - y);
   const idx = Math.min(calScores.length - 1, Math.floor(calScores.length * (1 - TARGET_FPR)));
   const threshold = Math.min(0.999, Math.max(0.5, (calScores[idx] ?? 0.5) + 1e-3));

@@ -287,7 +287,12 @@ export class Gate {
         await ledger.record({ status, error: code, message: e instanceof SiosError ? e.message.slice(0, 300) : 'skill failed' }, receipt);
         throw e;
       }
-      const outcome = await ledger.record({ status: 'ok' }, receipt, { result });
+      // A read's result is the tenant's own data, already at rest in its store: the outcome records
+      // its size, not a second (encrypted) copy. Writes and high-impact results are committed to
+      // and kept encrypted beside the ledger, so they can be disclosed to an auditor.
+      const outcome = skill.risk === 'read'
+        ? await ledger.record({ status: 'ok', resultBytes: JSON.stringify(result).length }, receipt)
+        : await ledger.record({ status: 'ok' }, receipt, { result });
       this.stats.done++;
       return { status: 'done', intent: receipt.seq, outcome: outcome.seq, result, receipt };
     } finally {

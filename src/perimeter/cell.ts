@@ -109,6 +109,19 @@ export interface SandboxStatus { readonly ok: boolean; readonly detail: string }
 
 let sandboxCache: Map<string, SandboxStatus> | undefined;
 
+/**
+ * When SIOS runs as root, each cell gets its own unprivileged host uid from a private range, so
+ * RLIMIT_NPROC counts one cell's processes only: one tenant's cells (or zombies a non-reaping
+ * PID 1 leaves behind) can never exhaust another cell's process budget.
+ */
+const CELL_UID_BASE = 200_000;
+const CELL_UID_SPAN = 60_000;
+let cellUidNext = 0;
+function nextCellUser(): { uid: number; gid: number } {
+  const uid = CELL_UID_BASE + (cellUidNext++ % CELL_UID_SPAN);
+  return { uid, gid: uid };
+}
+
 function defaultHostUser(): { uid: number; gid: number } {
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
@@ -215,6 +228,7 @@ export class CellRunner {
   private readonly audit: AuditSink;
   private readonly optOut: { readonly operator: string; readonly reason: string } | undefined;
   private readonly user: { readonly uid: number; readonly gid: number };
+  private readonly perCellUser: boolean;
   private readonly workRoot: string;
   private readonly bwrap: string;
   private readonly seccomp: Uint8Array | undefined;
@@ -231,6 +245,7 @@ export class CellRunner {
     this.audit = options.audit;
     this.optOut = options.optOut;
     this.user = options.hostUser ?? defaultHostUser();
+    this.perCellUser = options.hostUser === undefined && (process.getuid?.() ?? 1) === 0;
     this.workRoot = options.workRoot ?? join(tmpdir(), 'sios-cells');
     this.bwrap = options.bwrapPath ?? '/usr/bin/bwrap';
     this.seccomp = cellSeccompFilter();
@@ -257,15 +272,16 @@ export class CellRunner {
 
     const cell = `cell-${randomBytes(8).toString('hex')}`;
     const asRoot = (process.getuid?.() ?? 0) === 0;
+    const user = this.perCellUser ? nextCellUser() : this.user;
     mkdirSync(this.workRoot, { recursive: true, mode: 0o711 });
-    if (asRoot && this.user.uid !== 0) assertTraversable(this.workRoot, this.user);
+    if (asRoot && user.uid !== 0) assertTraversable(this.workRoot, user);
     const dir = mkdtempSync(join(this.workRoot, `${cell}-`));
     chmodSync(dir, 0o700);
-    if (asRoot) chownSync(dir, this.user.uid, this.user.gid);
+    if (asRoot) chownSync(dir, user.uid, user.gid);
     let socketPath: string | undefined;
     try {
       if (spec.gateway) {
-        socketPath = await spec.gateway.listenUnix({ cell, skill: spec.skill, path: join(dir, 'egress.sock'), ...(asRoot ? { owner: this.user } : {}) });
+        socketPath = await spec.gateway.listenUnix({ cell, skill: spec.skill, path: join(dir, 'egress.sock'), ...(asRoot ? { owner: user } : {}) });
       }
       // Sign-before-run: the start is sealed before the process exists.
       try {
@@ -278,7 +294,7 @@ export class CellRunner {
       } catch (cause) {
         throw new SiosError('ERR_SANDBOX', `the cell-start record for skill ${spec.skill} could not be sealed, so the cell was not started (fail closed); check the ledger`, { cause });
       }
-      const result = await this.spawnCell(cell, spec, binds, envEntries, limits, sandboxed, socketPath, dir);
+      const result = await this.spawnCell(cell, spec, binds, envEntries, limits, sandboxed, socketPath, dir, user);
       const end: CellEndEvent = {
         type: 'cell-end', tenant: this.tenant, cell, skill: spec.skill, reason: result.reason, exitCode: result.exitCode, signal: result.signal,
         durationMs: result.durationMs, cpuUserMs: result.cpuUserMs, cpuSystemMs: result.cpuSystemMs,
@@ -297,6 +313,7 @@ export class CellRunner {
   private spawnCell(
     cell: string, spec: CellSpec, binds: Array<{ host: string; cell: string }>, env: Array<[string, string]>,
     limits: CellLimits, sandboxed: boolean, socketPath: string | undefined, dir: string,
+    user: { readonly uid: number; readonly gid: number },
   ): Promise<CellResult> {
     const prlimit = [
       `--cpu=${limits.cpuSeconds}`, `--data=${limits.memoryBytes}`, `--nproc=${limits.processes}`,
@@ -341,7 +358,7 @@ export class CellRunner {
         child = spawn('/usr/bin/prlimit', [...prlimit, ...argv], {
           stdio: ['pipe', 'pipe', 'pipe', useSeccomp ? 'pipe' : 'ignore', 'pipe'],
           detached: true, env: childEnv, cwd: sandboxed ? '/' : dir,
-          ...(asRoot ? { uid: this.user.uid, gid: this.user.gid } : {}),
+          ...(asRoot ? { uid: user.uid, gid: user.gid } : {}),
         });
       } catch (e) {
         resolve({ cell, reason: 'spawn-error', exitCode: null, signal: null, stdout: new Uint8Array(0), stderr: new TextEncoder().encode(String(e)), durationMs: 0, cpuUserMs: -1, cpuSystemMs: -1 });
