@@ -24,7 +24,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { normalize } from '../src/sentinel/normalize.ts';
-import { FeatureExtractor, encodeModel, sigmoid } from '../src/sentinel/classifier.ts';
+import { FeatureExtractor, encodeModel, logitOf, sigmoid } from '../src/sentinel/classifier.ts';
 import { unitFeatures } from '../src/sentinel/detector.ts';
 import { tokenize } from '../src/sentinel/rules.ts';
 
@@ -167,8 +167,20 @@ export function insertAttack(context: string, attack: string, pos: Position): { 
 
 interface Example { f: Int32Array; y: number; w: number }
 
+/**
+ * Feature dropout: every segment unit is also learned from its context group alone (rules, position,
+ * closed-class words...), so that group can decide by itself when the n-grams are unknown (a language or
+ * vocabulary never seen in training) instead of only correcting n-gram evidence.
+ */
+function withStructureOnly(out: Example[], e: Example, kind: 'window' | 'segment'): void {
+  out.push(e);
+  if (kind !== 'segment') return;
+  const b = e.f.filter((k) => k < 0);
+  if (b.length > 0 && b.length < e.f.length) out.push({ f: b, y: e.y, w: e.w * 0.25 });
+}
+
 function examplesOfBenign(fx: FeatureExtractor, text: string, w: number, out: Example[]): void {
-  for (const u of unitFeatures(fx, normalize(text).text, WINDOW, STRIDE)) out.push({ f: u.f, y: 0, w });
+  for (const u of unitFeatures(fx, normalize(text).text, WINDOW, STRIDE)) withStructureOnly(out, { f: u.f, y: 0, w }, u.kind);
 }
 
 /** Units that overlap the attack are positives (when mostly attack), units away from it negatives. */
@@ -178,11 +190,11 @@ function examplesOfPositive(fx: FeatureExtractor, parts: { before: string; attac
   const aStart = b.length, aEnd = b.length + a.length;
   for (const u of unitFeatures(fx, t, WINDOW, STRIDE)) {
     const overlap = Math.max(0, Math.min(u.end, aEnd) - Math.max(u.start, aStart));
-    if (overlap === 0) out.push({ f: u.f, y: 0, w: 1 });
+    if (overlap === 0) withStructureOnly(out, { f: u.f, y: 0, w: 1 }, u.kind);
     // A fragment of an attack with fewer than three words ("```", "P.S.") says nothing about intent:
     // labelling it positive taught the model that code fences and postscripts are attacks.
     else if (u.kind === 'segment' && tokenize(t.slice(u.start, u.end)).length < 3) continue;
-    else if (u.kind === 'segment' ? overlap >= 0.5 * (u.end - u.start) : overlap >= 0.5 * (aEnd - aStart) || overlap >= 0.5 * (u.end - u.start)) out.push({ f: u.f, y: 1, w: 1 });
+    else if (u.kind === 'segment' ? overlap >= 0.5 * (u.end - u.start) : overlap >= 0.5 * (aEnd - aStart) || overlap >= 0.5 * (u.end - u.start)) withStructureOnly(out, { f: u.f, y: 1, w: 1 }, u.kind);
   }
 }
 
@@ -260,13 +272,15 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
     const lr = 0.5 / (1 + ep * 0.5);
     const order = shuffle(ex, rnd);
     for (const e of order) {
-      const norm = 1 / Math.sqrt(Math.max(1, e.f.length));
-      let z = bias;
-      for (let i = 0; i < e.f.length; i++) z += (weights[e.f[i] as number] as number) * norm;
+      let na = 0;
+      for (let i = 0; i < e.f.length; i++) if ((e.f[i] as number) >= 0) na++;
+      const normA = 1 / Math.sqrt(Math.max(1, na)), normB = 1 / Math.sqrt(Math.max(1, e.f.length - na));
+      const z = logitOf(weights, bias, e.f);
       const g = (sigmoid(z) - e.y) * e.w * (e.y === 1 ? wPos : wNeg);
       for (let i = 0; i < e.f.length; i++) {
-        const k = e.f[i] as number;
-        weights[k] = (weights[k] as number) * (1 - lr * l2) - lr * g * norm;
+        const f = e.f[i] as number;
+        const k = f >= 0 ? f : ~f;
+        weights[k] = (weights[k] as number) * (1 - lr * l2) - lr * g * (f >= 0 ? normA : normB);
       }
       bias -= lr * g * 0.1;
     }
@@ -274,13 +288,12 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
   // Calibration: document score = max window probability; threshold at TARGET_FPR on calibration docs.
   const quant = encodeModel(weights, BITS, bias, { window: WINDOW, stride: STRIDE, threshold: 0.5, trainedOn: {} });
   const scale = quant.scale;
-  const qw = (k: number): number => Math.max(-127, Math.min(127, Math.round((weights[k] as number) / scale))) * scale;
+  const qws = new Float64Array(weights.length);
+  for (let k = 0; k < weights.length; k++) qws[k] = Math.max(-127, Math.min(127, Math.round((weights[k] as number) / scale))) * scale;
   const docP = (text: string): number => {
     let best = 0;
     for (const u of unitFeatures(fx, normalize(text).text, WINDOW, STRIDE)) {
-      let z = 0;
-      for (let i = 0; i < u.f.length; i++) z += qw(u.f[i] as number);
-      best = Math.max(best, sigmoid(bias + z / Math.sqrt(Math.max(1, u.f.length))));
+      best = Math.max(best, sigmoid(logitOf(qws, bias, u.f)));
     }
     return best;
   };
@@ -288,11 +301,15 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
   // generated benign request planted (questions between people must not cross the threshold either).
   const calRnd = trainingShufflePrng(31);
   const calPlanted: string[] = [];
+  const calLangs = Object.keys(sy.benign);
+  const humanLines = templateLines(sp.templates, 'benign', false);
   for (const c of sp.calib) {
-    const frames = sy.benign['en']!;
+    const frames = sy.benign[calLangs[Math.floor(calRnd() * calLangs.length)]!]!;
     const text = frames[Math.floor(calRnd() * frames.length)]!.replace('{w}', contentWord(c.text, calRnd));
     const p = insertAttack(c.text, text, positions[Math.floor(calRnd() * 3)]!);
     calPlanted.push(p.before + p.attack + p.after);
+    const h = insertAttack(c.text, humanLines[Math.floor(calRnd() * humanLines.length)]!.text, positions[Math.floor(calRnd() * 3)]!);
+    calPlanted.push(h.before + h.attack + h.after);
   }
   const calDocs = [...sp.calib.map((c) => c.text), ...sp.benignDevCalib, ...calPlanted];
   const calScores = calDocs.map((t) => docP(t)).sort((x, y) => x - y);

@@ -2,7 +2,7 @@
  * Layer 5: a statistical classifier. Logistic regression over hashed features of one window of
  * normalised text: character 3-, 4- and 5-grams, word unigrams and bigrams, and the categories and ids
  * of the phrase rules that fire in the window (so the model learns how much weak rule evidence means in
- * context). Features are binary, the vector is L2-normalised (1/sqrt(number of distinct features)).
+ * context). Features are binary; n-grams and context/rule features are two groups, each L2-normalised (see logitOf).
  *
  * The model file (model.json, produced by scripts/train-sentinel.ts) stores int8-quantised weights in
  * base64; inference is pure TypeScript with no dependency. Hash: 32-bit FNV-1a style multiply-xor, not
@@ -91,21 +91,38 @@ export class FeatureExtractor {
       add(hashStr(t, 0x5bd1e995));
       if (i + 1 < toks.length) add(hashStr(t + ' ' + toks[i + 1]!, 0x27d4eb2f));
     }
-    // rule evidence
+    // Second group, stored as ~index: rule evidence and context features. They are normalised apart
+    // from the n-grams, so a short planted sentence in a language whose n-grams the model never saw is
+    // judged by its shape (second person, request verb, position...) instead of being diluted.
+    const addB = (h: number): void => {
+      const k = h & this.mask;
+      if (this.stamp[k] !== gen) { this.stamp[k] = gen; buf.push(~k); }
+    };
     for (const h of hits) {
-      add(hashStr('rule:' + h.id, 0x165667b1));
-      add(hashStr('cat:' + h.category, 0x165667b1));
+      addB(hashStr('rule:' + h.id, 0x165667b1));
+      addB(hashStr('cat:' + h.category, 0x165667b1));
     }
-    for (const e of extras) add(hashStr(e, 0x2f7a3c11));
-    add(hashStr('bias-feature', 0x1b873593)); // a constant feature so short windows have a prior too
+    for (const e of extras) addB(hashStr(e, 0x2f7a3c11));
+    addB(hashStr('bias-feature', 0x1b873593)); // a constant feature so short windows have a prior too
     return Int32Array.from(buf);
   }
 }
 
+/**
+ * Features are two groups: n-gram indices (>= 0) and context/rule indices stored as ~index (< 0). Each
+ * group is L2-normalised on its own: z = bias + sum(A)/sqrt(|A|) + sum(B)/sqrt(|B|).
+ */
+export function logitOf(weights: ArrayLike<number>, bias: number, features: Int32Array): number {
+  let za = 0, zb = 0, na = 0, nb = 0;
+  for (let i = 0; i < features.length; i++) {
+    const k = features[i] as number;
+    if (k >= 0) { za += weights[k] as number; na++; } else { zb += weights[~k] as number; nb++; }
+  }
+  return bias + (na > 0 ? za / Math.sqrt(na) : 0) + (nb > 0 ? zb / Math.sqrt(nb) : 0);
+}
+
 export function logit(model: Model, features: Int32Array): number {
-  let z = 0;
-  for (let i = 0; i < features.length; i++) z += model.weights[features[i] as number] as number;
-  return model.bias + (features.length > 0 ? z / Math.sqrt(features.length) : 0);
+  return logitOf(model.weights, model.bias, features);
 }
 
 export function sigmoid(z: number): number {

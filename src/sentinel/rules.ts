@@ -246,6 +246,8 @@ function isTokenChar(c: number): boolean {
   if (c >= 0x2000 && c <= 0x2bff) return false;
   if (c >= 0x3000 && c <= 0x303f) return false;
   if (c >= 0xff00 && c <= 0xff0f) return false;
+  // Arabic comma, semicolon, question mark, full stop; Devanagari danda: punctuation, not letters.
+  if (c === 0x060c || c === 0x061b || c === 0x061f || c === 0x06d4 || c === 0x0964 || c === 0x0965) return false;
   return c >= 0xc0 && c !== 0xd7 && c !== 0xf7;
 }
 

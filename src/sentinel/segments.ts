@@ -344,8 +344,6 @@ export function contextFeatures(text: string, segs: readonly Segment[], toks: re
       // A line of prose in a table document (cells are split at '|', so test the whole line).
       if (lend - ls <= 2000 && !text.slice(ls, lend).includes('|') && ts.length >= 4) f.push('prose-in-table', `prose-in-table&len:${len}`);
     }
-    const ft = ts[0];
-    if (ft !== undefined) { f.push('ft:' + ft, `ft:${ft}&pos:${pos}`, `ft:${ft}&nov:${nov}`); }
     out.push(f);
   }
   return out;
