@@ -122,7 +122,7 @@ export async function runDemo(o: DemoOptions): Promise<{ ok: boolean; rows: Row[
       const after = app.deployment.store('st-mary').get('patients', 'P-1002');
       const injected = poisoned.calls.find((x) => x.skill === 'records.write');
       const held = injected?.result?.status === 'pending' ? 'held for a person\'s approval' : injected?.error ? `refused ${injected.error.code}` : injected ? 'EXECUTED' : 'not proposed';
-      rows.push({ step: 'obedient brain reads two poisoned letters', tenant: 'st-mary', who: 'nurse-joy', brain: 'sios.obedient', skill: 'records.write', result: `${poisoned.quarantined?.length ?? 0} letter quarantined; injected write ${held.replace('refused ERR_QUARANTINED', 'refused by Sentinel')}; P-1002 ${after?.['medication'] === 'paracetamol 1 g' ? 'unchanged' : 'CHANGED — UNEXPECTED'}`, ledger: `quarantine + ${injected?.result?.status === 'pending' ? 'pending' : 'refusal'} ${seqOf('st-mary')}` });
+      rows.push({ step: 'obedient brain reads two poisoned letters', tenant: 'st-mary', who: 'nurse-joy', brain: 'sios.obedient', skill: 'records.write', result: `${poisoned.quarantined?.length ?? 0} letter${poisoned.quarantined?.length === 1 ? '' : 's'} quarantined; injected write ${held.replace('refused ERR_QUARANTINED', 'refused by Sentinel')}; P-1002 ${after?.['medication'] === 'paracetamol 1 g' ? 'unchanged' : 'CHANGED — UNEXPECTED'}`, ledger: `quarantine${injected ? ` + ${injected.result?.status === 'pending' ? 'pending' : 'refusal'}` : ''} ${seqOf('st-mary')}` });
 
       // 8. Revocation: instant, sealed, and the next action is refused.
       await app.registry.revoke('st-mary', 'sios.assistant', { actor: 'operator', reason: 'demo: model retired' });
@@ -178,7 +178,7 @@ export async function runDemo(o: DemoOptions): Promise<{ ok: boolean; rows: Row[
 type RequestOptionsLike = { challenge: string };
 
 function table(headers: string[], rows: string[][], c: (code: string, s: string) => string): string {
-  const w = headers.map((h, i) => Math.min(i === 5 ? 64 : 44, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
+  const w = headers.map((h, i) => Math.min(i === 5 ? 76 : 44, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
   const cut = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
   const line = (r: string[]) => r.map((x, i) => cut(x, w[i] as number).padEnd(w[i] as number)).join('  ');
   const body = rows.map((r) => {

@@ -275,6 +275,16 @@ export function contextFeatures(text: string, segs: readonly Segment[], toks: re
     for (let i = s.start; i < s.end; i++) { const sc = scriptOf(text.charCodeAt(i)); if (sc > 0) { scr[(k + 1) * SCRIPTS + sc]!++; scr[sc]!++; } }
   }
   const docScript = dominant(scr, 0);
+  // Start and end of the line holding each segment: one forward pass (segments are in text order).
+  const lineStart = new Int32Array(N), lineEnd = new Int32Array(N);
+  {
+    let ls = 0, k = 0;
+    for (let i = 0; i <= text.length && k < N; i++) {
+      if (i < text.length && text.charCodeAt(i) !== 0x0a) continue;
+      while (k < N && segs[k]!.start <= i) { lineStart[k] = ls; lineEnd[k] = i; k++; }
+      ls = i + 1;
+    }
+  }
   const out: string[][] = [];
   for (let k = 0; k < N; k++) {
     const seg = segs[k]!;
@@ -337,9 +347,8 @@ export function contextFeatures(text: string, segs: readonly Segment[], toks: re
     const ss = dominant(scr, (k + 1) * SCRIPTS);
     if (ss.total >= 3 && docScript.share >= 0.6 && ss.script !== docScript.script) f.push('scr:diff', `scr:diff&${doc}`);
     // A line of its own (the segment is the whole line).
-    const ls = text.lastIndexOf('\n', seg.start - 1) + 1;
-    let lend = text.indexOf('\n', seg.end); if (lend < 0) lend = text.length;
-    if (text.slice(ls, seg.start).trim() === '' && text.slice(seg.end, Math.min(lend, seg.end + 8)).trim() === '' && lend - seg.end <= 8) f.push('line', `line&${doc}`, `line&pos:${pos}`);
+    const ls = lineStart[k]!, lend = lineEnd[k]!;
+    if (seg.start - ls <= 8 && lend - seg.end <= 8 && text.slice(ls, seg.start).trim() === '' && text.slice(seg.end, lend).trim() === '') f.push('line', `line&${doc}`, `line&pos:${pos}`);
     if (tableDoc && !st.includes('|')) {
       // A line of prose in a table document (cells are split at '|', so test the whole line).
       if (lend - ls <= 2000 && !text.slice(ls, lend).includes('|') && ts.length >= 4) f.push('prose-in-table', `prose-in-table&len:${len}`);

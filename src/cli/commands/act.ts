@@ -10,6 +10,8 @@ export const command: CommandSpec = {
 usage:
   sios act principal --tenant T --name N --role member|tenant-admin|auditor --clearance 0-4 [--attr k=v ...]
                                    add a person; prints a one-time enrolment code for their passkey
+  sios act update --tenant T --name N [--clearance 0-4] [--role R] [--attr k=v ...] [--disable]
+                                   change a person (sealed in the tenant ledger before it applies)
   sios act token --tenant T --name N [--scope skills.invoke.* ...]   an API token for a machine (shown once)
   sios act run --token TOK --tenant T --skill S --args JSON [--brain ID@V]   submit one action
   sios act task --token TOK --tenant T --brain ID@V --task TEXT      a brain proposes; each call goes through the gate
@@ -20,7 +22,7 @@ Approving needs a person's passkey: open the approval page of 'sios serve'.
 `,
   options: {
     ...dataOption, ...passOption, tenant: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, clearance: { type: 'string' },
-    attr: { type: 'string', multiple: true }, scope: { type: 'string', multiple: true }, token: { type: 'string' }, skill: { type: 'string' },
+    attr: { type: 'string', multiple: true }, disable: { type: 'boolean' }, scope: { type: 'string', multiple: true }, token: { type: 'string' }, skill: { type: 'string' },
     args: { type: 'string' }, brain: { type: 'string' }, task: { type: 'string' }, id: { type: 'string' }, reason: { type: 'string' },
     after: { type: 'string' }, follow: { type: 'boolean' },
   },
@@ -44,6 +46,32 @@ Approving needs a person's passkey: open the approval page of 'sios serve'.
           await app.deployment.ledger(tenant).seal({ kind: 'admin', body: { action: 'member-added', principal: pr.id, name: pr.name, role: pr.role, clearance: pr.clearance, actor: 'operator' } });
           const e = app.passkeys.createEnrolment(pr.id);
           out(`Added ${pr.name} (${pr.id}) to ${tenant}. One-time passkey enrolment code: ${e.code} (expires ${new Date(e.expiresAt * (e.expiresAt < 1e12 ? 1000 : 1)).toISOString()})`);
+          return 0;
+        }
+        case 'update': {
+          const tenant = need(a, 'tenant');
+          const pr = app.principals.findByName(tenant, need(a, 'name'));
+          if (!pr) throw new SiosError('ERR_NOT_FOUND', `no principal named ${need(a, 'name')} in ${tenant}`);
+          const patch: { clearance?: number; role?: 'member' | 'tenant-admin' | 'auditor'; attributes?: Record<string, string>; disabled?: boolean } = {};
+          const c = str(a, 'clearance');
+          if (c !== undefined) patch.clearance = Number(c);
+          const role = str(a, 'role');
+          if (role !== undefined) {
+            if (!['member', 'tenant-admin', 'auditor'].includes(role)) throw new SiosError('ERR_INPUT', '--role is member, tenant-admin or auditor');
+            patch.role = role as 'member';
+          }
+          const attrs = (a.values['attr'] as string[] | undefined) ?? [];
+          if (attrs.length) {
+            patch.attributes = { ...pr.attributes };
+            for (const kv of attrs) { const i = kv.indexOf('='); if (i < 1) throw new SiosError('ERR_INPUT', `--attr takes key=value, got '${kv}'`); patch.attributes[kv.slice(0, i)] = kv.slice(i + 1); }
+          }
+          if (flag(a, 'disable')) patch.disabled = true;
+          if (Object.keys(patch).length === 0) throw new SiosError('ERR_INPUT', 'nothing to change: give --clearance, --role, --attr or --disable');
+          // Sealed before it takes effect (issue 3: every administrative change is an OAR first).
+          await app.deployment.ledger(tenant).seal({ kind: 'admin', body: { action: patch.clearance !== undefined && patch.clearance !== pr.clearance ? 'clearance-changed' : 'member-updated', principal: pr.id, from: { clearance: pr.clearance, role: pr.role, disabled: pr.disabled }, to: { ...(patch.clearance !== undefined ? { clearance: patch.clearance } : {}), ...(patch.role ? { role: patch.role } : {}), ...(patch.disabled ? { disabled: true } : {}), ...(patch.attributes ? { attributes: Object.keys(patch.attributes).sort().join(',') } : {}) }, actor: 'operator' } });
+          const up = app.principals.update(pr.id, patch);
+          if (patch.disabled) app.sessions.revokeAll(pr.id);
+          out(`${up.name}: clearance ${up.clearance}, role ${up.role}${up.disabled ? ', disabled (sessions ended)' : ''}.`);
           return 0;
         }
         case 'token': {
@@ -100,7 +128,7 @@ Approving needs a person's passkey: open the approval page of 'sios serve'.
           }
         }
         default:
-          throw new SiosError('ERR_INPUT', `unknown 'sios act' action '${sub ?? ''}': use principal, token, run, task, approvals, reject or events`);
+          throw new SiosError('ERR_INPUT', `unknown 'sios act' action '${sub ?? ''}': use principal, update, token, run, task, approvals, reject or events`);
       }
     } finally {
       await app.close();
