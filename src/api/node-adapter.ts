@@ -3,6 +3,7 @@
  * Loopback by default; request bodies bounded; slow clients cut by header and request timeouts.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SiosError } from '../errors.ts';
 
@@ -10,6 +11,8 @@ export interface ServeOptions {
   host?: string;
   port?: number;
   maxBodyBytes?: number;
+  /** Optional TLS with the operator's certificate and key (PEM). TLS 1.3 only. */
+  tls?: { cert: string | Uint8Array; key: string | Uint8Array };
 }
 
 export interface RunningServer {
@@ -26,7 +29,8 @@ export async function serve(handler: (r: Request) => Promise<Response>, o: Serve
     throw new SiosError('ERR_FORBIDDEN', `refusing to listen on ${host}: SIOS serves on loopback only; put an operator-controlled TLS proxy in front, or set SIOS_ALLOW_NON_LOOPBACK=1 deliberately`);
   }
   const max = o.maxBodyBytes ?? 1024 * 1024;
-  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
+  const common = { headersTimeout: 10_000, requestTimeout: 30_000, maxHeaderSize: 16 * 1024 };
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const chunks: Buffer[] = [];
     let size = 0;
     let aborted = false;
@@ -46,7 +50,7 @@ export async function serve(handler: (r: Request) => Promise<Response>, o: Serve
       const init: RequestInit = { method: req.method ?? 'GET', headers };
       if (req.method !== 'GET' && req.method !== 'HEAD') init.body = Buffer.concat(chunks);
       let request: Request;
-      try { request = new Request(`http://${hostHeader}${req.url ?? '/'}`, init); } catch {
+      try { request = new Request(`${o.tls ? 'https' : 'http'}://${hostHeader}${req.url ?? '/'}`, init); } catch {
         res.writeHead(400).end(); return;
       }
       handler(request).then(async (r) => {
@@ -58,11 +62,15 @@ export async function serve(handler: (r: Request) => Promise<Response>, o: Serve
         res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"code":"ERR_INTERNAL","message":"internal error"}}');
       });
     });
-  });
+  };
+  const server = o.tls
+    ? https.createServer({ ...common, cert: Buffer.from(o.tls.cert), key: Buffer.from(o.tls.key), minVersion: 'TLSv1.3' }, onRequest)
+    : http.createServer(common, onRequest);
+  const scheme = o.tls ? 'https' : 'http';
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(o.port ?? 0, host, () => resolve()); });
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://${host === '::1' ? '[::1]' : host}:${port}`,
+    url: `${scheme}://${host === '::1' ? '[::1]' : host}:${port}`,
     port,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 /**
  * `sios serve`: the HTTP API and the web pages (console, approval page, offline verifier) on
  * loopback. The pages are built once at start-up into self-contained HTML strings; the browser
@@ -23,10 +24,11 @@ Serves on http://localhost:PORT (default ${DEFAULT_PORT}):
   /approve        the approval page (?tenant=T&id=ID): what a passkey approval signs, before the prompt
   /verifier.html  the offline ledger verifier page
   /v1/...         the HTTP API (/v1/openapi.json describes it)
+Optional TLS (1.3) with the operator's certificate: --tls-cert FILE --tls-key FILE (PEM).
 Open it as http://localhost:PORT, not 127.0.0.1: passkeys are bound to the name "localhost".
 Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. --port 0 picks a free port.
 `,
-  options: { ...dataOption, ...passOption, port: { type: 'string' }, host: { type: 'string' } },
+  options: { ...dataOption, ...passOption, port: { type: 'string' }, host: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } },
   async run(args) {
     const portText = str(args, 'port') ?? String(DEFAULT_PORT);
     const port = Number(portText);
@@ -37,17 +39,23 @@ Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. --port 0 picks a free port.
     const passphrase = await readPassphrase(args);
     // The handler is bound once the App exists: the App needs the real port for its WebAuthn origins.
     let handler: ((r: Request) => Promise<Response>) | undefined;
-    const server = await serve(async (r) => handler ? handler(r) : new Response('starting', { status: 503 }), { host, port });
+    const certFile = str(args, 'tls-cert'), keyFile = str(args, 'tls-key');
+    if ((certFile === undefined) !== (keyFile === undefined)) throw new SiosError('ERR_INPUT', 'TLS needs both --tls-cert and --tls-key (PEM files)');
+    let tls: { cert: Uint8Array; key: Uint8Array } | undefined;
+    if (certFile && keyFile) {
+      try { tls = { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) }; } catch (cause) { throw new SiosError('ERR_INPUT', `cannot read the TLS certificate or key: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`, { cause }); }
+    }
+    const server = await serve(async (r) => handler ? handler(r) : new Response('starting', { status: 503 }), { host, port, ...(tls ? { tls } : {}) });
     let app: App;
     try {
       const deployment = await Deployment.open(dataDir(args), { passphrase });
-      app = App.fromDeployment(deployment, { rpID: 'localhost', origins: [`http://localhost:${server.port}`], pages });
+      app = App.fromDeployment(deployment, { rpID: 'localhost', origins: [`${tls ? 'https' : 'http'}://localhost:${server.port}`], pages });
       handler = app.api();
     } catch (e) {
       await server.close();
       throw e;
     }
-    const url = `http://localhost:${server.port}`;
+    const url = `${tls ? 'https' : 'http'}://localhost:${server.port}`;
     process.stdout.write(`SIOS ${app.deployment.id} serving on ${url}/  (console)  ${url}/verifier.html  ${url}/v1/health\n`);
     if (!pages['/verifier.html']) process.stderr.write('note: the verifier page is not available in this build\n');
 

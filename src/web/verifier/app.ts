@@ -7,6 +7,7 @@
 import type { VerifyReport } from '../../ledger/verify.ts';
 import type { Filter, Row } from './timeline.ts';
 import type { DisclosureView, FromWorker, KeyInfo, ToWorker } from './protocol.ts';
+import type { AttestationRange } from './attestation.ts';
 import { reasonLabel } from './labels.ts';
 
 /** The worker's bundled source, substituted by scripts/build-web.ts (esbuild `define`). */
@@ -299,7 +300,8 @@ function renderVerdict(r: VerifyReport, m: Extract<FromWorker, { type: 'done' }>
         h('p', { class: 'verdict-message' },
           last?.time ? `Latest signed checkpoint: ${fmt(last.size)} entries at ${fmtTime(last.time)}.` : '',
           r.disclosures ? ` ${fmt(r.disclosures)} disclosed payload${r.disclosures === 1 ? '' : 's'} match${r.disclosures === 1 ? 'es' : ''} ${r.disclosures === 1 ? 'its commitment' : 'their commitments'}.` : '',
-          r.inDoubt.length ? ` ${fmt(r.inDoubt.length)} intent${r.inDoubt.length === 1 ? '' : 's'} without a recorded outcome.` : '')),
+          r.inDoubt.length ? ` ${fmt(r.inDoubt.length)} intent${r.inDoubt.length === 1 ? '' : 's'} without a recorded outcome.` : '',
+          ` ${attestationSentence(m.attestation)}`)),
     );
     return;
   }
@@ -325,6 +327,14 @@ function renderVerdict(r: VerifyReport, m: Extract<FromWorker, { type: 'done' }>
   v.replaceChildren(h('div', { class: 'verdict-icon', 'aria-hidden': 'true' }, '✗'), main);
 }
 
+function attestationSentence(ranges: readonly AttestationRange[]): string {
+  const n = ranges.reduce((a, x) => a + x.checkpoints, 0);
+  const tpm = ranges.filter((x) => x.mode === 'tpm2' && x.verified).reduce((a, x) => a + x.checkpoints, 0);
+  if (n > 0 && tpm === n) return 'Every checkpoint carries TPM 2.0 evidence, verified.';
+  if (tpm > 0) return `TPM 2.0 evidence verified for ${fmt(tpm)} of ${fmt(n)} checkpoints; the others are not hardware-attested.`;
+  return 'Not hardware-attested: no TPM evidence vouches for the machine that signed.';
+}
+
 function dlRow(dl: HTMLElement, label: string, ...value: Child[]): void {
   dl.append(h('div', { class: 'kv' }, h('dt', {}, label), h('dd', {}, ...value)));
 }
@@ -341,8 +351,7 @@ function renderSummary(r: VerifyReport, m: Extract<FromWorker, { type: 'done' }>
   const last = r.checkpoints[r.checkpoints.length - 1];
   dlRow(dl, 'Signed checkpoints', h('span', { id: 'sum-checkpoints', 'data-value': String(r.checkpoints.length) }, r.ok ? fmt(r.checkpoints.length) : `${fmt(r.checkpoints.length)} verified before the failure`),
     last ? h('span', { class: 'muted' }, ` · latest covers ${fmt(last.size)} entries${last.time ? `, ${fmtTime(last.time)}` : ''}`) : '');
-  const modes = [...new Set(r.checkpoints.map((c) => c.attestation ?? 'none stated'))];
-  dlRow(dl, 'Attestation', modes.length ? modes.join('; ') : '—');
+  dlRow(dl, 'Attestation', attestationList(r, m.attestation));
   const keyList = h('ul', { class: 'keys' });
   for (const k of r.keys) {
     keyList.append(h('li', {}, h('span', { class: 'fingerprint small' }, fpHuman(k.fingerprint)),
@@ -381,6 +390,29 @@ function renderSummary(r: VerifyReport, m: Extract<FromWorker, { type: 'done' }>
   cps.addEventListener('toggle', () => { if (cps.open && !cps.dataset['filled']) { cps.dataset['filled'] = '1'; fillCheckpoints(cps, r); } });
   ui.summary.hidden = false;
   ui.summary.replaceChildren(h('h2', {}, 'Summary'), dl, cps);
+}
+
+/** One line per range of checkpoints attested the same way; software mode is said, never implied. */
+function attestationList(r: VerifyReport, ranges: readonly AttestationRange[]): HTMLElement {
+  if (!ranges.length) return h('span', { id: 'sum-attestation', class: 'muted', 'data-modes': '' }, r.ok ? '—' : 'not reached: no checkpoint verified');
+  const list = h('ul', { class: 'attestation', id: 'sum-attestation', 'data-modes': ranges.map((x) => x.mode).join(',') });
+  const evidenceFailed = r.failure?.reason === 'bad-evidence';
+  for (const x of ranges) {
+    const span = `entries ${fmt(x.firstEntry)}–${fmt(x.lastEntry)} · ${fmt(x.checkpoints)} checkpoint${x.checkpoints === 1 ? '' : 's'}: `;
+    let cls: string, text: string;
+    if (x.mode === 'tpm2' && x.verified) {
+      cls = 'att-ok'; text = `tpm2: quote verified, AK bound to EK, measurement ${x.verified.measurement}`;
+    } else if (x.mode === 'tpm2') {
+      cls = evidenceFailed ? 'att-bad' : 'att-warn';
+      text = evidenceFailed ? 'tpm2: evidence does NOT verify (bad-evidence, see above)' : 'tpm2: evidence not checked (verification stopped earlier)';
+    } else if (x.mode === 'software') {
+      cls = 'att-warn'; text = 'unattested software mode: no hardware root vouches for these checkpoints';
+    } else {
+      cls = 'att-warn'; text = 'no attestation stated';
+    }
+    list.append(h('li', { class: cls, 'data-mode': x.mode }, h('span', { class: 'muted' }, span), text));
+  }
+  return list;
 }
 
 function fillCheckpoints(cps: HTMLElement, r: VerifyReport): void {

@@ -5,6 +5,7 @@
  */
 import type { VerifyReport } from '../../ledger/verify.ts';
 import type { Filter, Row } from './timeline.ts';
+import type { AttestationRange } from './attestation.ts';
 
 export type ToWorker =
   | { type: 'keys'; id: number; text: string }
@@ -42,6 +43,8 @@ export type FromWorker =
     /** Entries the timeline holds (those read before a failure, if any). */
     rows: number;
     disclosures: { seq: number; name: string; status: DisclosureStatus }[];
+    /** How the verified checkpoints were attested, range by range (tpm2 ranges carry their verified evidence). */
+    attestation: AttestationRange[];
     /** The first bad entry's raw line (clipped), when a failure names one. */
     badLine?: string;
   }

@@ -13,6 +13,7 @@ import { verifyBundle } from '../../ledger/verify.ts';
 import type { Entry } from '../../ledger/entry.ts';
 import type { VerifyCrypto } from '../../crypto/suite.ts';
 import { Timeline } from './timeline.ts';
+import { evidenceChecker } from './attestation.ts';
 import type { DisclosureStatus, DisclosureView, FromWorker, KeyInfo, ToWorker } from './protocol.ts';
 
 interface WorkerScope {
@@ -101,18 +102,24 @@ async function verify(msg: Extract<ToWorker, { type: 'verify' }>): Promise<void>
   let total = 0;
   let lastPost = 0;
   let signatures = 0;
-  const checkpointCount = (() => {
+  // The header's claims, only to size the progress bar and to know whether this is the system
+  // ledger (whose device-identity entries evidence is cross-checked against); verifyBundle decides.
+  const claimed = (() => {
     const nl = bytes.indexOf(0x0a);
     try {
-      const h = JSON.parse(decoder.decode(bytes.subarray(0, nl < 0 ? Math.min(bytes.length, 1 << 20) : nl))) as { checkpoints?: unknown };
-      return typeof h.checkpoints === 'number' ? h.checkpoints : 0;
-    } catch { return 0; }
+      const h = JSON.parse(decoder.decode(bytes.subarray(0, nl < 0 ? Math.min(bytes.length, 1 << 20) : nl))) as { checkpoints?: unknown; tenant?: unknown };
+      return { checkpoints: typeof h.checkpoints === 'number' ? h.checkpoints : 0, tenant: typeof h.tenant === 'string' ? h.tenant : undefined };
+    } catch { return { checkpoints: 0, tenant: undefined }; }
   })();
+  const checkpointCount = claimed.checkpoints;
+  const evidence = evidenceChecker(crypto, claimed.tenant);
   const report = await verifyBundle(bytes, {
     crypto,
     trustedKeys,
+    verifyEvidence: evidence.verifyEvidence,
     onEntry: (e: Entry) => {
       timeline.add(e);
+      evidence.onEntry(e);
       tEntries = performance.now();
       if ((e.seq & 1023) === 1023) {
         const now = performance.now();
@@ -129,6 +136,7 @@ async function verify(msg: Extract<ToWorker, { type: 'verify' }>): Promise<void>
       }
     },
   });
+  evidence.finish(report);
   const tVerified = performance.now();
 
   l.lines = lineStarts(bytes);
@@ -153,6 +161,7 @@ async function verify(msg: Extract<ToWorker, { type: 'verify' }>): Promise<void>
     type: 'done', report, cryptoName: crypto.name, ms: performance.now() - t0,
     phases: { read: tRead - t0, entries: tEntries - tRead, signatures: tVerified - tEntries, index: performance.now() - tVerified }, bytes: bytes.length, rows: timeline.rows.length,
     disclosures: l.disclosures.map(({ seq, name, status }) => ({ seq, name, status })),
+    attestation: evidence.ranges(report),
     ...(badLine === undefined ? {} : { badLine }),
   });
 }
