@@ -1,10 +1,10 @@
 /**
  * Trains Sentinel's classifier and writes src/sentinel/model.json. Deterministic: same data, same model.
  *
- *   node scripts/train-sentinel.ts [--data /work/shared/data/bipia-train]
+ *   node scripts/train-sentinel.ts [--data data/bipia-train]
  *
  * Data used (and held out):
- * - BIPIA training split (MIT, Microsoft; /work/shared/data/bipia-train): clean contexts (email, table,
+ * - BIPIA training split (MIT, Microsoft; data/bipia-train in this repository): clean contexts (email, table,
  *   code) are negatives; attack strings are inserted at the start, middle or end of a clean context to
  *   make positives, as BIPIA does.
  *   * Contexts are split per source with a seeded shuffle: 60% train, 10% calibration (choice of the
@@ -29,7 +29,9 @@ import { unitFeatures } from '../src/sentinel/detector.ts';
 import { tokenize } from '../src/sentinel/rules.ts';
 import { rot13Candidates } from '../src/sentinel/segments.ts';
 
-export const DEFAULT_DATA = '/work/shared/data/bipia-train';
+// The BIPIA training split ships in the repository (MIT, see data/bipia-train/LICENSE) so that the
+// model is reproducible from a clone alone.
+export const DEFAULT_DATA = new URL('../data/bipia-train', import.meta.url).pathname;
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
 export const BITS = 18;
 export const WINDOW = 400;
