@@ -12,6 +12,7 @@ import { migrateAuth, PrincipalStore, Passkeys, Sessions, ApiTokens, createAuthH
 import { TenantPolicy, type CollectionSpec } from '../policy/engine.ts';
 import type { TenantDeclarations } from '../policy/schema.ts';
 import { BrainRegistry } from '../brains/registry.ts';
+import { WorkingMemory } from '../brains/memory.ts';
 import { TrustedPublishers } from '../skills/envelope.ts';
 import { collectApprovals } from '../brains/approval.ts';
 import { builtinManifests } from '../brains/defaults.ts';
@@ -59,6 +60,7 @@ export class App {
   readonly limiter: RateLimiter;
   readonly sentinel: Sentinel | null;
   private readonly policies = new Map<string, TenantPolicy>();
+  private readonly memories = new Map<string, WorkingMemory>();
   private readonly o: AppOptions;
   private apiHandler: FetchHandler | undefined;
 
@@ -191,6 +193,13 @@ export class App {
         return res.verdicts.map((v): BrainVerdict => ({ brain: v.brain, verdict: v.verdict, reason: v.reason, signature: v.signature, publicKey: keys.get(v.brain) ?? '' }));
       },
     };
+  }
+
+  /** A tenant's brain working memory (per session and brain, encrypted under the tenant's key). */
+  memory(tenant: string): WorkingMemory {
+    let m = this.memories.get(tenant);
+    if (!m) { m = new WorkingMemory(this.deployment.tenantDb(tenant), tenant, this.deployment.tenantDataKey(tenant)); this.memories.set(tenant, m); }
+    return m;
   }
 
   /** The HTTP API (fetch handler) with the passkey ceremonies mounted at /v1/auth. */

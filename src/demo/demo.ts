@@ -88,7 +88,7 @@ export async function runDemo(o: DemoOptions): Promise<{ ok: boolean; rows: Row[
       const errText = (b: Record<string, unknown>) => { const e = b['error'] as { code: string; message: string; reason?: string }; return `${e.code}${e.reason ? ` (${e.reason})` : ''}`; };
 
       // 1. A brain reads within the nurse's clearance.
-      const turn = await runTurn({ gate: app.gate, registry: app.registry, guard: app.sentinel?.guard, clearance: 2, credential: nurseTok, tenant: 'st-mary', brain: 'sios.assistant@1.0.0', task: 'patients' });
+      const turn = await runTurn({ gate: app.gate, registry: app.registry, guard: app.sentinel?.guard, memory: app.memory('st-mary'), clearance: 2, credential: nurseTok, tenant: 'st-mary', brain: 'sios.assistant@1.0.0', task: 'patients' });
       const read = turn.calls[0]?.result;
       const readRows = read && read.status === 'done' ? ((read.result as { rows: Record<string, unknown>[] }).rows) : [];
       rows.push({ step: 'brain reads patients for the nurse', tenant: 'st-mary', who: 'nurse-joy', brain: 'sios.assistant', skill: 'records.read', result: `${readRows.length} of ${HOSPITAL_ROWS.length} rows (own ward, clearance ≤ 2); columns ${Object.keys(readRows[0] ?? {}).sort().join(',')}`, ledger: read?.status === 'done' ? `intent ${read.intent}, outcome ${read.outcome}` : '-' });

@@ -4,6 +4,7 @@
  */
 import type { Json } from '../encoding/jcs.ts';
 import type { BrainRegistry } from '../brains/registry.ts';
+import type { WorkingMemory } from '../brains/memory.ts';
 import { toolSpec } from '../brains/runtime.ts';
 import type { RetrievedItem, TurnGuard } from '../sentinel/context.ts';
 import { guardedTurn } from '../sentinel/turn.ts';
@@ -18,7 +19,21 @@ export interface TurnResult {
  * With a guard (Sentinel), retrieved context is scanned, injections are quarantined, the rest is
  * datamarked and labelled, and each proposed call carries labels derived from what the brain read.
  */
-export async function runTurn(o: { gate: Gate; registry: BrainRegistry; credential: string; tenant: string; brain: string; task: string; context?: RetrievedItem[]; guard?: TurnGuard | undefined; clearance?: number }): Promise<TurnResult> {
+export async function runTurn(o: { gate: Gate; registry: BrainRegistry; credential: string; tenant: string; brain: string; task: string; context?: RetrievedItem[]; guard?: TurnGuard | undefined; clearance?: number; memory?: WorkingMemory | undefined }): Promise<TurnResult> {
+  const result = await turn(o);
+  if (o.memory) {
+    // The brain's working memory for this credential's session, encrypted under the tenant's key:
+    // what it was asked, what it read (quarantined items excepted) and what came of its calls.
+    const caller = o.gate.authenticate(o.credential, o.tenant, 'skills.invoke.records.read');
+    const mem = o.memory.session(`${caller.credential.kind}-${caller.credential.id}`, o.brain.split("@")[0]!);
+    const quarantined = new Set((result as { quarantined?: string[] }).quarantined ?? []);
+    for (const c of o.context ?? []) if (!quarantined.has(c.source)) mem.append('context', { source: c.source, text: c.text.slice(0, 16_384) });
+    mem.append('turn', { task: o.task, text: result.text ?? null, calls: result.calls.map((c) => ({ skill: c.skill, status: c.result?.status ?? 'refused', ...(c.error ? { error: c.error.code } : {}) })) });
+  }
+  return result;
+}
+
+async function turn(o: Parameters<typeof runTurn>[0]): Promise<TurnResult> {
   const { runtime } = await o.registry.load(o.tenant, o.brain);
   const grant = o.registry.grants(o.tenant).find((g) => `${g.brain}@${g.version}` === o.brain || g.brain === o.brain);
   const tools = [];

@@ -21,6 +21,8 @@ import { App } from '../../src/app/app.ts';
 import { HOSPITAL_POLICY, HOSPITAL_ROWS, TRADING_POLICY, TRADING_ROWS } from '../../src/app/example-tenants.ts';
 import { serve, type RunningServer } from '../../src/api/node-adapter.ts';
 import { buildPages } from '../../src/cli/commands/serve.ts';
+import { verifyBundle } from '../../src/ledger/verify.ts';
+import { nodeVerifyCrypto } from '../../src/crypto/node.ts';
 import { addVirtualAuthenticator, launchChromium, type LaunchedChromium } from '../browser/chromium.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -215,6 +217,46 @@ describe('console in headless Chromium', () => {
     assert.equal(await page.locator('#timeline-table tbody tr').count(), before + 2);
     await page.locator('#timeline-table tr.new').first().waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'console-timeline.png'), fullPage: true });
+  });
+
+  test('the timeline downloads the signed ledger bundle as <tenant>.sios-bundle, and links to the offline verifier', async () => {
+    const page = people.risk.page!;
+    await page.locator('#timeline-table').waitFor();
+    assert.equal(await page.getByRole('link', { name: 'verify it offline' }).getAttribute('href'), '/verifier.html');
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download ledger bundle' }).click()]);
+    assert.equal(dl.suggestedFilename(), 'northbank.sios-bundle');
+    const file = await dl.path();
+    const bytes = new Uint8Array(fs.readFileSync(file));
+    assert.ok(new TextDecoder().decode(bytes.subarray(0, 64)).startsWith('{"format":"sios-ledger-bundle"'), 'the file is a ledger bundle');
+    // It is the real signed ledger: the offline verifier's code accepts it with the operator key alone.
+    const rep = await verifyBundle(bytes, { crypto: nodeVerifyCrypto, trustedKeys: [app.deployment.signer.publicKey], expectedTenant: 'northbank' });
+    assert.equal(rep.ok, true, rep.failure?.message);
+    const store = app.deployment.ledgerStore('northbank');
+    try { assert.equal(rep.entries, store.latestCheckpoint()?.size, 'every checkpointed entry is in the download'); } finally { store.close(); }
+    await page.locator('#bundle-status', { hasText: 'Saved northbank.sios-bundle' }).waitFor();
+  });
+
+  test('a second export is rejected with a reason; the timeline shows the refusal as approval-rejected', async () => {
+    const r = await app.gate.submit({ credential: analystToken(), tenant: 'northbank', brain: ASSISTANT, skill: 'records.export', args: { collection: 'trades', format: 'csv', columns: ['id', 'instrument'] } });
+    assert.equal(r.status, 'pending');
+    if (r.status !== 'pending') return;
+    const page = people.risk.page!;
+    await page.goto(`${origin}/approve?tenant=northbank&id=${r.approval}`);
+    await page.getByRole('heading', { name: 'Approve records.export?' }).waitFor();
+    // A rejection without a reason is not sent.
+    await page.getByRole('button', { name: 'Reject' }).click();
+    await page.locator('#decision .status.bad', { hasText: 'Say why you reject this action' }).waitFor();
+    assert.equal(app.gate.listPending('northbank', analystToken()).length, 1);
+    await page.getByLabel('Reason for rejecting').fill('no second copy of the trade book this week');
+    await page.getByRole('button', { name: 'Reject' }).click();
+    await page.locator('#decision .status.ok', { hasText: 'Rejected.' }).waitFor();
+    assert.equal(app.gate.listPending('northbank', analystToken()).length, 0);
+    await page.getByRole('link', { name: 'See it in the ledger timeline' }).click();
+    await page.locator('#timeline-table').waitFor();
+    const refusal = page.locator('#timeline-table tr.tone-refused', { hasText: 'approval-rejected' });
+    await refusal.first().waitFor();
+    assert.match(await refusal.first().textContent() ?? '', /kim-analyst.*records\.export.*refused at human-approval by ola-risk.*no second copy of the trade book this week/s);
+    assert.match(await page.locator('svg.chart').nth(1).locator('desc').textContent() ?? '', /approval-rejected: 1/);
   });
 
   test('the st-mary nurse cannot see northbank’s approvals or timeline', async () => {

@@ -94,7 +94,7 @@ Approving needs a person's passkey: open the approval page of 'sios serve'.
           return 0;
         }
         case 'task': {
-          const r = await runTurn({ gate: app.gate, registry: app.registry, guard: app.sentinel?.guard, credential: need(a, 'token'), tenant: need(a, 'tenant'), brain: need(a, 'brain'), task: need(a, 'task') });
+          const r = await runTurn({ gate: app.gate, registry: app.registry, guard: app.sentinel?.guard, memory: app.memory(need(a, 'tenant')), credential: need(a, 'token'), tenant: need(a, 'tenant'), brain: need(a, 'brain'), task: need(a, 'task') });
           if (r.text) out(r.text);
           out(table(['skill', 'status', 'ledger / error'], r.calls.map((c) => [c.skill, c.result?.status ?? 'refused', c.result ? (c.result.status === 'done' ? `intent ${c.result.intent}, outcome ${c.result.outcome}` : `approval ${c.result.approval}`) : `${c.error?.code}: ${c.error?.message}`])));
           return r.calls.every((c) => c.result) ? 0 : 1;

@@ -30,6 +30,23 @@ export function setToken(t: string | null): void {
 let memory: string | null = null;
 function token(): string | null { return getToken() ?? memory; }
 
+/** GET a file (not JSON) with the session token, e.g. the ledger bundle; refusals arrive as ApiError. */
+export async function download(path: string): Promise<Blob> {
+  const headers: Record<string, string> = {};
+  const t = token();
+  if (t) headers['authorization'] = `Bearer ${t}`;
+  let res: Response;
+  try { res = await fetch(path, { method: 'GET', headers, cache: 'no-store', credentials: 'omit', redirect: 'error' }); } catch {
+    throw new ApiError(0, 'ERR_NETWORK', 'The SIOS server did not answer. Is `sios serve` still running?');
+  }
+  if (!res.ok) {
+    let e: { code?: unknown; message?: unknown; reason?: unknown } | undefined;
+    try { e = ((await res.json()) as { error?: typeof e } | null)?.error; } catch { e = undefined; }
+    throw new ApiError(res.status, typeof e?.code === 'string' ? e.code : 'ERR_HTTP', typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`, typeof e?.reason === 'string' ? e.reason : '');
+  }
+  return res.blob();
+}
+
 export async function call<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const t = token();

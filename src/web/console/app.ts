@@ -8,7 +8,7 @@
  *   #/signin   #/t/{tenant}/overview   #/t/{tenant}/approvals   #/t/{tenant}/approve/{id}   #/t/{tenant}/timeline
  * /approve?tenant=T&id=ID (the link an approver is sent) opens #/t/T/approve/ID.
  */
-import { ApiError, call, getToken, setToken } from './api.ts';
+import { ApiError, call, download, getToken, setToken } from './api.ts';
 import { ceremonyMessage, createPasskey, getAssertion, webauthnAvailable } from './webauthn.ts';
 import { Timeline, relative, type TimelineRow } from './model.ts';
 import { perHourChart, reasonsChart } from './charts.ts';
@@ -478,7 +478,8 @@ async function viewApprove(main: HTMLElement, tenant: string, id: string): Promi
     try {
       await call('POST', `/v1/tenants/${tenant}/approvals/${ap.id}/reject`, { reason: why });
       done();
-      result.append(status('ok', h('strong', {}, 'Rejected. '), 'Nothing ran. Your reason is sealed in the ledger as a refusal.'));
+      result.append(status('ok', h('strong', {}, 'Rejected. '), 'Nothing ran. Your reason is sealed in the ledger as a refusal.'),
+        h('p', {}, h('a', { href: `#/t/${tenant}/timeline`, class: 'btn secondary', id: 'to-timeline' }, 'See it in the ledger timeline')));
       announce('Rejected.');
       state.approvals = (state.approvals ?? []).filter((x) => x.id !== ap.id);
       renderHeader(parseRoute());
@@ -576,9 +577,38 @@ function renderTimelineBody(box: HTMLElement): void {
   );
 }
 
+/**
+ * The signed ledger as a file an auditor can take away: fetched with the session token (a plain link
+ * could not carry the Bearer header), handed to the browser as a Blob download, <tenant>.sios-bundle.
+ */
+function bundleActions(tenant: string): HTMLElement {
+  const out = h('p', { class: 'bundle-status', id: 'bundle-status', role: 'status' });
+  const button = h('button', { type: 'button', class: 'btn secondary', id: 'download-bundle' }, 'Download ledger bundle');
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    out.replaceChildren('Exporting the signed ledger…');
+    download(`/v1/tenants/${encodeURIComponent(tenant)}/ledger/export`).then((blob) => {
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: `${tenant}.sios-bundle`, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      // The download has taken its copy once click() returns; the URL is released on the next task.
+      setTimeout(() => URL.revokeObjectURL(url), 0);
+      out.replaceChildren(`Saved ${tenant}.sios-bundle (${blob.size.toLocaleString('en-US')} bytes). Check it with the operator’s public key in the offline verifier.`);
+    }, (e: unknown) => {
+      if (sessionEnded(e)) return;
+      out.replaceChildren(status('bad', 'The bundle could not be exported: ', e instanceof Error ? e.message : String(e)));
+    }).finally(() => { button.disabled = false; });
+  });
+  return h('div', { class: 'bundle-actions' }, button,
+    h('a', { href: '/verifier.html', id: 'verify-offline', target: '_blank', rel: 'noopener' }, 'verify it offline'), out);
+}
+
 async function viewTimeline(main: HTMLElement, tenant: string): Promise<void> {
   main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Ledger timeline'),
-    h('p', { class: 'muted' }, 'Every sealed entry of this tenant’s signed ledger, newest first, updated every 2 seconds. Refusals are highlighted.')));
+    h('p', { class: 'muted' }, 'Every sealed entry of this tenant’s signed ledger, newest first, updated every 2 seconds. Refusals are highlighted.'),
+    bundleActions(tenant)));
   const box = h('div', { id: 'timeline-box' });
   main.append(box);
   try {

@@ -399,9 +399,10 @@ function attestationList(r: VerifyReport, ranges: readonly AttestationRange[]): 
   const evidenceFailed = r.failure?.reason === 'bad-evidence';
   for (const x of ranges) {
     const span = `entries ${fmt(x.firstEntry)}–${fmt(x.lastEntry)} · ${fmt(x.checkpoints)} checkpoint${x.checkpoints === 1 ? '' : 's'}: `;
-    let cls: string, text: string;
+    let cls: string, text: Child;
     if (x.mode === 'tpm2' && x.verified) {
-      cls = 'att-ok'; text = `tpm2: quote verified, AK bound to EK, measurement ${x.verified.measurement}`;
+      cls = 'att-ok';
+      text = h('span', {}, 'tpm2: quote verified, AK bound to EK, measurement ', h('code', { class: 'hash', 'data-measurement': x.verified.measurement }, x.verified.measurement));
     } else if (x.mode === 'tpm2') {
       cls = evidenceFailed ? 'att-bad' : 'att-warn';
       text = evidenceFailed ? 'tpm2: evidence does NOT verify (bad-evidence, see above)' : 'tpm2: evidence not checked (verification stopped earlier)';
