@@ -17,6 +17,10 @@ export type FetchHandler = (request: Request) => Promise<Response>;
 export interface ApiOptions {
   deployment: Deployment;
   gate: Gate;
+  /** The operator overview (doctor checks, tenants, brains, grants, skills, egress, keys), for operator sessions. */
+  operatorOverview?: (operatorCredential: string) => Promise<unknown>;
+  /** A tenant's quarantined content, for its administrators (metadata only, never the content). */
+  quarantine?: (tenant: string) => unknown[];
   auth: FetchHandler;
   /** Static pages (verifier, console, approval page) by path. */
   pages?: Record<string, () => Promise<string> | string>;
@@ -119,6 +123,16 @@ export function createApi(o: ApiOptions): FetchHandler {
       const b = await body(req, max, ['reason']);
       await gate.reject(m[1] as string, m[2] as string, bearer(req), String(b['reason'] ?? 'rejected'));
       return json(200, { status: 'rejected' });
+    }],
+    ['GET', /^\/v1\/operator\/overview$/, async (req) => {
+      if (!o.operatorOverview) throw new SiosError('ERR_NOT_FOUND', 'no operator overview in this server');
+      return json(200, await o.operatorOverview(bearer(req)));
+    }],
+    ['GET', new RegExp(`^/v1/tenants/${TENANT}/quarantine$`), async (req, m) => {
+      const tenant = m[1] as string;
+      const caller = gate.authenticate(bearer(req), tenant, 'quarantine.read');
+      if (caller.principal.role !== 'tenant-admin' && caller.principal.role !== 'auditor') throw new SiosError('ERR_FORBIDDEN', 'quarantined content is reviewed by tenant administrators and auditors');
+      return json(200, { items: o.quarantine ? o.quarantine(tenant) : [] });
     }],
     ['GET', new RegExp(`^/v1/tenants/${TENANT}/ledger/events$`), async (req, m) => {
       const tenant = m[1] as string;

@@ -22,6 +22,8 @@ import { Gate } from '../gate/gate.ts';
 import { RateLimiter } from '../gate/rate-limit.ts';
 import type { BrainVerdict, Capabilities, SentinelHook, SkillHandle } from '../gate/types.ts';
 import { createApi, type FetchHandler } from '../api/server.ts';
+import { doctor } from '../deployment/doctor.ts';
+import { readEgressStates } from '../perimeter/store.ts';
 import { createSentinel, type Sentinel } from '../sentinel/turn.ts';
 import { scan } from '../sentinel/index.ts';
 
@@ -195,6 +197,28 @@ export class App {
     };
   }
 
+  /**
+   * What an operator sees: deployment health (the doctor checks), tenants, brains and their grants,
+   * skills, egress policies, keys and fingerprints. Operators run the machine; they see no tenant data.
+   */
+  async operatorOverview(credential: string): Promise<Record<string, unknown>> {
+    const s = this.sessions.authenticate(credential);
+    const p = this.principals.requireActive(s.principalId);
+    if (p.role !== 'operator') throw new SiosError('ERR_FORBIDDEN', 'the operator overview is for operators', { details: { reason: 'not-operator' } });
+    const d = this.deployment;
+    const checks = await doctor(d.dir);
+    const { states } = readEgressStates(d.dir, nodeVerifyCrypto);
+    return {
+      deployment: { id: d.id, attestation: d.config.attestation.mode, operatorKey: d.fingerprint },
+      health: checks,
+      tenants: d.tenants().map((t) => ({ ...t, ledger: t.status === 'deleted' ? null : d.ledger(t.id).size })),
+      brains: this.registry.listBrains(),
+      skills: this.registry.listSkills(),
+      grants: d.tenants().filter((t) => t.status !== 'deleted').flatMap((t) => this.registry.grants(t.id)),
+      egress: states,
+    };
+  }
+
   /** A tenant's brain working memory (per session and brain, encrypted under the tenant's key). */
   memory(tenant: string): WorkingMemory {
     let m = this.memories.get(tenant);
@@ -211,7 +235,11 @@ export class App {
         // Operators live in auth's reserved '_system' tenant; their events go to the system ledger.
         audit: async (tenant, event) => { await d.ledger(tenant === '_system' ? 'system' : tenant).seal({ kind: 'session', body: event }); },
       });
-      this.apiHandler = createApi({ deployment: this.deployment, gate: this.gate, auth, ...(this.o.pages ? { pages: this.o.pages } : {}) });
+      this.apiHandler = createApi({
+        deployment: this.deployment, gate: this.gate, auth, ...(this.o.pages ? { pages: this.o.pages } : {}),
+        operatorOverview: (credential) => this.operatorOverview(credential),
+        quarantine: (tenant) => this.sentinel ? this.sentinel.quarantine(tenant).list({ limit: 500 }) : [],
+      });
     }
     return this.apiHandler;
   }

@@ -65,3 +65,23 @@ test('an auditor reads the ledger but cannot act', async (t) => {
   const act = await f.call('POST', '/v1/tenants/st-mary/actions', f.tokens.auditor, { brain: null, skill: 'records.read', args: { collection: 'patients' } });
   assert.equal(act.status, 403, JSON.stringify(act.body));
 });
+
+test('the operator overview is for operators only and shows no tenant data', async (t) => {
+  const f = await fixture(t);
+  const { SoftPasskey } = await import('../../src/demo/soft-passkey.ts');
+  const op = f.app.principals.create({ tenant: '_system', name: 'ops', role: 'operator', clearance: 4 });
+  const key = new SoftPasskey('localhost', 'http://localhost');
+  const code = f.app.passkeys.createEnrolment(op.id).code;
+  await f.app.passkeys.verifyRegistration(key.create(await f.app.passkeys.registrationOptionsForEnrolment(code) as never));
+  const login = await f.app.passkeys.verifyAuthentication(key.get(await f.app.passkeys.authenticationOptions({ purpose: 'login' }) as never), 'login');
+  const session = f.app.sessions.start(login).token;
+  const r = await f.call('GET', '/v1/operator/overview', session);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const body = JSON.stringify(r.body);
+  for (const want of ['st-mary', 'northbank', 'sios.assistant', 'records.read', 'health']) assert.ok(body.includes(want), `overview lacks ${want}`);
+  for (const secret of ['Ada Byron', 'Bank A', 'amoxicillin']) assert.ok(!body.includes(secret), `overview leaks ${secret}`);
+  // a tenant member's token is refused
+  assert.notEqual((await f.call('GET', '/v1/operator/overview', f.tokens.nurse)).status, 200);
+  // and the operator session reaches no tenant's records
+  assert.equal((await f.call('GET', '/v1/tenants/st-mary/records/patients', session)).status, 403);
+});

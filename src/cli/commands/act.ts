@@ -9,6 +9,7 @@ export const command: CommandSpec = {
 
 usage:
   sios act principal --tenant T --name N --role member|tenant-admin|auditor --clearance 0-4 [--attr k=v ...]
+                   (--tenant _system --role operator adds an operator: runs the machine, sees no tenant data)
                                    add a person; prints a one-time enrolment code for their passkey
   sios act update --tenant T --name N [--clearance 0-4] [--role R] [--attr k=v ...] [--disable]
                                    change a person (sealed in the tenant ledger before it applies)
@@ -39,11 +40,17 @@ Approving needs a person's passkey: open the approval page of 'sios serve'.
             attrs[kv.slice(0, i)] = kv.slice(i + 1);
           }
           const role = need(a, 'role');
-          if (!['member', 'tenant-admin', 'auditor'].includes(role)) throw new SiosError('ERR_INPUT', '--role is member, tenant-admin or auditor');
           const tenant = need(a, 'tenant');
-          if (!app.deployment.tenantRow(tenant)) throw new SiosError('ERR_NOT_FOUND', `no tenant ${tenant}`);
-          const pr = app.principals.create({ tenant, name: need(a, 'name'), role: role as 'member', clearance: Number(need(a, 'clearance')), attributes: attrs });
-          await app.deployment.ledger(tenant).seal({ kind: 'admin', body: { action: 'member-added', principal: pr.id, name: pr.name, role: pr.role, clearance: pr.clearance, actor: 'operator' } });
+          // Operators live in the reserved '_system' tenant of identities; their events go to the system ledger.
+          const operator = tenant === '_system';
+          if (operator ? role !== 'operator' : !['member', 'tenant-admin', 'auditor'].includes(role)) {
+            throw new SiosError('ERR_INPUT', operator ? "in --tenant _system the only role is 'operator'" : '--role is member, tenant-admin or auditor');
+          }
+          if (!operator && !app.deployment.tenantRow(tenant)) throw new SiosError('ERR_NOT_FOUND', `no tenant ${tenant}`);
+          const ledger = app.deployment.ledger(operator ? 'system' : tenant);
+          const name = need(a, 'name'), clearance = Number(need(a, 'clearance'));
+          await ledger.seal({ kind: 'admin', body: { action: operator ? 'operator-added' : 'member-added', name, role, clearance, actor: 'operator' } });
+          const pr = app.principals.create({ tenant, name, role: role as 'member', clearance, attributes: attrs });
           const e = app.passkeys.createEnrolment(pr.id);
           out(`Added ${pr.name} (${pr.id}) to ${tenant}. One-time passkey enrolment code: ${e.code} (expires ${new Date(e.expiresAt * (e.expiresAt < 1e12 ? 1000 : 1)).toISOString()})`);
           return 0;
