@@ -107,7 +107,7 @@ export function createApi(o: ApiOptions): FetchHandler {
     }],
     ['GET', new RegExp(`^/v1/tenants/${TENANT}/approvals$`), async (req, m) => {
       const list = gate.listPending(m[1] as string, bearer(req));
-      return json(200, { approvals: list.map((p) => ({ id: p.id, skill: p.skill, brain: p.brain, requester: p.requester, digest: p.digest, args: p.args, dryRun: p.draft.dryRun, verdicts: p.verdicts, needs: p.draft.needs, expiresAt: new Date(p.expiresAt).toISOString() })) });
+      return json(200, { approvals: list.map((p) => ({ id: p.id, skill: p.skill, brain: p.brain, requester: p.requester, requesterName: p.draft.principal.name, digest: p.digest, args: p.args, dryRun: p.draft.dryRun, verdicts: p.verdicts, needs: p.draft.needs, expiresAt: new Date(p.expiresAt).toISOString() })) });
     }],
     ['POST', new RegExp(`^/v1/tenants/${TENANT}/approvals/${ID}/options$`), async (req, m) => {
       await body(req, max, []);
@@ -138,7 +138,8 @@ export function createApi(o: ApiOptions): FetchHandler {
       const tenant = m[1] as string;
       gate.authenticate(bearer(req), tenant, 'ledger.read');
       const url = new URL(req.url);
-      const after = Math.max(-1, Number(url.searchParams.get('after') ?? '-1') || -1);
+      const a = Number(url.searchParams.get('after') ?? '-1');
+      const after = Number.isSafeInteger(a) ? Math.max(-1, a) : -1;
       const store = deployment.ledgerStore(tenant);
       try {
         const size = store.latestCheckpoint()?.size ?? 0;
