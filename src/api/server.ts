@@ -11,6 +11,8 @@ import type { Deployment } from '../deployment/deployment.ts';
 import { exportBundle } from '../ledger/export.ts';
 import { nodeVerifyCrypto } from '../crypto/node.ts';
 import { openapi } from './openapi.ts';
+import { evidenceForCheckpoints } from '../deployment/attested.ts';
+import { layout } from '../deployment/layout.ts';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
 
@@ -153,7 +155,8 @@ export function createApi(o: ApiOptions): FetchHandler {
       const store = deployment.ledgerStore(tenant);
       const parts: string[] = [];
       try {
-        exportBundle(store, { origin: deployment.originOf(tenant), tenant, crypto: nodeVerifyCrypto, publicKeys: [deployment.signer.publicKey] }, (s) => { parts.push(s); });
+        // TPM evidence referenced by the exported checkpoints travels with the bundle (as `sios ledger export` does).
+        exportBundle(store, { origin: deployment.originOf(tenant), tenant, crypto: nodeVerifyCrypto, publicKeys: [deployment.signer.publicKey], evidenceFor: (notes) => evidenceForCheckpoints(layout(deployment.dir).systemDb, notes) }, (s) => { parts.push(s); });
       } finally { store.close(); }
       return new Response(parts.join(''), { status: 200, headers: { 'content-type': 'application/x-ndjson', 'content-disposition': `attachment; filename="${tenant}.sios-bundle"`, 'cache-control': 'no-store' } });
     }],
