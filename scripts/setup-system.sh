@@ -4,11 +4,10 @@
 #   swtpm, swtpm-tools, tpm2-tools  TPM 2.0 simulator and client (attestation tests)
 #   bubblewrap                      sandboxed cells (perimeter)
 #   chromium                        real-browser tests (verifier page, passkeys, console)
-#   postgresql                      the scale-out store's tests
 #   tinyproxy                       the established proxy the egress benchmark compares against
 #   iproute2                        network namespaces for the zero-egress test hosts
 set -euo pipefail
-want=(swtpm swtpm-tools tpm2-tools bubblewrap chromium postgresql tinyproxy iproute2)
+want=(swtpm swtpm-tools tpm2-tools bubblewrap chromium tinyproxy iproute2)
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
@@ -24,4 +23,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >&2
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 # Debian starts these services on install; SIOS's tests start their own instances on demand.
-for s in postgresql tinyproxy; do $SUDO service "$s" stop >/dev/null 2>&1 || true; done
+for s in tinyproxy; do $SUDO service "$s" stop >/dev/null 2>&1 || true; done

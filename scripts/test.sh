@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every SIOS test: installs the system packages tests need (once), type-checks, then runs the
-# node:test suites (unit, integration against real swtpm / bubblewrap / chromium / postgresql).
+# node:test suites (unit, integration against real swtpm / bubblewrap / chromium / network namespaces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-system.sh
