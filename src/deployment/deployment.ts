@@ -118,16 +118,21 @@ export interface InitOptions {
   tpm?: { tcti: string; passphrase: string; installRoot?: string };
 }
 
-/** Create a new deployment in `dir` (which must not hold one). */
-export async function initDeployment(dir: string, protectors: readonly KeyProtector[], opts: InitOptions = {}): Promise<InitResult & { measurement?: string; akName?: string }> {
-  if (opts.tpm) return initAttested(dir, protectors, opts, opts.tpm);
+/** Checks shared by both kinds of init: an empty folder, a valid id; creates the key and tenant folders. */
+function prepareNewDeployment(dir: string, opts: InitOptions): { L: ReturnType<typeof layout>; id: string; now: () => number } {
   const L = layout(dir);
   if (fs.existsSync(L.config)) throw new SiosError('ERR_CONFLICT', `${dir} already holds a SIOS deployment; choose another --data folder or remove it deliberately`);
   const id = opts.id ?? `sios-${toBase64url(randomBytes(6)).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
   if (!ID_RE.test(id)) throw new SiosError('ERR_INPUT', `deployment id '${id}' must be 1-63 lowercase letters, digits and '-'`);
-  const now = opts.now ?? Date.now;
   fs.mkdirSync(L.keysDir, { recursive: true, mode: 0o700 });
   fs.mkdirSync(L.tenantsDir, { recursive: true, mode: 0o700 });
+  return { L, id, now: opts.now ?? Date.now };
+}
+
+/** Create a new deployment in `dir` (which must not hold one). */
+export async function initDeployment(dir: string, protectors: readonly KeyProtector[], opts: InitOptions = {}): Promise<InitResult & { measurement?: string; akName?: string }> {
+  if (opts.tpm) return initAttested(dir, protectors, opts, opts.tpm);
+  const { L, id, now } = prepareNewDeployment(dir, opts);
   const seed = newSeed();
   try {
     const signer = softwareSigner(seed);
@@ -149,13 +154,7 @@ export async function initDeployment(dir: string, protectors: readonly KeyProtec
 }
 
 async function initAttested(dir: string, protectors: readonly KeyProtector[], opts: InitOptions, tpm: NonNullable<InitOptions['tpm']>): Promise<InitResult & { measurement: string; akName: string }> {
-  const L = layout(dir);
-  if (fs.existsSync(L.config)) throw new SiosError('ERR_CONFLICT', `${dir} already holds a SIOS deployment; choose another --data folder or remove it deliberately`);
-  const id = opts.id ?? `sios-${toBase64url(randomBytes(6)).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
-  if (!ID_RE.test(id)) throw new SiosError('ERR_INPUT', `deployment id '${id}' must be 1-63 lowercase letters, digits and '-'`);
-  const now = opts.now ?? Date.now;
-  fs.mkdirSync(L.keysDir, { recursive: true, mode: 0o700 });
-  fs.mkdirSync(L.tenantsDir, { recursive: true, mode: 0o700 });
+  const { L, id, now } = prepareNewDeployment(dir, opts);
   const seed = newSeed();
   let att: DeviceAttestation | undefined;
   try {

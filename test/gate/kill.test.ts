@@ -5,36 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from '../../src/app/app.ts';
 import { passphraseProtector } from '../../src/crypto/passphrase.ts';
 import { PASS, prepare } from './fixture.ts';
+import { runAndKill } from '../helpers/kill.ts';
 
 const writer = path.join(import.meta.dirname, '..', 'fixtures', 'gate-writer.ts');
-
-async function runAndKill(dir: string, principal: string, afterAcks: number, start: number, delayMs: number): Promise<string[]> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', writer, dir, principal, String(start)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const acked: string[] = [];
-  let buf = '';
-  await new Promise<void>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', () => resolve());
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let k: number;
-      while ((k = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, k); buf = buf.slice(k + 1);
-        if (line.startsWith('ack ')) acked.push(line.slice(4));
-        // Kill at a moment that drifts across the seal → execute → outcome sequence.
-        if (acked.length === afterAcks) setTimeout(() => child.kill('SIGKILL'), delayMs);
-      }
-    });
-  });
-  return acked;
-}
 
 test('SIGKILL mid-action never leaves an effect without a sealed intent', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sios-kill-'));
@@ -45,7 +24,7 @@ test('SIGKILL mid-action never leaves an effect without a sealed intent', async 
   await app.close();
   const acked: number[] = [];
   for (const [i, [after, delay]] of ([[3, 0], [25, 1], [80, 3], [30, 2]] as const).entries()) {
-    const a = (await runAndKill(dir, trader.id, after, 1000 * (i + 1), delay)).map(Number);
+    const a = (await runAndKill(writer, [dir, trader.id, String(1000 * (i + 1))], after, delay)).map(Number);
     assert.ok(a.length >= after, `the writer acknowledged only ${a.length} writes`);
     acked.push(...a);
     // After each kill: the stored price was sealed as an intent, and it is at least the last acknowledged one.

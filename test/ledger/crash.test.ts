@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { newSeed, nodeVerifyCrypto as c, randomBytes, softwareSigner } from '../../src/crypto/node.ts';
 import { toHex } from '../../src/encoding/bytes.ts';
@@ -15,27 +14,12 @@ import { exportBundle } from '../../src/ledger/export.ts';
 import { verifyBundle } from '../../src/ledger/verify.ts';
 import { utf8 } from '../../src/encoding/bytes.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { runAndKill } from '../helpers/kill.ts';
 
 const fixture = path.join(import.meta.dirname, '..', 'fixtures', 'seal-forever.ts');
 
-async function runAndKill(dir: string, seedHex: string, afterAcks: number): Promise<number[]> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', fixture, dir, seedHex], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const acked: number[] = [];
-  let buf = '';
-  await new Promise<void>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', () => resolve());
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let k: number;
-      while ((k = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, k); buf = buf.slice(k + 1);
-        if (line.startsWith('ack ')) acked.push(Number(line.slice(4)));
-        if (acked.length >= afterAcks && !child.killed) child.kill('SIGKILL');
-      }
-    });
-  });
-  return acked;
+async function runAndKillSealer(dir: string, seedHex: string, afterAcks: number): Promise<number[]> {
+  return (await runAndKill(fixture, [dir, seedHex], afterAcks)).map(Number);
 }
 
 test('SIGKILL at any moment loses no acknowledged entry; reopened ledger verifies', async (t) => {
@@ -44,7 +28,7 @@ test('SIGKILL at any moment loses no acknowledged entry; reopened ledger verifie
   const signer = softwareSigner(seed);
   let allAcked: number[] = [];
   for (const after of [1, 37, 150, 401]) {
-    allAcked = allAcked.concat(await runAndKill(dir, toHex(seed), after));
+    allAcked = allAcked.concat(await runAndKillSealer(dir, toHex(seed), after));
     const store = new SqliteLedgerStore(path.join(dir, 'crash.db'));
     const ledger = Ledger.open({ tenant: 'crash', origin: 'sios/test/crash', store, signer, crypto: c, random: randomBytes });
     const size = ledger.size;

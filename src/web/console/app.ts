@@ -6,11 +6,13 @@
  *
  * Routes (hash, so the server serves one page):
  *   #/signin   #/t/{tenant}/overview   #/t/{tenant}/approvals   #/t/{tenant}/approve/{id}   #/t/{tenant}/timeline
+ *   #/t/{tenant}/quarantine (tenant administrators and auditors)
+ *   #/operator (operators, principals of the reserved tenant _system: deployment only, no tenant data)
  * /approve?tenant=T&id=ID (the link an approver is sent) opens #/t/T/approve/ID.
  */
 import { ApiError, call, download, getToken, setToken } from './api.ts';
 import { ceremonyMessage, createPasskey, getAssertion, webauthnAvailable } from './webauthn.ts';
-import { Timeline, relative, type TimelineRow } from './model.ts';
+import { Timeline, bytes, groupFingerprint, relative, type LedgerEntry, type TimelineRow } from './model.ts';
 import { perHourChart, reasonsChart } from './charts.ts';
 import { clear, dl, h, value, type Child } from './dom.ts';
 
@@ -28,9 +30,32 @@ interface Approval {
   dryRun: { digest: string; prediction: unknown } | null; verdicts: Verdict[]; needs: { brains: number; human: boolean }; expiresAt: string;
 }
 
+interface Check { name: string; ok: boolean; detail: string }
+interface OperatorOverview {
+  deployment: { id: string; attestation: string; operatorKey: string };
+  health: Check[];
+  tenants: { id: string; status: string; created: string; keyFingerprint: string; ledger: number | null }[];
+  brains: { ref: string; id: string; version: string; runtime: string; licence: string; skills: string[]; signer: string; digest: string; revoked: unknown }[];
+  skills: { id: string; version: string; risk: string; clearance: number; digest: string }[];
+  grants: { tenant: string; brain: string; version: string; skills: string[]; granted?: number; revoked: unknown }[];
+  egress: {
+    tenant: string;
+    policy: { allow: { host: string; ports: number[] }[]; internalRanges: string[]; upstream?: { name: string; host: string; port: number }; budgets: { maxConcurrent: number; maxConnectionsPerWindow: number; maxBytesPerWindow: number; windowMs: number } };
+    killed: { actor: string; reason: string } | null;
+    optOut: { operator: string; reason: string } | null;
+    seq: number | null;
+  }[];
+}
+interface QuarantineItem {
+  id: string; source: string; verdict: string; score: number; reasons: string[]; commitment: string; chars: number;
+  status: 'held' | 'released'; createdAt: number; releasedBy: string | null; releasedAt: number | null; releaseReason: string | null;
+  sealedSeq: number; releaseSeq: number | null;
+}
+
 type Route =
   | { view: 'signin' }
-  | { view: 'overview' | 'approvals' | 'timeline'; tenant: string }
+  | { view: 'operator' }
+  | { view: 'overview' | 'approvals' | 'timeline' | 'quarantine'; tenant: string }
   | { view: 'approve'; tenant: string; id: string };
 
 const TENANT_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -71,11 +96,29 @@ function parseRoute(): Route {
   if (parts[0] === 't' && parts[1] && TENANT_RE.test(parts[1])) {
     const tenant = parts[1];
     if (parts[2] === 'approve' && parts[3] && /^[A-Za-z0-9_-]{1,64}$/.test(parts[3])) return { view: 'approve', tenant, id: parts[3] };
-    if (parts[2] === 'approvals' || parts[2] === 'timeline' || parts[2] === 'overview') return { view: parts[2], tenant };
+    if (parts[2] === 'approvals' || parts[2] === 'timeline' || parts[2] === 'overview' || parts[2] === 'quarantine') return { view: parts[2], tenant };
     return { view: 'overview', tenant };
   }
   if (parts[0] === 'signin') return { view: 'signin' };
-  return state.session ? { view: 'overview', tenant: state.session.tenant } : { view: 'signin' };
+  if (parts[0] === 'operator') return { view: 'operator' };
+  if (!state.session) return { view: 'signin' };
+  return isOperator() ? { view: 'operator' } : { view: 'overview', tenant: state.session.tenant };
+}
+
+/** Operators are principals of the reserved tenant _system: they see the deployment, never a tenant's data. */
+function isOperator(): boolean {
+  return state.session?.principal.role === 'operator';
+}
+
+/** Where a signed-in person starts. */
+function home(): string {
+  return isOperator() ? '#/operator' : `#/t/${state.session?.tenant ?? ''}/overview`;
+}
+
+/** Tenant administrators and auditors review quarantined content; members do not. */
+function reviewsQuarantine(): boolean {
+  const r = state.session?.principal.role;
+  return r === 'tenant-admin' || r === 'auditor';
 }
 
 function go(hash: string): void {
@@ -83,7 +126,7 @@ function go(hash: string): void {
 }
 
 function tenantOf(r: Route): string | null {
-  return r.view === 'signin' ? null : r.tenant;
+  return r.view === 'signin' || r.view === 'operator' ? null : r.tenant;
 }
 
 // ————————————————————————————————————————————— header and navigation
@@ -111,12 +154,19 @@ function renderHeader(route: Route): void {
   const nav = $('nav');
   clear(nav);
   const t = tenantOf(route);
+  if (s && route.view === 'operator' && isOperator()) {
+    nav.append(h('span', { class: 'nav-tenant' }, 'Deployment ', h('strong', {}, state.health?.deployment ?? '')),
+      h('a', { href: '#/operator', class: 'tab', 'aria-current': 'page' }, 'Operator overview'));
+    nav.hidden = false;
+    return;
+  }
   if (s && t) {
     const tabs: [string, string, Child][] = [
       ['overview', 'Overview', null],
       ['approvals', 'Approvals', state.approvals && state.approvalsTenant === t && state.approvals.length ? h('span', { class: 'badge', 'aria-label': `${state.approvals.length} pending` }, String(state.approvals.length)) : null],
       ['timeline', 'Ledger timeline', null],
     ];
+    if (reviewsQuarantine()) tabs.push(['quarantine', 'Quarantine', null]);
     const current = route.view === 'approve' ? 'approvals' : route.view;
     nav.append(h('span', { class: 'nav-tenant' }, 'Tenant ', h('strong', {}, t)));
     for (const [v, label, extra] of tabs) {
@@ -206,7 +256,7 @@ function viewSignIn(main: HTMLElement): void {
       announce(`Signed in as ${r.session.principal.name}.`);
       const back = sessionStorage.getItem('sios.console.after');
       sessionStorage.removeItem('sios.console.after');
-      go(back && back.startsWith('#/t/') ? back : `#/t/${r.session.tenant}/overview`);
+      go(back && back.startsWith('#/t/') && !isOperator() ? back : home());
     } catch (e) {
       clear(out);
       out.append(status('bad', e instanceof ApiError ? `Sign-in refused: ${e.message}` : ceremonyMessage(e)));
@@ -263,13 +313,13 @@ function viewSignIn(main: HTMLElement): void {
   ));
 }
 
-function forbiddenPanel(main: HTMLElement, tenant: string, e: ApiError, what: string): void {
+function forbiddenPanel(main: HTMLElement, tenant: string, e: ApiError, what: string, why?: string): void {
   const s = state.session;
   main.append(h('section', { class: 'card forbidden', role: 'alert', 'aria-labelledby': 'forbidden-h' },
     h('h1', { id: 'forbidden-h', tabindex: '-1' }, `You cannot see ${tenant}’s ${what}`),
     h('p', {}, e.reason === 'cross-tenant' && s
       ? `Your session belongs to tenant ${s.tenant}. Tenants are walled off from each other: ${tenant}’s approvals, ledger and records are not visible from a ${s.tenant} session.`
-      : 'The server refused this request for your session.'),
+      : why ?? 'The server refused this request for your session.'),
     h('p', { class: 'muted' }, `Server answer: ${e.status} ${e.code}${e.reason ? ` (${e.reason})` : ''}: ${e.message}`),
     s ? h('p', {}, h('a', { href: `#/t/${s.tenant}/overview`, class: 'btn secondary' }, `Back to ${s.tenant}`)) : null,
   ));
@@ -635,7 +685,9 @@ async function render(focus: boolean): Promise<void> {
     go('#/signin');
     return;
   }
-  if (route.view === 'signin' && state.session) { go(`#/t/${state.session.tenant}/overview`); return; }
+  if (route.view === 'signin' && state.session) { go(home()); return; }
+  // An operator session never opens a tenant view (and so never calls a tenant route).
+  if (state.session && isOperator() && route.view !== 'operator') { go('#/operator'); return; }
   const t = tenantOf(route);
   if (t && state.timelineTenant !== t) resetTenantData(t);
   renderHeader(route);
@@ -647,6 +699,8 @@ async function render(focus: boolean): Promise<void> {
       case 'approvals': await viewApprovals(main, route.tenant); break;
       case 'approve': await viewApprove(main, route.tenant, route.id); break;
       case 'timeline': await viewTimeline(main, route.tenant); break;
+      case 'quarantine': await viewQuarantine(main, route.tenant); break;
+      case 'operator': await viewOperator(main); break;
     }
   } catch (e) {
     main.append(status('bad', `Something went wrong: ${e instanceof Error ? e.message : String(e)}`));

@@ -144,6 +144,16 @@ export class Timeline {
           tone: 'refused', detail: s(b['message']),
         };
       }
+      case 'quarantine': {
+        const release = s(b['action']) === 'release';
+        const reasons = Array.isArray(b['reasons']) ? b['reasons'].map(s).filter(Boolean).join(', ') : '';
+        return {
+          ...base, who: release ? s(b['name']) || this.name(b['by']) : 'Sentinel', brain: '', skill: '',
+          decision: release ? `released ${s(b['item'])} from quarantine` : `quarantined ${s(b['source']) || s(b['item'])}`,
+          outcome: release ? 'released' : `held (${s(b['verdict']) || '?'})`, tone: release ? 'info' : 'refused',
+          detail: release ? s(b['reason']) : reasons,
+        };
+      }
       default: {
         const skills = Array.isArray(b['skills']) ? b['skills'].map(s).join(', ') : '';
         return {
@@ -189,4 +199,26 @@ export function relative(ms: number, now: number): string {
   const a = Math.abs(d);
   const txt = a < 60 ? `${a} s` : a < 3600 ? `${Math.round(a / 60)} min` : `${Math.round(a / 360) / 10} h`;
   return d >= 0 ? `in ${txt}` : `${txt} ago`;
+}
+
+/**
+ * A key fingerprint in groups of four so a person can read it aloud and compare it:
+ * "SHA256:2e7a5e76…" → "SHA256: 2e7a 5e76 …". Anything after the algorithm prefix is grouped.
+ */
+export function groupFingerprint(fp: string): string {
+  const i = fp.indexOf(':');
+  const algo = i > 0 ? fp.slice(0, i + 1) : '';
+  const rest = i > 0 ? fp.slice(i + 1) : fp;
+  const groups = rest.match(/.{1,4}/g) ?? [];
+  return `${algo}${algo ? ' ' : ''}${groups.join(' ')}`;
+}
+
+/** 268435456 → "256 MiB". */
+export function bytes(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n, u = 0;
+  while (v >= 1024 && u < units.length - 1 && v % 1024 === 0) { v /= 1024; u++; }
+  if (v >= 1024 && u < units.length - 1) { while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; } return `${v.toFixed(1)} ${units[u]}`; }
+  return `${v} ${units[u]}`;
 }
