@@ -189,6 +189,7 @@ export function createApi(o: ApiOptions): FetchHandler {
     } catch (e) {
       res = apiError(e, o.log);
     }
+    // Path shape only: approval ids are replaced, query strings (which may carry ids) are dropped.
     o.log?.({ event: 'request', method: req.method, path: url.pathname.replace(/\/approvals\/[^/]+/, '/approvals/:id'), status: res.status, ms: Math.round((performance.now() - t0) * 100) / 100 });
     return res;
   };

@@ -49,6 +49,8 @@ export interface AppOptions extends OpenOptions {
   sentinel?: SentinelHook | 'off' | { unlabelledBrain: 'trusted' | 'untrusted' };
   approvalTtlMs?: number;
   pages?: Record<string, () => Promise<string> | string>;
+  /** Structured log events (no secrets, no tenant payloads): request method, path shape, status, time. */
+  log?: (event: Record<string, unknown>) => void;
 }
 
 export class App {
@@ -236,7 +238,7 @@ export class App {
         audit: async (tenant, event) => { await d.ledger(tenant === '_system' ? 'system' : tenant).seal({ kind: 'session', body: event }); },
       });
       this.apiHandler = createApi({
-        deployment: this.deployment, gate: this.gate, auth, ...(this.o.pages ? { pages: this.o.pages } : {}),
+        deployment: this.deployment, gate: this.gate, auth, ...(this.o.pages ? { pages: this.o.pages } : {}), ...(this.o.log ? { log: this.o.log } : {}),
         operatorOverview: (credential) => this.operatorOverview(credential),
         quarantine: (tenant) => this.sentinel ? this.sentinel.quarantine(tenant).list({ limit: 500 }) : [],
       });

@@ -49,7 +49,11 @@ Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. --port 0 picks a free port.
     let app: App;
     try {
       const deployment = await Deployment.open(dataDir(args), { passphrase });
-      app = App.fromDeployment(deployment, { rpID: 'localhost', origins: [`${tls ? 'https' : 'http'}://localhost:${server.port}`], pages });
+      app = App.fromDeployment(deployment, {
+        rpID: 'localhost', origins: [`${tls ? 'https' : 'http'}://localhost:${server.port}`], pages,
+        // One JSON line per request on stderr: method, path shape, status, milliseconds; never tokens or payloads.
+        log: (e) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...e }) + '\n'),
+      });
       handler = app.api();
     } catch (e) {
       await server.close();
