@@ -1,7 +1,7 @@
 /** The console's reading of ledger entries (pure, in Node): rows, joins, chart counts, hostile input. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Timeline, relative } from '../../src/web/console/model.ts';
+import { Timeline, bytes, groupFingerprint, relative } from '../../src/web/console/model.ts';
 
 const T0 = Date.UTC(2026, 10, 22, 9, 0, 0);
 const at = (min: number) => new Date(T0 + min * 60_000).toISOString();
@@ -71,4 +71,24 @@ test('relative times', () => {
   assert.equal(relative(T0 + 14 * 60_000 + 20_000, T0), 'in 14 min');
   assert.equal(relative(T0 - 30_000, T0), '30 s ago');
   assert.equal(relative(T0 + 2 * 3600_000, T0), 'in 2 h');
+});
+
+test('quarantine entries read as Sentinel holds and named releases', () => {
+  const tl = new Timeline();
+  tl.add([
+    base(0, 'quarantine', { action: 'quarantine', item: 'q_AAAAAAAAAAAAAAAA', source: 'mail/1', verdict: 'injection', score: 0.97, reasons: ['rule:en.override', 'classifier:0.998'], commitment: 'c', chars: 54 }),
+    base(1, 'quarantine', { action: 'release', item: 'q_AAAAAAAAAAAAAAAA', by: 'p_admin', name: 'lee-admin', reason: 'a test mail', commitment: 'c', quarantineSeq: 0 }),
+  ]);
+  const [release, hold] = tl.rows();
+  assert.deepEqual([hold!.who, hold!.decision, hold!.outcome, hold!.tone, hold!.detail], ['Sentinel', 'quarantined mail/1', 'held (injection)', 'refused', 'rule:en.override, classifier:0.998']);
+  assert.deepEqual([release!.who, release!.decision, release!.outcome, release!.tone, release!.detail], ['lee-admin', 'released q_AAAAAAAAAAAAAAAA from quarantine', 'released', 'info', 'a test mail']);
+});
+
+test('fingerprints in groups of four; byte budgets in binary units', () => {
+  const hex = '2e7a5e762967029aa2b840b639e7a15e7af84e716a4513445798acd7f35c07d7';
+  assert.equal(groupFingerprint(`SHA256:${hex}`), 'SHA256: 2e7a 5e76 2967 029a a2b8 40b6 39e7 a15e 7af8 4e71 6a45 1344 5798 acd7 f35c 07d7');
+  assert.equal(groupFingerprint('abcdef'), 'abcd ef');
+  assert.equal(bytes(268435456), '256 MiB');
+  assert.equal(bytes(1000), '1000 bytes');
+  assert.equal(bytes(1536 * 1024), '1.5 MiB');
 });

@@ -14,7 +14,7 @@ import { ApiError, call, download, getToken, setToken } from './api.ts';
 import { ceremonyMessage, createPasskey, getAssertion, webauthnAvailable } from './webauthn.ts';
 import { Timeline, bytes, groupFingerprint, relative, type LedgerEntry, type TimelineRow } from './model.ts';
 import { perHourChart, reasonsChart } from './charts.ts';
-import { clear, dl, h, value, type Child } from './dom.ts';
+import { append, clear, dl, h, value, type Child } from './dom.ts';
 
 interface SessionView {
   id: string;
@@ -135,7 +135,7 @@ function renderHeader(route: Route): void {
   const health = $('health');
   clear(health);
   if (state.health) {
-    health.append(h('span', { class: 'dot ok', 'aria-hidden': 'true' }), `Deployment ${state.health.deployment} · healthy`);
+    health.append(h('span', { class: 'dot ok', 'aria-hidden': 'true' }), `Deployment ${state.health.deployment} · serving`);
     health.title = `operator key ${state.health.operator}`;
   } else if (state.healthError) {
     health.append(h('span', { class: 'dot bad', 'aria-hidden': 'true' }), state.healthError);
@@ -377,7 +377,7 @@ async function viewOverview(main: HTMLElement, tenant: string): Promise<void> {
     ),
     h('section', { class: 'card', 'aria-labelledby': 'health-h' },
       h('h2', { id: 'health-h' }, 'Deployment health'),
-      health ? dl([['Status', h('span', { class: 'pill ok' }, 'healthy')], ['Deployment', health.deployment], ['Attestation', health.attestation], ['Operator key', h('code', { class: 'fp' }, health.operator)]])
+      health ? dl([['Status', h('span', { class: 'pill ok' }, 'serving')], ['Deployment', health.deployment], ['Attestation', health.attestation], ['Operator key', h('code', { class: 'fp' }, health.operator)]])
         : status('bad', state.healthError || 'Health unknown'),
     ),
   ));
@@ -393,6 +393,10 @@ async function viewOverview(main: HTMLElement, tenant: string): Promise<void> {
       h('a', { class: 'stat', href: `#/t/${tenant}/timeline` }, h('span', { class: 'stat-n' }, String(state.timeline.size)), h('span', {}, 'ledger entries')),
       h('a', { class: 'stat', href: `#/t/${tenant}/timeline` }, h('span', { class: 'stat-n bad' }, String(refusals)), h('span', {}, 'refusals')),
     ));
+    if (reviewsQuarantine()) {
+      const q = (await call<{ items: QuarantineItem[] }>('GET', `/v1/tenants/${tenant}/quarantine`)).items.filter((x) => x.status === 'held').length;
+      counts.querySelector('.stats')?.append(h('a', { class: 'stat', href: `#/t/${tenant}/quarantine` }, h('span', { class: `stat-n${q ? ' bad' : ''}` }, String(q)), h('span', {}, 'held in quarantine')));
+    }
   } catch (e) {
     if (sessionEnded(e)) return;
     counts.append(status('bad', e instanceof Error ? e.message : String(e)));
@@ -671,6 +675,201 @@ async function viewTimeline(main: HTMLElement, tenant: string): Promise<void> {
     return;
   }
   renderTimelineBody(box);
+}
+
+// ————————————————————————————————————————————— operator
+
+function when(v: unknown): Child {
+  const t = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : NaN;
+  if (!Number.isFinite(t)) return h('span', { class: 'muted' }, '—');
+  const iso = new Date(t).toISOString();
+  return h('time', { datetime: iso, title: iso }, new Date(t).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' }));
+}
+
+function table(id: string, caption: string, cols: string[], rows: Child[][], empty: string): HTMLElement {
+  if (!rows.length) return h('p', { class: 'muted', id }, empty);
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'data', id },
+    h('caption', { class: 'visually-hidden' }, caption),
+    h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c, i) => i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c)))))));
+}
+
+function chips(xs: readonly string[]): HTMLElement {
+  return xs.length ? h('ul', { class: 'chips' }, ...xs.map((x) => h('li', {}, x))) : h('span', { class: 'muted' }, 'none');
+}
+
+function shortHash(v: string, n = 12): HTMLElement {
+  const i = v.indexOf(':');
+  const algo = i > 0 && i < 10 ? v.slice(0, i + 1) : '';
+  return h('code', { class: 'short', title: v }, `${algo}${v.slice(algo.length, algo.length + n)}…`);
+}
+
+function attestationFacts(mode: string): Child[] {
+  if (mode === 'software') return [
+    h('span', { class: 'pill warn', id: 'attestation' }, 'unattested · software mode'),
+    h('p', { class: 'help' }, 'No TPM: checkpoints are signed with the operator key and marked “software”. They prove the ledger was not changed after signing, not which machine signed it.'),
+  ];
+  if (mode === 'tpm') return [h('span', { class: 'pill ok', id: 'attestation' }, 'TPM-attested'),
+    h('p', { class: 'help' }, 'Checkpoints carry TPM quotes; the offline verifier checks them.')];
+  return [h('span', { class: 'pill neutral', id: 'attestation' }, mode)];
+}
+
+async function viewOperator(main: HTMLElement): Promise<void> {
+  if (!isOperator()) {
+    main.append(h('section', { class: 'card forbidden', role: 'alert', 'aria-labelledby': 'forbidden-h' },
+      h('h1', { id: 'forbidden-h', tabindex: '-1' }, 'The operator view is for operators'),
+      h('p', {}, 'Operators run the deployment and sign in with a principal of the reserved tenant _system. Your session belongs to a tenant.'),
+      h('p', {}, h('a', { href: home(), class: 'btn secondary' }, 'Back to your tenant'))));
+    return;
+  }
+  let o: OperatorOverview;
+  try {
+    o = await call<OperatorOverview>('GET', '/v1/operator/overview');
+  } catch (e) {
+    if (sessionEnded(e)) return;
+    main.append(h('h1', { tabindex: '-1' }, 'Operator overview'), status('bad', e instanceof Error ? e.message : String(e)));
+    return;
+  }
+  const failing = o.health.filter((c) => !c.ok);
+  main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Operator overview'),
+    h('p', { class: 'muted' }, `Deployment ${o.deployment.id}: health, tenants, brains, skills and egress. Operators run the deployment; no tenant’s records, approvals or ledger entries are shown here.`)));
+
+  main.append(h('div', { class: 'grid-op' },
+    h('section', { class: 'card', 'aria-labelledby': 'dep-h' },
+      h('h2', { id: 'dep-h' }, 'Deployment'),
+      dl([
+        ['Deployment', h('strong', {}, o.deployment.id)],
+        ['Attestation', h('div', {}, ...attestationFacts(o.deployment.attestation))],
+        ['Operator key', h('div', {}, h('code', { class: 'fp grouped', id: 'operator-key', title: o.deployment.operatorKey }, groupFingerprint(o.deployment.operatorKey)),
+          h('p', { class: 'help' }, 'Compare it with the key auditors use in the offline verifier.'))],
+        ['Tenants', `${o.tenants.filter((t) => t.status === 'active').length} active of ${o.tenants.length}`],
+      ]),
+    ),
+    h('section', { class: `card ${failing.length ? 'warn-card' : ''}`, 'aria-labelledby': 'checks-h' },
+      h('div', { class: 'card-head' },
+        h('h2', { id: 'checks-h' }, 'Health (sios doctor)'),
+        h('span', { class: `pill ${failing.length ? 'bad' : 'ok'}`, id: 'checks-summary' }, failing.length ? `${failing.length} of ${o.health.length} checks fail` : `all ${o.health.length} checks pass`)),
+      h('ul', { class: 'checks', id: 'health-checks' }, ...o.health.map((c) => h('li', { class: `check ${c.ok ? 'ok' : 'bad'}`, 'data-ok': String(c.ok) },
+        h('span', { class: 'mark', 'aria-hidden': 'true' }, c.ok ? '✓' : '✗'),
+        h('span', { class: 'check-body' },
+          h('span', { class: 'check-name' }, c.name, h('span', { class: 'visually-hidden' }, c.ok ? ': ok' : ': fails'), ' ', h('span', { class: `pill ${c.ok ? 'ok' : 'bad'}`, 'aria-hidden': 'true' }, c.ok ? 'ok' : 'fail')),
+          h('span', { class: 'check-detail' }, c.detail))))),
+    ),
+  ));
+
+  main.append(h('section', { class: 'card', 'aria-labelledby': 'tenants-h' }, h('h2', { id: 'tenants-h' }, `Tenants (${o.tenants.length})`),
+    table('tenants-table', 'Tenants', ['Tenant', 'Status', 'Created', 'Tenant key', 'Ledger entries'], o.tenants.map((t) => [
+      h('strong', {}, t.id),
+      h('span', { class: `pill ${t.status === 'active' ? 'ok' : t.status === 'deleted' ? 'bad' : 'warn'}` }, t.status),
+      when(t.created),
+      h('code', { class: 'short', title: t.keyFingerprint }, t.keyFingerprint),
+      t.ledger === null ? h('span', { class: 'muted' }, 'erased') : h('span', { class: 'num' }, t.ledger.toLocaleString('en-US')),
+    ]), 'No tenants yet: sios tenant create.')));
+
+  main.append(h('section', { class: 'card', 'aria-labelledby': 'brains-h' }, h('h2', { id: 'brains-h' }, `Brains and their grants (${o.brains.length})`),
+    table('brains-table', 'Brains and the tenants that granted them skills', ['Brain', 'Runtime', 'Licence', 'Signed by', 'Skills it declares', 'Granted to', 'Status'], o.brains.map((b) => {
+      const gs = o.grants.filter((g) => g.brain === b.id && g.version === b.version);
+      return [
+        h('span', { class: 'mono strong' }, b.ref),
+        b.runtime, h('span', { class: 'nowrap' }, b.licence), shortHash(b.signer),
+        chips(b.skills),
+        gs.length ? h('ul', { class: 'grants' }, ...gs.map((g) => h('li', { class: g.revoked ? 'revoked' : '' },
+          h('strong', {}, g.tenant), g.revoked ? h('span', { class: 'pill bad' }, 'revoked') : null, chips(g.skills)))) : h('span', { class: 'muted' }, 'no tenant'),
+        b.revoked ? h('span', { class: 'pill bad' }, 'revoked') : h('span', { class: 'pill ok' }, 'installed'),
+      ];
+    }), 'No brains installed: sios brain add.')));
+
+  main.append(h('div', { class: 'grid2 grid-wide-left' },
+    h('section', { class: 'card', 'aria-labelledby': 'skills-h' }, h('h2', { id: 'skills-h' }, `Skills (${o.skills.length})`),
+      table('skills-table', 'Installed skills', ['Skill', 'Version', 'Risk', 'Clearance', 'Digest'], o.skills.map((k) => [
+        h('span', { class: 'mono strong' }, k.id), k.version,
+        h('span', { class: `pill ${k.risk === 'high-impact' ? 'warn' : k.risk === 'read' ? 'neutral' : 'info'}` }, k.risk),
+        h('span', { class: 'num' }, String(k.clearance)), shortHash(k.digest, 8),
+      ]), 'No skills installed.')),
+    h('section', { class: 'card', 'aria-labelledby': 'egress-h' }, h('h2', { id: 'egress-h' }, 'Egress policies'),
+      table('egress-table', 'Egress policy per tenant', ['Tenant', 'Allowed destinations', 'Budgets', 'State'], o.egress.map((e) => [
+        h('strong', {}, e.tenant),
+        e.policy.allow.length ? h('ul', { class: 'chips' }, ...e.policy.allow.map((a) => h('li', {}, `${a.host}:${a.ports.join(',')}`))) : h('span', {}, 'none ', h('span', { class: 'muted' }, '(default deny)')),
+        h('span', { class: 'small' }, `${e.policy.budgets.maxConcurrent} at once · ${e.policy.budgets.maxConnectionsPerWindow} conn. and ${bytes(e.policy.budgets.maxBytesPerWindow)} per ${Math.round(e.policy.budgets.windowMs / 1000)} s`),
+        e.killed ? h('span', { class: 'pill bad', title: e.killed.reason }, `killed by ${e.killed.actor}`)
+          : e.optOut ? h('span', { class: 'pill warn', title: e.optOut.reason }, 'sandbox opt-out')
+          : h('span', { class: 'pill ok' }, e.seq === null ? 'default' : `configured (#${e.seq})`),
+      ]), 'No tenant has an egress policy.')),
+  ));
+}
+
+// ————————————————————————————————————————————— quarantine review
+
+function sealEntry(item: QuarantineItem, seq: number | null, action: 'quarantine' | 'release'): HTMLElement {
+  if (seq === null) return h('span', { class: 'muted' }, '—');
+  const e: LedgerEntry | undefined = state.timeline.entry(seq);
+  const link = h('a', { href: `#/t/${state.timelineTenant}/timeline`, class: 'mono' }, `#${seq}`);
+  if (!e) return h('span', { class: 'seal' }, 'ledger entry ', link, h('span', { class: 'muted' }, ' (not readable with this session)'));
+  const b = e.body;
+  const matches = e.kind === 'quarantine' && b['action'] === action && b['item'] === item.id && b['commitment'] === item.commitment;
+  return h('span', { class: `seal ${matches ? 'ok' : 'bad'}`, 'data-seq': seq },
+    'ledger entry ', link, ` · ${e.kind}/${String(b['action'] ?? '?')} · `, when(e.time), ' ',
+    matches ? h('span', { class: 'pill ok' }, '✓ names this item and commitment') : h('span', { class: 'pill bad' }, '✗ does not match this item'));
+}
+
+function quarantineCard(q: QuarantineItem): HTMLElement {
+  const held = q.status === 'held';
+  const releaser = q.releaseSeq !== null ? state.timeline.entry(q.releaseSeq)?.body['name'] : undefined;
+  return h('article', { class: `card qitem ${held ? 'held' : 'released'}`, 'aria-labelledby': `q-${q.id}`, 'data-item': q.id },
+    h('header', { class: 'approval-head' },
+      h('h3', { id: `q-${q.id}`, class: 'qtitle' }, h('span', { class: 'mono' }, q.source), h('span', { class: 'muted' }, ` · ${q.id}`)),
+      h('span', { class: 'qpills' },
+        h('span', { class: `pill ${q.verdict === 'injection' ? 'bad' : 'neutral'}` }, `${q.verdict} · score ${q.score.toFixed(2)}`),
+        h('span', { class: `pill ${held ? 'warn' : 'ok'}` }, held ? 'held' : 'released')),
+    ),
+    dl([
+      ['Why', chips(q.reasons)],
+      ['Held since', when(q.createdAt)],
+      ['Size', `${q.chars.toLocaleString('en-US')} characters (content not shown)`],
+      ['Commitment', h('code', { class: 'hash' }, q.commitment)],
+      ['Sealed by', sealEntry(q, q.sealedSeq, 'quarantine')],
+      ...(held ? [] : [
+        ['Released by', `${typeof releaser === 'string' && releaser ? releaser : q.releasedBy ?? '?'}`],
+        ['Released', when(q.releasedAt)],
+        ['Reason', q.releaseReason ?? ''],
+        ['Release sealed by', sealEntry(q, q.releaseSeq, 'release')],
+      ] as [string, Child][]),
+    ]),
+  );
+}
+
+async function viewQuarantine(main: HTMLElement, tenant: string): Promise<void> {
+  let items: QuarantineItem[];
+  try {
+    items = (await call<{ items: QuarantineItem[] }>('GET', `/v1/tenants/${tenant}/quarantine`)).items;
+  } catch (e) {
+    if (sessionEnded(e)) return;
+    if (e instanceof ApiError && e.status === 403) {
+      const s = state.session;
+      forbiddenPanel(main, tenant, e, 'quarantine', `Quarantined content is reviewed by ${tenant}’s administrators and auditors${s ? `; you are signed in as a ${s.principal.role}` : ''}. Ask a tenant administrator if something you expected to reach a brain was held.`);
+      return;
+    }
+    main.append(h('h1', { tabindex: '-1' }, 'Quarantine review'), status('bad', e instanceof Error ? e.message : String(e)));
+    return;
+  }
+  // The ledger entries that seal each hold and release, so the reviewer sees them side by side.
+  let ledgerNote: Child = null;
+  try { await pollTimeline(tenant); } catch (e) {
+    if (sessionEnded(e)) return;
+    ledgerNote = status('warn', `The ledger could not be read: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const held = items.filter((q) => q.status === 'held').sort((a, b) => b.createdAt - a.createdAt);
+  const released = items.filter((q) => q.status !== 'held').sort((a, b) => (b.releasedAt ?? 0) - (a.releasedAt ?? 0));
+  append(main, [h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Quarantine review'),
+    h('p', { class: 'muted' }, 'Content that Sentinel judged to be prompt injection is held here, encrypted in this tenant’s database and kept out of every brain’s view. The content itself is never shown in the console: each item is identified by the commitment sealed in the ledger.')),
+  ledgerNote,
+  h('div', { class: 'stats q-stats' },
+    h('div', { class: 'stat' }, h('span', { class: 'stat-n bad', id: 'held-count' }, String(held.length)), h('span', {}, 'held')),
+    h('div', { class: 'stat' }, h('span', { class: 'stat-n', id: 'released-count' }, String(released.length)), h('span', {}, 'released by a person')))]);
+  main.append(h('section', { 'aria-labelledby': 'held-h', id: 'held' }, h('h2', { id: 'held-h', class: 'section-h' }, `Held (${held.length})`),
+    held.length ? h('div', {}, ...held.map(quarantineCard)) : h('div', { class: 'card empty-state' }, h('p', {}, 'Nothing is held in quarantine.'))));
+  main.append(h('section', { 'aria-labelledby': 'released-h', id: 'released' }, h('h2', { id: 'released-h', class: 'section-h' }, `Released (${released.length})`),
+    released.length ? h('div', {}, ...released.map(quarantineCard)) : h('div', { class: 'card empty-state' }, h('p', {}, 'Nothing has been released.'))));
 }
 
 // ————————————————————————————————————————————— render loop and polling
