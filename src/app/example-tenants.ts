@@ -15,8 +15,20 @@ when { resource.risk != "high-impact" };
 permit(principal, action == Action::"invoke", resource == Skill::"records.export");
 `;
 
+/**
+ * The runnable examples (demo, integration tests, console tests) run around the clock, so the
+ * engine examples' time-of-day rule (no high-impact work 20:00-07:00 UTC, tested in test/policy) is
+ * left out here: otherwise the demo would behave differently at night.
+ */
+function withoutTimeOfDayRules(text: string): string {
+  const start = text.indexOf('@id("skill.night-high-impact")');
+  if (start < 0) return text;
+  const end = text.indexOf(';', start);
+  return text.slice(0, start) + text.slice(end + 1);
+}
+
 function spec(t: ExampleTenant): PolicySpec {
-  return { version: `${t.version}+skills-1`, text: t.text + SKILL_RULES, collections: [...t.collections], declarations: t.declarations };
+  return { version: `${t.version}+skills-1`, text: withoutTimeOfDayRules(t.text) + SKILL_RULES, collections: [...t.collections], declarations: t.declarations };
 }
 
 export const HOSPITAL_POLICY: PolicySpec = spec(HOSPITAL);

@@ -104,7 +104,7 @@ export async function runDemo(o: DemoOptions): Promise<{ ok: boolean; rows: Row[
       // 5. High-impact export vetoed by the approving brain after the dry run.
       const veto = await runTurn({ gate: app.gate, registry: app.registry, guard: app.sentinel?.guard, clearance: 3, credential: doctorTok, tenant: 'st-mary', brain: 'sios.assistant@1.0.0', task: 'export patients' });
       const ve = veto.calls[0]?.error;
-      rows.push({ step: 'doctor\'s export: dry run, approving brain', tenant: 'st-mary', who: 'dr-grey', brain: 'sios.assistant', skill: 'records.export', result: ve ? `vetoed by sios.reviewer: ${ve.message.replace(/^.*\(sios\.reviewer@1\.0\.0: /, '').replace(/\)$/, '')}` : 'UNEXPECTED', ledger: `refusal ${seqOf('st-mary')}` });
+      rows.push({ step: 'doctor\'s export: dry run, approving brain', tenant: 'st-mary', who: 'dr-grey', brain: 'sios.assistant', skill: 'records.export', result: ve ? (ve.code === 'ERR_APPROVAL' ? `vetoed by sios.reviewer: ${ve.message.replace(/^.*\(sios\.reviewer@1\.0\.0: /, '').replace(/\)$/, '')}` : `refused ${ve.code}: ${ve.message}`) : 'UNEXPECTED', ledger: `refusal ${seqOf('st-mary')}` });
       // 6. High-impact export approved by a brain, then by a named person's passkey over the digest.
       const exp = await runTurn({ gate: app.gate, registry: app.registry, guard: app.sentinel?.guard, clearance: 3, credential: analystTok, tenant: 'northbank', brain: 'sios.assistant@1.0.0', task: 'export trades' });
       const pend = exp.calls[0]?.result;
