@@ -14,6 +14,8 @@ usage:
   sios act update --tenant T --name N [--clearance 0-4] [--role R] [--attr k=v ...] [--disable]
                                    change a person (sealed in the tenant ledger before it applies)
   sios act token --tenant T --name N [--scope skills.invoke.* ...]   an API token for a machine (shown once)
+  sios act tokens --tenant T                   the tenant's API tokens (ids, owners, scopes, last use; never secrets)
+  sios act revoke-token --tenant T --id ID     revoke an API token at once (sealed)
   sios act run --token TOK --tenant T --skill S --args JSON [--brain ID@V]   submit one action
   sios act task --token TOK --tenant T --brain ID@V --task TEXT      a brain proposes; each call goes through the gate
   sios act approvals --token TOK --tenant T                          pending high-impact actions
@@ -92,6 +94,20 @@ Approving needs a person's passkey: open the approval page of 'sios serve'.
           process.stderr.write(`API token for ${pr.name} in ${tenant} (scope ${scope.join(', ')}). It is shown once; SIOS keeps only its hash.\n`);
           return 0;
         }
+        case 'tokens': {
+          const list = app.tokens.list(need(a, 'tenant'));
+          out(table(['id', 'principal', 'scope', 'last used', 'status'], list.map((t) => [t.id, t.principalId, t.scope.join(' '), t.lastUsedAt ? new Date(t.lastUsedAt).toISOString() : '—', t.revokedAt ? 'revoked' : 'active'])));
+          return 0;
+        }
+        case 'revoke-token': {
+          const tenant = need(a, 'tenant');
+          const t = app.tokens.get(need(a, 'id'));
+          if (!t || t.tenant !== tenant) throw new SiosError('ERR_NOT_FOUND', `no API token ${need(a, 'id')} in ${tenant}; 'sios act tokens --tenant ${tenant}' lists them`);
+          await app.deployment.ledger(tenant).seal({ kind: 'admin', body: { action: 'token-revoked', token: t.id, principal: t.principalId, actor: 'operator' } });
+          app.tokens.revoke(t.id);
+          out(`API token ${t.id} revoked; it is refused from now on.`);
+          return 0;
+        }
         case 'run': {
           let args: Json = {};
           const raw = str(a, 'args');
@@ -135,7 +151,7 @@ Approving needs a person's passkey: open the approval page of 'sios serve'.
           }
         }
         default:
-          throw new SiosError('ERR_INPUT', `unknown 'sios act' action '${sub ?? ''}': use principal, update, token, run, task, approvals, reject or events`);
+          throw new SiosError('ERR_INPUT', `unknown 'sios act' action '${sub ?? ''}': use principal, update, token, tokens, revoke-token, run, task, approvals, reject or events`);
       }
     } finally {
       await app.close();
