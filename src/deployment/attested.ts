@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
+import { createHash } from 'node:crypto';
 import { SiosError } from '../errors.ts';
 import { canonicalize, type Json } from '../encoding/jcs.ts';
 import { fromHex, toBase64url, toHex } from '../encoding/bytes.ts';
@@ -79,11 +80,32 @@ export interface AttestedOptions {
   now?: () => number;
 }
 
-/** Measure SIOS's code under `installRoot` and the deployment config in `dataDir` as one event list. */
+/**
+ * The installed brain and skill manifests (the signed envelopes in the system database), as
+ * measurement events `data/manifests/<kind>/<id>@<version>`: installing, replacing or removing one
+ * changes the measured state, so the sealed key opens again only after `sios attest reseal`.
+ */
+function manifestEvents(dataDir: string): MeasurementEvent[] {
+  const dbPath = path.join(dataDir, 'system.db');
+  if (!fs.existsSync(dbPath)) return [];
+  const db = new DatabaseSync(dbPath, { readOnly: true });
+  try {
+    const has = (t: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t) !== undefined;
+    const out: MeasurementEvent[] = [];
+    const hash = (text: string) => createHash('sha256').update(text).digest('hex');
+    if (has('skill_skills')) for (const r of db.prepare('SELECT id, version, envelope FROM skill_skills').all()) out.push({ path: `${DATA_PREFIX}manifests/skill/${String(r['id'])}@${String(r['version'])}`, sha256: hash(String(r['envelope'])) });
+    if (has('brain_brains')) for (const r of db.prepare('SELECT id, version, envelope FROM brain_brains').all()) out.push({ path: `${DATA_PREFIX}manifests/brain/${String(r['id'])}@${String(r['version'])}`, sha256: hash(String(r['envelope'])) });
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+/** Measure SIOS's code under `installRoot`, the deployment config and the installed manifests as one event list. */
 export async function measureDeployment(installRoot: string, dataDir: string): Promise<Measurement & { files: number; bytes: number }> {
   const code = await measureInstallation(installRoot, MEASURED_CODE, SIOS_PCR);
   const data = await measureInstallation(dataDir, ['deployment.json'], SIOS_PCR);
-  const events: MeasurementEvent[] = [...code.events, ...data.events.map((e) => ({ ...e, path: DATA_PREFIX + e.path }))];
+  const events: MeasurementEvent[] = [...code.events, ...data.events.map((e) => ({ ...e, path: DATA_PREFIX + e.path })), ...manifestEvents(dataDir)];
   events.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { pcr: SIOS_PCR, events, digest: await measurementDigest(events), files: events.length, bytes: code.stats.bytes + data.stats.bytes };
 }

@@ -178,6 +178,25 @@ describe('TPM-bound deployment (swtpm)', () => {
     await d.close();
   });
 
+  it('API: installing a brain or skill changes the measured state: the key opens again only after a reseal', async () => {
+    const install = tinyInstall(path.join(tmp, 'manifest-install'));
+    const dir = path.join(tmp, 'manifest-data');
+    const p = passphraseProtector(PASS);
+    await initDeployment(dir, [p], { tpm: { tcti: swA.tcti, passphrase: PASS, installRoot: install } });
+    p.dispose();
+    const { App } = await import('../../src/app/app.ts');
+    const app = await App.open(dir, { passphrase: PASS }, { installRoot: install });
+    await app.installBuiltins('operator');
+    await app.close();
+    await assert.rejects(Deployment.open(dir, { passphrase: PASS }, { installRoot: install }), isSios('ERR_ATTESTATION', /added: data\/manifests\/(brain|skill)\/.*sios attest reseal/));
+    const { DeviceAttestation, resealKey } = await import('../../src/deployment/attested.ts');
+    const att = await DeviceAttestation.start(dir, { mode: 'tpm2', tcti: swA.tcti }, { installRoot: install });
+    await resealKey(dir, layout(dir).keyFile, att, PASS);
+    const d = await Deployment.open(dir, { passphrase: PASS }, { installRoot: install });
+    assert.ok(d.attestation?.measurement.events.some((e) => e.path === 'data/manifests/brain/sios.assistant@1.0.0'));
+    await d.close();
+  });
+
   it('CLI: sios init --tpm, attest quote/status, export and verify with evidence, tampered bundle, changed file refused until sios attest reseal', () => {
     const install = path.join(tmp, 'cli-install');
     mkdirSync(install);
