@@ -31,7 +31,10 @@ import { scan } from '../../src/sentinel/index.ts';
 import { groupFingerprint } from '../../src/web/console/model.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SHOTS = path.join(ROOT, 'docs/screenshots');
+// Screenshots are always taken (rendering is exercised); they replace docs/screenshots only with
+// SIOS_SCREENSHOTS=1, so a test run leaves the checkout unchanged.
+const SHOTS = process.env['SIOS_SCREENSHOTS'] === '1' ? path.resolve(import.meta.dirname, '../../docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'sios-console-shots-'));
+if (process.env['SIOS_SCREENSHOTS'] !== '1') process.on('exit', () => fs.rmSync(SHOTS, { recursive: true, force: true }));
 const ASSISTANT = 'sios.assistant@1.0.0';
 
 let dir: string;
