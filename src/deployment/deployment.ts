@@ -56,6 +56,8 @@ export interface TenantRow {
 }
 
 export interface OpenOptions {
+  /** Internal: opening to finish an interrupted key rotation. */
+  resumingRotation?: boolean;
   now?: () => number;
   /** Extension lines for every checkpoint; default declares the unattested software mode. */
   checkpointExtensions?: () => string[];
@@ -254,6 +256,10 @@ export class Deployment {
   /** Internal: the seed is used to derive keys and is not kept. `attestation` is required for a TPM deployment. */
   static async openWithSeed(dir: string, seed: Uint8Array, opts: OpenOptions = {}, attestation?: DeviceAttestation): Promise<Deployment> {
     const config = readConfig(dir);
+    if (!opts.resumingRotation && fs.existsSync(layout(dir).keyFile + '.next')) {
+      // Some ledgers may already sign with the new key: signing on with the old one would break them.
+      throw new SiosError('ERR_CONFLICT', `a key rotation of deployment ${config.id} was interrupted; finish it with 'sios key rotate --resume' before anything else`);
+    }
     if (config.attestation.mode === 'tpm2' && !attestation) {
       throw new SiosError('ERR_ATTESTATION', `deployment ${config.id} is bound to a TPM: open it with Deployment.open, which measures the installation and checks the device`);
     }
@@ -401,28 +407,40 @@ export class Deployment {
    * (keys/operator.key.next), then every ledger announces the new key signed by the old one, then
    * tenant data keys are re-wrapped, and only then does the new key file replace the old one.
    */
-  async rotateKey(protectors: readonly KeyProtector[], actor: string): Promise<{ fingerprint: string; ledgers: number }> {
+  async rotateKey(protectors: readonly KeyProtector[], actor: string, o: { resumeSeed?: Uint8Array; faultAfterLedgers?: number } = {}): Promise<{ fingerprint: string; ledgers: number }> {
     const L = layout(this.dir);
-    const seed = newSeed();
+    const seed = o.resumeSeed ? Uint8Array.from(o.resumeSeed) : newSeed();
     try {
       const next = softwareSigner(seed);
       const fp = fingerprint(nodeVerifyCrypto, next.publicKey);
-      const keyFile = await createKeyFile(seed, protectors, { deployment: this.config.id, created: new Date(this.now()).toISOString() });
-      writeKeyFile(L.keyFile + '.next', keyFile, { overwrite: true });
-      await this.system.seal({ kind: 'admin', body: { action: 'key-rotation-begin', actor, old: this.fingerprint, new: fp } });
-      let n = 0;
-      for (const t of this.tenants()) {
-        if (t.status === 'deleted') continue;
-        await this.ledger(t.id).rotate(next); n++;
+      if (o.resumeSeed) {
+        await this.system.seal({ kind: 'admin', body: { action: 'key-rotation-resume', actor, old: this.fingerprint, new: fp } });
+      } else {
+        const keyFile = await createKeyFile(seed, protectors, { deployment: this.config.id, created: new Date(this.now()).toISOString() });
+        writeKeyFile(L.keyFile + '.next', keyFile, { overwrite: true });
+        await this.system.seal({ kind: 'admin', body: { action: 'key-rotation-begin', actor, old: this.fingerprint, new: fp } });
       }
-      await this.system.rotate(next); n++;
+      // Each ledger announces the new key signed by the old one, once: a resumed rotation skips the
+      // ledgers that already did and simply signs on with the new key there.
+      let n = 0;
+      const ids = [...this.tenants().filter((t) => t.status !== 'deleted').map((t) => t.id), SYSTEM_TENANT];
+      for (const id of ids) {
+        if (o.faultAfterLedgers !== undefined && n >= o.faultAfterLedgers) throw new SiosError('ERR_INTERNAL', 'fault injected into key rotation (test)');
+        const l = this.ledger(id);
+        if (l.hasAnnounced(next.publicKey)) l.useSigner(next); else await l.rotate(next);
+        n++;
+      }
       const newWrap = hkdf(seed, `sios/${this.config.id}`, 'tenant data key wrapping v1');
       const rows = this.systemDb.prepare('SELECT id, wrapped_key FROM tenants WHERE wrapped_key IS NOT NULL').all();
       this.systemDb.exec('BEGIN IMMEDIATE');
       try {
         for (const r of rows) {
           const aad = utf8(`sios tenant data key\n${this.config.id}\n${String(r['id'])}`);
-          const dk = openAead(this.wrapKey, r['wrapped_key'] as Uint8Array, aad);
+          let dk: Uint8Array;
+          try { dk = openAead(this.wrapKey, r['wrapped_key'] as Uint8Array, aad); } catch (e) {
+            // Already re-wrapped by the interrupted run?
+            try { openAead(newWrap, r['wrapped_key'] as Uint8Array, aad).fill(0); continue; } catch { throw e; }
+          }
           this.systemDb.prepare('UPDATE tenants SET wrapped_key = ? WHERE id = ?').run(sealAead(newWrap, dk, aad), String(r['id']));
           dk.fill(0);
         }
@@ -441,6 +459,26 @@ export class Deployment {
       seed.fill(0);
     }
   }
+
+  /**
+   * Finish a key rotation that was interrupted (keys/operator.key.next exists): ledgers that already
+   * announced the new key sign on with it, the others announce it now, then tenant keys are re-wrapped
+   * and the new key file takes over. Software-mode deployments (a TPM deployment reseals after).
+   */
+  static async resumeRotation(dir: string, passphrase: string, actor: string, o: OpenOptions = {}): Promise<{ fingerprint: string; ledgers: number }> {
+    const L = layout(dir);
+    if (!fs.existsSync(L.keyFile + '.next')) throw new SiosError('ERR_NOT_FOUND', 'no interrupted key rotation to resume (keys/operator.key.next does not exist)');
+    const p = passphraseProtector(passphrase);
+    try {
+      const oldSeed = await openKeyFile(readKeyFile(L.keyFile), p);
+      const nextSeed = await openKeyFile(readKeyFile(L.keyFile + '.next'), p);
+      try {
+        const d = await Deployment.openWithSeed(dir, oldSeed, { ...o, resumingRotation: true });
+        try { return await d.rotateKey([p], actor, { resumeSeed: nextSeed }); } finally { await d.close(); }
+      } finally { oldSeed.fill(0); nextSeed.fill(0); }
+    } finally { p.dispose(); }
+  }
+
 
   async close(): Promise<void> {
     for (const l of this.ledgers.values()) await l.close();

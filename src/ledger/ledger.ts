@@ -184,6 +184,20 @@ export class Ledger {
     return this.enqueue({ kind: 'key-rotation', body }, next);
   }
 
+  /**
+   * Continue with a signer this ledger already announced in a key-rotation entry (resuming an
+   * interrupted rotation). Refused unless the last rotation entry names exactly this key.
+   */
+  useSigner(next: Signer): void {
+    if (!this.hasAnnounced(next.publicKey)) throw new SiosError('ERR_KEY', `ledger ${this.origin} never announced this key; rotate to it instead`);
+    this.signer = next;
+  }
+
+  /** Did the last key-rotation entry of this ledger announce `publicKey`? */
+  hasAnnounced(publicKey: Uint8Array): boolean {
+    return this.store.lastRotation?.() === toBase64url(publicKey);
+  }
+
   private enqueue(req: SealRequest, nextSigner: Signer | undefined): Promise<Receipt> {
     if (this.closed) return Promise.reject(new SiosError('ERR_CLOSED', `ledger ${this.origin} is closed`));
     try {

@@ -33,5 +33,7 @@ export interface LedgerStore {
   openIntents(): number[];
   payload(seq: number, name: string): StoredPayload | undefined;
   erasePayload(seq: number, name: string): boolean;
+  /** The new key (base64url) announced by the last key-rotation entry, if any. */
+  lastRotation?(): string | undefined;
   close(): void;
 }

@@ -114,6 +114,13 @@ export class SqliteLedgerStore implements LedgerStore {
     return Number(r.changes) > 0;
   }
 
+  lastRotation(): string | undefined {
+    const r = this.db.prepare("SELECT bytes FROM ledger_entries WHERE kind = 'key-rotation' ORDER BY seq DESC LIMIT 1").get();
+    if (!r) return undefined;
+    const body = (JSON.parse(new TextDecoder().decode(r['bytes'] as Uint8Array)) as { body: { new?: unknown } }).body;
+    return typeof body.new === 'string' ? body.new : undefined;
+  }
+
   close(): void {
     if (this.ownsDb && this.db.isOpen) this.db.close();
   }

@@ -5,7 +5,7 @@ import { passphraseProtector } from '../../crypto/passphrase.ts';
 import { readKeyFile, writeKeyFile, keyFileInfo, serializeKeyFile } from '../../crypto/keystore.ts';
 import { exportKeyFile, importExportFile, parseShare, restoreFromShares, splitKeyFile } from '../../crypto/backup.ts';
 import { publicKeyToPem } from '../../crypto/pubkey-format.ts';
-import { readConfig } from '../../deployment/deployment.ts';
+import { Deployment, readConfig } from '../../deployment/deployment.ts';
 import { layout } from '../../deployment/layout.ts';
 import { flag, need, str, type CommandSpec } from '../args.ts';
 import { dataDir, dataOption, openDeployment, out, passOption, protectorFrom, readPassphrase } from '../context.ts';
@@ -19,13 +19,14 @@ usage:
   sios key restore --shares FILE [--force]             rebuild keys/operator.key from k shares (one per line)
   sios key export --out FILE [--export-passphrase-file F]   encrypted offline backup under a separate passphrase
   sios key import --in FILE [--export-passphrase-file F] [--force]
-  sios key rotate                                      new key, announced in every ledger, signed by the old one
+  sios key rotate [--resume]                           new key, announced in every ledger, signed by the old one
+                                                       (--resume finishes a rotation that was interrupted)
 Common: --data DIR, --passphrase-file FILE (or $SIOS_PASSPHRASE). Export passphrase: --export-passphrase-file or $SIOS_EXPORT_PASSPHRASE.
 `,
   options: {
     ...dataOption, ...passOption, pem: { type: 'boolean' }, k: { type: 'string' }, n: { type: 'string' },
     'out-dir': { type: 'string' }, shares: { type: 'string' }, force: { type: 'boolean' }, out: { type: 'string' }, in: { type: 'string' },
-    'export-passphrase-file': { type: 'string' },
+    'export-passphrase-file': { type: 'string' }, resume: { type: 'boolean' },
   },
   async run(args) {
     const sub = args.positionals[0];
@@ -96,6 +97,11 @@ Common: --data DIR, --passphrase-file FILE (or $SIOS_PASSPHRASE). Export passphr
         return 0;
       }
       case 'rotate': {
+        if (flag(args, 'resume')) {
+          const r = await Deployment.resumeRotation(dir, await readPassphrase(args), 'operator');
+          out(`Finished the interrupted rotation to ${fingerprintForHumans(r.fingerprint)} (${r.ledgers} ledgers).`);
+          return 0;
+        }
         const d = await openDeployment(args);
         const p = await protectorFrom(args);
         try {
