@@ -14,6 +14,12 @@ export interface VerifyCrypto {
   readonly name: string;
   /** SHA-256, synchronous: the Merkle tree hashes millions of leaves and cannot await each one. */
   sha256(data: Uint8Array): Uint8Array;
+  /**
+   * Optional: RFC 9162 leaf hashes SHA-256(0x00 || buf[start:end]) of many ranges, computed off the
+   * calling thread (Node: worker threads on the other cores). Returns 32 bytes per range, in order.
+   * Verification works without it; with it, hashing overlaps with parsing.
+   */
+  leafHashes?(buf: Uint8Array, starts: Int32Array | Float64Array, ends: Int32Array | Float64Array): Promise<Uint8Array>;
   /** ML-DSA-65 verification with the empty context string (FIPS 204 §5.4). Never throws on bad input: false. */
   verifyMlDsa65(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
 }

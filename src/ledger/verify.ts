@@ -144,8 +144,14 @@ async function run(bytes: Uint8Array, o: VerifyOptions, report: VerifyReport): P
   const rotations: Rotation[] = [];
   let prev = genesisPrev(c, h.origin);
   let pendingBreak: number | undefined;
+  // Large bundles: leaf hashes are computed ahead on other threads (where the crypto suite can),
+  // chunk by chunk, while this loop parses; each chunk's hashes are awaited when the loop reaches it.
+  const CHUNK = 8192;
+  const pre = c.leafHashes && h.entries >= 4 * CHUNK ? prehash(c, bytes, lines.pos, h.entries, CHUNK) : undefined;
+  let chunk: Uint8Array | undefined;
   for (let i = 0; i < h.entries; i++) {
     const start = lines.pos;
+    if (pre && i % CHUNK === 0) chunk = await pre(i / CHUNK);
     const line = lines.next();
     if (line === undefined) throw new VerifyError('truncated', `the bundle ends after ${i} of ${h.entries} entries`, i);
     if (line.length > 0 && line[0] !== 0x7b) throw new VerifyError('truncated', `expected entry ${i}, found something else: entries are missing`, i);
@@ -156,7 +162,10 @@ async function run(bytes: Uint8Array, o: VerifyOptions, report: VerifyReport): P
       throw new VerifyError('reordered', why, i);
     }
     if (e.tenant !== h.tenant) throw new VerifyError('wrong-tenant', `entry ${i} belongs to tenant '${e.tenant}', not '${h.tenant}'`, i);
-    const leaf = leafHashAt(c, bytes, start, start + line.length);
+    const pos = i % CHUNK;
+    const leaf = chunk && pos * 32 + 32 <= chunk.length && sameRange(pre, i, start, start + line.length)
+      ? chunk.subarray(pos * 32, pos * 32 + 32)
+      : leafHashAt(c, bytes, start, start + line.length);
     if (pendingBreak !== undefined) {
       // Entry i-1's prev did not match entry i-2's hash. If entry i vouches for entry i-1's bytes,
       // entry i-2 was altered; otherwise entry i-1 itself was.
@@ -289,6 +298,35 @@ async function run(bytes: Uint8Array, o: VerifyOptions, report: VerifyReport): P
   if (endObj['end'] !== BUNDLE_FORMAT || endObj['entries'] !== h.entries) throw new VerifyError('malformed', 'the end line does not match the header: lines were added or removed');
   const extra = lines.next();
   if (extra !== undefined && extra.length > 0) throw new VerifyError('malformed', 'there is data after the end line');
+}
+
+/**
+ * Scan ahead for the first `n` lines after `from` and start hashing them off-thread in chunks.
+ * The ranges are only a guess made before parsing: the loop uses a precomputed hash only when its
+ * range is exactly the line it parsed (see chunkEndsAt), and hashes the line itself otherwise.
+ */
+type Prehash = ((k: number) => Promise<Uint8Array>) & { starts: Float64Array; ends: Float64Array };
+
+function prehash(c: VerifyCrypto, bytes: Uint8Array, from: number, n: number, size: number): Prehash {
+  const starts = new Float64Array(n), ends = new Float64Array(n);
+  let pos = from, m = 0;
+  for (; m < n && pos < bytes.length; m++) {
+    let e = bytes.indexOf(0x0a, pos);
+    if (e < 0) e = bytes.length;
+    starts[m] = pos; ends[m] = e; pos = e + 1;
+  }
+  const jobs: Promise<Uint8Array>[] = [];
+  for (let k = 0; k * size < m; k++) {
+    const a = k * size, b = Math.min(m, a + size);
+    jobs.push((c.leafHashes as NonNullable<VerifyCrypto['leafHashes']>)(bytes, starts.subarray(a, b), ends.subarray(a, b)));
+  }
+  const f = ((k: number) => jobs[k] ?? Promise.resolve(new Uint8Array(0))) as Prehash;
+  f.starts = starts; f.ends = ends;
+  return f;
+}
+
+function sameRange(pre: Prehash | undefined, i: number, start: number, end: number): boolean {
+  return pre !== undefined && pre.starts[i] === start && pre.ends[i] === end;
 }
 
 function bundleEntryPrev(bytes: Uint8Array, offsets: number[], seq: number): Uint8Array {

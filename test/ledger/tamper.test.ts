@@ -135,3 +135,26 @@ test('bad input gives a clear failure, never a crash or "verified"', async () =>
     assert.ok(r.failure && r.failure.message.length > 10, name);
   }
 });
+
+test('large bundles (leaf hashes computed on worker threads) verify and locate tampering the same way', async (t) => {
+  const dir = tempDir(t);
+  const store = new SqliteLedgerStore(path.join(dir, 'big.db'));
+  const ledger = Ledger.open({ tenant: 'acme', origin: 'sios/tamper/acme', store, signer, crypto: c, random: randomBytes, maxBatch: 4096 });
+  for (let k = 0; k < 10; k++) await Promise.all(Array.from({ length: 4096 }, (_, i) => ledger.seal({ kind: 'intent', body: { actor: 'bob', k, i } })));
+  await ledger.close();
+  let out = '';
+  const s2 = new SqliteLedgerStore(path.join(dir, 'big.db'));
+  exportBundle(s2, { origin: 'sios/tamper/acme', tenant: 'acme', crypto: c, publicKeys: [signer.publicKey] }, (s) => { out += s; });
+  s2.close();
+  assert.ok(c.leafHashes, 'the Node suite hashes leaves on worker threads');
+  const ok = await verifyBundle(utf8(out), { crypto: c, trustedKeys: [signer.publicKey] });
+  assert.equal(ok.ok, true, ok.failure?.message);
+  const lines = out.split('\n');
+  for (const seq of [5, 20_000, 40_959]) {
+    const copy = [...lines];
+    copy[seq + 1] = (copy[seq + 1] as string).replace('"actor":"bob"', '"actor":"eve"');
+    const r = await verifyBundle(utf8(copy.join('\n')), { crypto: c, trustedKeys: [signer.publicKey] });
+    assert.equal(r.ok, false);
+    assert.equal(r.failure?.seq, seq, r.failure?.message);
+  }
+});
