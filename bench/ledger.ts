@@ -14,6 +14,7 @@ import { exportBundle } from '../src/ledger/export.ts';
 import { verifyBundle } from '../src/ledger/verify.ts';
 import { utf8 } from '../src/encoding/bytes.ts';
 import { fmt, printTable, stats, sleep } from './lib.ts';
+import { readShared } from '../src/cli/read-shared.ts';
 
 const args = process.argv.slice(2);
 const N_VERIFY = Number(args[args.indexOf('--entries') + 1] ?? 0) || 1_000_000;
@@ -133,7 +134,8 @@ const bfd = fs.openSync(bundlePath, 'w');
 const st = new SqliteLedgerStore(path.join(dir, 'big.db'));
 exportBundle(st, { origin: 'sios/bench/big', tenant: 'big', crypto: c, publicKeys: [signer.publicKey] }, (s) => { fs.writeSync(bfd, s); });
 st.close(); fs.closeSync(bfd);
-const bytes = new Uint8Array(fs.readFileSync(bundlePath));
+// Read straight into shared memory, as `sios verify` does, so the hashing worker needs no copy.
+const bytes = readShared(bundlePath);
 t0 = performance.now();
 const rep = await verifyBundle(bytes, { crypto: c, trustedKeys: [signer.publicKey] });
 const vt = (performance.now() - t0) / 1000;

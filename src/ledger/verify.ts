@@ -315,12 +315,22 @@ function prehash(c: VerifyCrypto, bytes: Uint8Array, from: number, n: number, si
     if (e < 0) e = bytes.length;
     starts[m] = pos; ends[m] = e; pos = e + 1;
   }
+  // Keep a few chunks in flight ahead of the parser, not all of them (bounded memory and queueing).
   const jobs: Promise<Uint8Array>[] = [];
-  for (let k = 0; k * size < m; k++) {
+  const chunks = Math.ceil(m / size);
+  const dispatch = (k: number): void => {
+    if (k >= chunks || jobs[k]) return;
     const a = k * size, b = Math.min(m, a + size);
-    jobs.push((c.leafHashes as NonNullable<VerifyCrypto['leafHashes']>)(bytes, starts.subarray(a, b), ends.subarray(a, b)));
-  }
-  const f = ((k: number) => jobs[k] ?? Promise.resolve(new Uint8Array(0))) as Prehash;
+    jobs[k] = (c.leafHashes as NonNullable<VerifyCrypto['leafHashes']>)(bytes, starts.subarray(a, b), ends.subarray(a, b));
+  };
+  const AHEAD = 4;
+  for (let k = 0; k < AHEAD; k++) dispatch(k);
+  const f = ((k: number) => {
+    dispatch(k + AHEAD);
+    const j = jobs[k] ?? Promise.resolve(new Uint8Array(0));
+    delete jobs[k];
+    return j;
+  }) as Prehash;
   f.starts = starts; f.ends = ends;
   return f;
 }

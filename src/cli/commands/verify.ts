@@ -8,6 +8,7 @@ import type { Receipt } from '../../ledger/ledger.ts';
 import { flag, str, type CommandSpec, type ParsedArgs } from '../args.ts';
 import { out } from '../context.ts';
 import { progress } from '../progress.ts';
+import { readShared } from '../read-shared.ts';
 import { missingEvidence, referencedDigest, verifyCheckpointEvidence } from '../../attestation/checkpoint-evidence.ts';
 
 const MAX_BUNDLE = 8 * 1024 * 1024 * 1024;
@@ -49,7 +50,7 @@ Exit status: 0 verified, 1 verification failed (the first bad entry and the reas
     try { st = fs.statSync(file); } catch (cause) { throw new SiosError('ERR_INPUT', `cannot read ${file}`, { cause }); }
     if (!st.isFile()) throw new SiosError('ERR_INPUT', `${file} is not a file`);
     if (st.size > MAX_BUNDLE) throw new SiosError('ERR_TOO_LARGE', `${file} is ${st.size} bytes; bundles over 8 GiB are not supported`);
-    const bytes = new Uint8Array(fs.readFileSync(file));
+    const bytes = readShared(file); // shared memory: the leaf-hashing worker reads it without a copy
     const since = str(args, 'since');
     const bar = progress('verifying', process.stderr);
     const opts: Parameters<typeof verifyBundle>[1] = { crypto: nodeVerifyCrypto, trustedKeys: keys, onProgress: (d, t) => bar.update(d, t) };
