@@ -203,11 +203,6 @@ export class Detector {
   }
 }
 
-function hasAsciiLetters(s: string): boolean {
-  for (let i = 0; i < s.length; i++) { const c = s.charCodeAt(i); if (c >= 0x61 && c <= 0x7a) return true; }
-  return false;
-}
-
 /**
  * Score of an encoded segment. Prose hidden in base64 or hex inside an untrusted document is suspicious
  * on its own (that is how "stealth" injections travel); URL-encoding and entities are common in benign

@@ -16,7 +16,6 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { initDeployment } from '../../src/deployment/deployment.ts';
 import { passphraseProtector } from '../../src/crypto/passphrase.ts';
@@ -30,7 +29,6 @@ import { addVirtualAuthenticator, launchChromium, type LaunchedChromium } from '
 import { scan } from '../../src/sentinel/index.ts';
 import { groupFingerprint } from '../../src/web/console/model.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // Screenshots are always taken (rendering is exercised); they replace docs/screenshots only with
 // SIOS_SCREENSHOTS=1, so a test run leaves the checkout unchanged.
 const SHOTS = process.env['SIOS_SCREENSHOTS'] === '1' ? path.resolve(import.meta.dirname, '../../docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'sios-console-shots-'));
