@@ -21,6 +21,7 @@
  * Model: logistic regression on hashed features (src/sentinel/classifier.ts), SGD with L2, classes
  * balanced, trained on windows of the normalised text exactly as the detector windows it.
  */
+import { prng } from '../src/policy/defaults.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { normalize } from '../src/sentinel/normalize.ts';
@@ -42,17 +43,8 @@ export const TARGET_FPR = 0.005;
 export const HELDOUT_TEXT_CATEGORIES = ['Learning and Tutoring', 'Language Translation', 'Homophonic Substitution', 'Space Removal & Grouping', 'Persuasion', 'Malware Distribution'];
 export const HELDOUT_CODE_CATEGORIES = ['Memory Scanning', 'Crippling Critical Infrastructures', 'Cryptocurrency Mining'];
 
-/** Seeded PRNG for shuffles and sampling (mulberry32). NOT for security: training data order only. */
-export function trainingShufflePrng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG for shuffles and sampling (mulberry32, shared with the policy examples). NOT for security: training data order only. */
+export const trainingShufflePrng = prng;
 
 export function shuffle<T>(xs: T[], rnd: () => number): T[] {
   const a = [...xs];
