@@ -24,6 +24,7 @@ import type { BrainVerdict, Capabilities, SentinelHook, SkillHandle } from '../g
 import { createApi, type FetchHandler } from '../api/server.ts';
 import { doctor } from '../deployment/doctor.ts';
 import { readEgressStates } from '../perimeter/store.ts';
+import { runEgressSkill } from '../perimeter/egress-skill.ts';
 import { createSentinel, type Sentinel } from '../sentinel/turn.ts';
 import { scan } from '../sentinel/index.ts';
 
@@ -154,6 +155,12 @@ export class App {
       const m = v.manifest;
       const ctx = (c: { tenant: string; principal: Parameters<SkillHandle['execute']>[0]['principal']; signal: AbortSignal }) => ({
         tenant: c.tenant, principal: c.principal, signal: c.signal, store: app.deployment.store(tenant), policy: app.policy(tenant),
+        // Work that needs the outside runs in a cell whose only way out is this tenant's gateway.
+        egress: async (url: string): Promise<Json> => {
+          const r = await runEgressSkill({ deployment: app.deployment, tenant, skill: m.id, url });
+          if (r.outcome !== 'fetched') throw new SiosError('ERR_EGRESS', `${m.id}: ${r.message}`, { details: { reason: r.reason ?? r.outcome } });
+          return { outcome: r.outcome, message: r.message.slice(0, 2000), cell: r.cell, ...(r.status === undefined ? {} : { status: r.status }), ...(r.bytes === undefined ? {} : { bytes: r.bytes }), ...(r.reason === undefined ? {} : { reason: r.reason }) };
+        },
       });
       return {
         id: m.id, version: m.version, digest: v.digest, risk: m.risk, clearance: m.clearance,

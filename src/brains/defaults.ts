@@ -14,7 +14,7 @@ import { signBrainManifest, type BrainManifest, type SignedBrain } from './manif
 import type { BrainScript } from './scripted.ts';
 
 const PROVENANCE = { builder: 'SIOS project', source: 'sios/src/brains/defaults.ts', built: '2026-11-22T00:00:00Z' } as const;
-const ALL_SKILLS = ['documents.generate', 'records.export', 'records.read', 'records.write'];
+const ALL_SKILLS = ['documents.generate', 'records.export', 'records.read', 'records.write', 'web.fetch'];
 
 function rulesFor(collection: string): BrainScript['rules'] {
   return [

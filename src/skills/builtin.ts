@@ -23,6 +23,11 @@ export interface SkillContext {
   readonly policy: TenantPolicy;
   /** Aborted on revocation or cancellation: checked before any effect. */
   readonly signal: AbortSignal;
+  /**
+   * Runs a fetch in a bubblewrap cell whose only way out is the tenant's egress gateway (perimeter/).
+   * Present when the deployment can sandbox; skills that need the outside fail closed without it.
+   */
+  readonly egress?: (url: string) => Promise<Json>;
 }
 
 export interface SkillImplementation {
@@ -61,6 +66,17 @@ export function builtinSkillManifests(): SkillManifest[] {
         properties: { collection: COLLECTION, ids: IDS, title: { type: 'string', minLength: 1, maxLength: 200 }, columns: COLUMNS, format: { enum: ['markdown', 'text'] } },
       },
       resultSchema: { type: 'object', additionalProperties: false, required: ['title', 'format', 'rows', 'document'], properties: { title: { type: 'string' }, format: { enum: ['markdown', 'text'] }, rows: { type: 'integer', minimum: 0 }, document: { type: 'string', maxLength: MAX_DOCUMENT } } },
+    },
+    {
+      ...base, id: 'web.fetch', description: 'Fetch an http:// URL the tenant allowlisted, from a sandboxed cell through the tenant egress gateway; returns status and size, never secrets.',
+      // Reaching outside is an effect: a URL built from untrusted reading needs a person (Sentinel),
+      // and nothing above public (0) may be sent out in it.
+      risk: 'write', clearance: 1, dryRun: false, untrustedArgs: ['url'], maxConfidentiality: 0,
+      argsSchema: { type: 'object', additionalProperties: false, required: ['url'], properties: { url: { type: 'string', pattern: '^http://', maxLength: 2048 } } },
+      resultSchema: {
+        type: 'object', additionalProperties: false, required: ['outcome', 'message', 'cell'],
+        properties: { outcome: { enum: ['fetched', 'refused', 'failed'] }, status: { type: 'integer' }, bytes: { type: 'integer', minimum: 0 }, reason: { type: 'string' }, message: { type: 'string', maxLength: 2000 }, cell: { type: 'string' } },
+      },
     },
     {
       ...base, id: 'records.export', description: 'Export the records the principal may read as CSV or JSON Lines. High impact: dry run first.',
@@ -204,8 +220,16 @@ const exportSkill: SkillImplementation = {
   },
 };
 
+const webFetch: SkillImplementation = {
+  async execute(ctx, args) {
+    if (!ctx.egress) throw new SiosError('ERR_SANDBOX', 'web.fetch needs a sandboxed cell and the tenant egress gateway, which this deployment does not provide here; run it through SIOS (sios serve or sios act)');
+    ctx.signal.throwIfAborted();
+    return ctx.egress(String((args as { url: string }).url));
+  },
+};
+
 export const BUILTIN_SKILLS: ReadonlyMap<string, SkillImplementation> = new Map([
-  ['records.read', read], ['records.write', write], ['documents.generate', generate], ['records.export', exportSkill],
+  ['records.read', read], ['records.write', write], ['documents.generate', generate], ['records.export', exportSkill], ['web.fetch', webFetch],
 ]);
 
 function implementation(skill: SkillManifest): SkillImplementation {

@@ -62,7 +62,7 @@ test('tool calls are parsed and mapped back to skill ids; tools are offered from
   assert.equal(req['path'], '/v1/chat/completions');
   assert.equal(req['temperature'], 0);
   const offered = req['tools'] as { function: { name: string; parameters: unknown } }[];
-  assert.deepEqual(offered.map((x) => x.function.name), ['records__read', 'records__write', 'documents__generate', 'records__export']);
+  assert.deepEqual(offered.map((x) => x.function.name), ['records__read', 'records__write', 'documents__generate', 'web__fetch', 'records__export']);
   assert.deepEqual(offered[0]!.function.parameters, tools[0]!.parameters);
   assert.match(JSON.stringify(req['messages']), /<context source=\\"note\/1\\">/);
   const txt = await new OpenAiChatRuntime({ endpoint: base.replace('/v1', ''), model: 'text' }).propose({ task: 'x', context: [], tools: [], signal: new AbortController().signal });

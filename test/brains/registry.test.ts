@@ -19,13 +19,13 @@ test('add verifies signatures, seals in the system ledger first, and is idempote
   assert.match(b.digest, /^sha256:[0-9a-f]{64}$/);
   assert.match(b.verdictKey, /^SHA256:[0-9a-f]{64}$/);
   assert.deepEqual(seals.map((s) => [s.tenant, s.kind, s.body['action']]), [
-    ['system', 'admin', 'skill-add'], ['system', 'admin', 'skill-add'], ['system', 'admin', 'skill-add'], ['system', 'admin', 'skill-add'], ['system', 'admin', 'brain-add'],
+    ['system', 'admin', 'skill-add'], ['system', 'admin', 'skill-add'], ['system', 'admin', 'skill-add'], ['system', 'admin', 'skill-add'], ['system', 'admin', 'skill-add'], ['system', 'admin', 'brain-add'],
   ]);
-  assert.equal(seals[4]!.body['manifest'], b.digest);
+  assert.equal(seals[5]!.body['manifest'], b.digest);
   await registry.addBrain(signed.brains[0]!, { actor: 'op' });
-  assert.equal(seals.length, 5, 're-adding the same manifest is a no-op');
+  assert.equal(seals.length, 6, 're-adding the same manifest is a no-op');
   assert.deepEqual(registry.listBrains().map((x) => x.ref), ['sios.assistant@1.0.0']);
-  assert.deepEqual(registry.listSkills().map((x) => x.id), ['documents.generate', 'records.export', 'records.read', 'records.write']);
+  assert.deepEqual(registry.listSkills().map((x) => x.id), ['documents.generate', 'records.export', 'records.read', 'records.write', 'web.fetch']);
 
   const tampered = clone(signed.brains[1]!);
   (tampered.manifest as unknown as { skills: string[] }).skills = ['records.export'];

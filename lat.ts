@@ -1,0 +1,26 @@
+import * as fs from 'node:fs'; import * as os from 'node:os'; import * as path from 'node:path';
+import { initDeployment } from './src/deployment/deployment.ts';
+import { passphraseProtector } from './src/crypto/passphrase.ts';
+import { App } from './src/app/app.ts';
+import { HOSPITAL_POLICY } from './src/app/example-tenants.ts';
+import { stats, sleep } from './bench/lib.ts';
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lat-'));
+const p = passphraseProtector('correct horse battery staple');
+await initDeployment(dir, [p], { id: 'bench' });
+const app = await App.open(dir, p);
+await app.installBuiltins();
+await app.deployment.createTenant('st-mary', 'operator');
+await app.setPolicy('st-mary', HOSPITAL_POLICY, 'operator');
+await app.registry.grant('st-mary', 'sios.assistant@1.0.0', ['records.read'], { actor: 'operator' });
+app.limiter.setLimits('st-mary', { perCredential: { capacity: 1e9, refillPerSecond: 1e9 }, perSkill: { capacity: 1e9, refillPerSecond: 1e9 }, perTenant: { capacity: 1e9, refillPerSecond: 1e9 } });
+app.deployment.store('st-mary').put('patients', { id: 'P-1001', name: 'x', ward: 'w3', medication: 'm', diagnosis: 'd', billing_code: 'b', amount_due: '0', insurance_id: 'i', level: 1 });
+const nurse = app.principals.create({ tenant: 'st-mary', name: 'nurse', role: 'member', clearance: 2, attributes: { roles: 'nurse', ward: 'w3' } });
+const tok = app.tokens.issue({ principalId: nurse.id, scope: ['skills.invoke.*'] }).token;
+const req = { credential: tok, tenant: 'st-mary', brain: 'sios.assistant@1.0.0', skill: 'records.read', args: { collection: 'patients', ids: ['P-1001'] } };
+for (let i = 0; i < 300; i++) await app.gate.submit(req);
+const lat: number[] = []; const ps: Promise<void>[] = []; const start = performance.now(); const rate = 1000; const n = rate * 4;
+for (let i = 0; i < n; i++) { const due = start + (i * 1000) / rate; const w = due - performance.now(); if (w > 1) await sleep(w); const t = performance.now(); ps.push(app.gate.submit(req).then(() => { lat.push(performance.now() - t); })); }
+await Promise.all(ps);
+const s = stats(lat); const sorted = [...lat].sort((a, b) => a - b);
+console.log(process.env['WAL'] ?? 'default', 'p50', s.p50.toFixed(2), 'p90', sorted[Math.floor(n * 0.9)]!.toFixed(2), 'p99', s.p99.toFixed(2), 'max', sorted[n - 1]!.toFixed(1));
+await app.close();
