@@ -8,7 +8,7 @@
  *   import { buildVerifierHtml }         builds it in-process (tests, `sios serve`)
  */
 import * as esbuild from 'esbuild';
-import { createHash } from 'node:crypto';
+import { assertInlineSafe, cspHash } from '../src/web/inline.ts';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,17 +36,6 @@ function only(r: esbuild.BuildResult, what: string): string {
   const files = r.outputFiles ?? [];
   if (files.length !== 1) throw new Error(`esbuild produced ${files.length} files for ${what}; expected 1`);
   return (files[0] as esbuild.OutputFile).text;
-}
-
-function cspHash(s: string): string {
-  return 'sha256-' + createHash('sha256').update(s, 'utf8').digest('base64');
-}
-
-/** The inline script must not end its <script> element early, nor the style its <style>. */
-function assertInlineSafe(s: string, tag: 'script' | 'style'): void {
-  const closing = new RegExp(`</${tag}`, 'i');
-  if (closing.test(s)) throw new Error(`the inlined ${tag} contains "</${tag}"; it would end the element early`);
-  if (tag === 'script' && /<!--/.test(s)) throw new Error('the inlined script contains "<!--", which changes how HTML parses a script element');
 }
 
 export async function buildVerifierHtml(): Promise<string> {

@@ -7,7 +7,7 @@
  *   node src/web/console/build.ts [OUT]   writes dist/web/console.html
  */
 import * as esbuild from 'esbuild';
-import { createHash } from 'node:crypto';
+import { assertInlineSafe, cspHash } from '../inline.ts';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,16 +16,6 @@ import { consolePageHtml } from './page.ts';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../../..');
 export const CONSOLE_OUT = path.join(ROOT, 'dist/web/console.html');
-
-function cspHash(s: string): string {
-  return 'sha256-' + createHash('sha256').update(s, 'utf8').digest('base64');
-}
-
-/** An inlined script must not close its element early or open an HTML comment. */
-function assertInlineSafe(s: string, tag: 'script' | 'style'): void {
-  if (new RegExp(`</${tag}`, 'i').test(s)) throw new Error(`the inlined ${tag} contains "</${tag}"; it would end the element early`);
-  if (tag === 'script' && /<!--/.test(s)) throw new Error('the inlined script contains "<!--", which changes how HTML parses a script element');
-}
 
 export async function buildConsoleHtml(): Promise<string> {
   const r = await esbuild.build({

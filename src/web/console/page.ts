@@ -3,37 +3,11 @@
  * meta Content-Security-Policy admits exactly those two (by SHA-256) and same-origin fetches, on
  * top of the header policy `sios serve` sends, so the page cannot load or send anything elsewhere.
  */
-export interface ConsoleParts {
-  css: string;
-  script: string;
-  scriptHash: string;
-  styleHash: string;
-  version: string;
-}
+import { pageHead, type PageParts } from '../inline.ts';
+export type ConsoleParts = PageParts;
 
 export function consolePageHtml(p: ConsoleParts): string {
-  const csp = [
-    "default-src 'none'",
-    `script-src '${p.scriptHash}'`,
-    `style-src '${p.styleHash}'`,
-    "connect-src 'self'",
-    "img-src 'none'",
-    "font-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-  ].join('; ');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="SIOS ${p.version}">
-<title>SIOS console</title>
-<style>${p.css}</style>
-</head>
-<body>
+  return `${pageHead(p, { title: 'SIOS console', connect: "'self'" })}
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <div class="top-inner">

@@ -3,39 +3,11 @@
  * and script; the Content-Security-Policy admits exactly those two (by hash) and Blob-URL workers,
  * and forbids every fetch, so even a bug cannot make the page reach the network.
  */
-export interface PageParts {
-  css: string;
-  script: string;
-  /** 'sha256-…' CSP source expressions of the inline script and style. */
-  scriptHash: string;
-  styleHash: string;
-  version: string;
-}
+import { pageHead, type PageParts } from '../inline.ts';
+export type { PageParts };
 
 export function verifierPageHtml(p: PageParts): string {
-  const csp = [
-    "default-src 'none'",
-    `script-src '${p.scriptHash}'`,
-    `style-src '${p.styleHash}'`,
-    'worker-src blob:',
-    "connect-src 'none'",
-    "img-src 'none'",
-    "font-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-  ].join('; ');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="SIOS ${p.version}">
-<title>SIOS · Offline ledger verifier</title>
-<style>${p.css}</style>
-</head>
-<body>
+  return `${pageHead(p, { title: 'SIOS · Offline ledger verifier', connect: "'none'", blobWorkers: true })}
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <div class="top-inner">
