@@ -5,16 +5,10 @@
  * tested) in Node as well as in the page. Entries are attacker-influenced text: nothing here builds
  * HTML; the view sets textContent only.
  */
+import type { Entry } from '../../ledger/entry.ts';
 
-export interface LedgerEntry {
-  v: number;
-  tenant: string;
-  seq: number;
-  time: string;
-  kind: string;
-  prev: string;
-  body: Record<string, unknown>;
-}
+/** A ledger entry as the API returns it: the ledger's Entry, with a body the page treats as untyped. */
+export type LedgerEntry = Omit<Entry, 'body'> & { body: Record<string, unknown> };
 
 export interface TimelineRow {
   seq: number;
