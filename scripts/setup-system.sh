@@ -6,8 +6,9 @@
 #   chromium                        real-browser tests (verifier page, passkeys, console)
 #   tinyproxy                       the established proxy the egress benchmark compares against
 #   iproute2                        network namespaces for the zero-egress test hosts
+#   openssl                         a throwaway TLS certificate for the TLS test of sios serve
 set -euo pipefail
-want=(swtpm swtpm-tools tpm2-tools bubblewrap chromium tinyproxy iproute2)
+want=(swtpm swtpm-tools tpm2-tools bubblewrap chromium tinyproxy iproute2 openssl)
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
