@@ -54,7 +54,7 @@ export interface RetrievedItem extends ContextItem {
 
 export interface GuardOptions {
   /** The detector, or null to rely on labels alone (then nothing is quarantined). */
-  scan: ((text: string) => Verdict) | null;
+  scan: ((text: string) => Verdict | Promise<Verdict>) | null;
   authority: LabelAuthority;
   canaries: CanaryBook;
   /** The tenant's quarantine; required when scan is set. */
@@ -112,7 +112,7 @@ export class TurnGuard {
         const l = label(kind, item.confidentiality ?? conf, item.integrity);
         if (l.integrity === 'trusted') { trustedShown.push({ source: item.source, text: turn.read(labeled(item.text, l)) }); continue; }
         if (o.scan) {
-          const v = o.scan(item.text);
+          const v = await o.scan(item.text);
           if (v.verdict === 'injection') {
             quarantined.push(await (o.quarantine as (t: string) => Quarantine)(i.tenant).hold({ source: item.source, text: item.text, verdict: v }));
             continue;

@@ -35,8 +35,11 @@ import type { Verdict } from './detector.ts';
 export type EffectRule = 'require-approval' | 'deny';
 
 export interface SentinelHookOptions {
-  /** The detector (index.ts `scan`), or null to rely on labels alone. */
-  scan: ((text: string) => Verdict) | null;
+  /**
+   * The detector (index.ts `scan`), or null to rely on labels alone. May be async, e.g. the
+   * built-in detector with an ONNX plug-in (onnx/combined.ts): `(t) => combined.scan(t)`.
+   */
+  scan: ((text: string) => Verdict | Promise<Verdict>) | null;
   /** Canaries live in some brain's context in this tenant now (context.ts CanaryBook). */
   canaries?: (tenant: string) => readonly Canary[];
   /** Lowest skill risk at which untrusted arguments need a person (default 'write'). */
@@ -180,7 +183,7 @@ export function createSentinelHook(opts: SentinelHookOptions): SentinelHook {
           const text = parts.join('\n');
           if (text.trim() === '') continue;
           if (text.length > maxScan) { deny.push(`argument '${name}' carries ${text.length} characters of untrusted text, over the ${maxScan} Sentinel scans`); continue; }
-          const v = opts.scan(text);
+          const v = await opts.scan(text);
           scans.push({ arg: name, verdict: v.verdict, score: v.score, reasons: [...v.reasons].slice(0, 8) });
           if (v.verdict === 'injection') deny.push(`argument '${name}' carries text the detector judges a prompt injection (score ${v.score}: ${v.reasons.slice(0, 4).join(', ')})`);
         }

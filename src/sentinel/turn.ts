@@ -72,7 +72,7 @@ export interface Sentinel {
  * `person(tenant, id)` checks a releasing person (an active principal of that tenant).
  */
 export function createSentinel(d: SentinelDeployment, o: {
-  scan: ((text: string) => Verdict) | null;
+  scan: ((text: string) => Verdict | Promise<Verdict>) | null;
   person?: (tenant: string, principalId: string) => { name: string };
   hook?: Omit<SentinelHookOptions, 'scan' | 'canaries' | 'authority'>;
 }): Sentinel {

@@ -4,8 +4,9 @@
  *   { "manifest": {...}, "signature": base64url(ML-DSA-65 sig), "signer": "SHA256:<hex fingerprint>" }
  *
  * The signature is over a domain-separated message, `utf8(domain) || JCS(manifest)`, where the
- * domain is "SIOS skill manifest v1\n" or "SIOS brain manifest v1\n", so a skill manifest can never
- * be replayed as a brain manifest (or as any other SIOS signed object). The manifest digest is
+ * domain is "SIOS skill manifest v1\n", "SIOS brain manifest v1\n" or "SIOS detector manifest v1\n"
+ * (Sentinel's ONNX detector packs, sentinel/onnx/), so a skill manifest can never be replayed as a
+ * brain manifest (or as any other SIOS signed object). The manifest digest is
  * SHA-256 of the JCS bytes (no domain), written "sha256:<hex>"; the gate records it in OARs.
  */
 import { SiosError } from '../errors.ts';
@@ -15,11 +16,12 @@ import { fingerprint } from '../crypto/fingerprint.ts';
 import { nodeVerifyCrypto } from '../crypto/node.ts';
 import type { Signer } from '../crypto/suite.ts';
 
-export type ManifestDomain = 'skill' | 'brain';
+export type ManifestDomain = 'skill' | 'brain' | 'detector';
 
 export const DOMAINS: Readonly<Record<ManifestDomain, string>> = Object.freeze({
   skill: 'SIOS skill manifest v1\n',
   brain: 'SIOS brain manifest v1\n',
+  detector: 'SIOS detector manifest v1\n',
 });
 
 /** Upper bound of a manifest's canonical form (schemas included); larger manifests are refused. */
