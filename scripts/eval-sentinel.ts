@@ -14,25 +14,28 @@
  * node_modules (READMEs: "run the following command", "add this code to your project").
  * Exits non-zero only on an error, never because a goal is missed.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultDetector, OPERATING_THRESHOLD } from '../src/sentinel/index.ts';
-import { DEFAULT_DATA, REPO, insertAttack, loadSplits, shuffle, templateLines, trainingShufflePrng, type Attack, type Context, type Position } from './train-sentinel.ts';
+import { DEFAULT_DATA, PROBE_LANGUAGES, REPO, insertAttack, loadSplits, shuffle, templateLines, trainingShufflePrng, type Attack, type Context, type Position } from './train-sentinel.ts';
 import { toBase64, utf8, toHex } from '../src/encoding/bytes.ts';
 import { rot13 } from '../src/sentinel/normalize.ts';
 import { runScenarios } from '../src/sentinel/scenarios.ts';
 
 const det = defaultDetector();
+const PROBE_FILE = join(REPO, 'data/sentinel/probe-unseen-languages.jsonl');
 const rnd = trainingShufflePrng(99);
 const positions: Position[] = ['start', 'middle', 'end'];
 
-interface Scored { set: string; score: number; ms: number; bytes: number }
+interface Scored { set: string; score: number; ms: number; bytes: number; reasons?: readonly string[]; text?: string }
 const results: Scored[] = [];
+/** SENTINEL_EVAL_DUMP=file writes every scored document (set, score, reasons, text) as JSON Lines, for error analysis. */
+const DUMP = process.env['SENTINEL_EVAL_DUMP'];
 function run(set: string, text: string): void {
   const t0 = performance.now();
   const v = det.scan(text);
   const ms = performance.now() - t0;
-  results.push({ set, score: v.score, ms, bytes: utf8(text).length });
+  results.push({ set, score: v.score, ms, bytes: utf8(text).length, ...(DUMP ? { reasons: v.reasons, text } : {}) });
 }
 
 const i = process.argv.indexOf('--data');
@@ -62,7 +65,7 @@ walk(join(REPO, 'node_modules'), 0);
 for (const d of devDocs) for (let o = 0; o < d.length && o < 40000; o += 2000) run('benign: node_modules READMEs (2 KB chunks)', d.slice(o, o + 2000));
 
 // Ordinary requests addressed to people, in languages never used in training, planted in test contexts.
-for (const b of templateLines(sp.templates, 'benign', true)) for (let k = 0; k < 3; k++) run('benign: human requests, held-out languages', place(pick(sp.test).text, b.text, k));
+for (const b of templateLines(sp.templates, 'benign', true)) for (let k = 0; k < 3; k++) run('benign: human requests (sv pl tr ko hi templates)', place(pick(sp.test).text, b.text, k));
 
 // --- positives
 const heldText = sp.heldoutBipiaAttacks.filter((a) => a.kind === 'text');
@@ -72,7 +75,20 @@ for (const a of heldText) for (let k = 0; k < 6; k++) posDocs.push({ set: 'attac
 for (const a of heldCode) for (let k = 0; k < 6; k++) posDocs.push({ set: 'attack: bipia held-out code categories', attack: a, ctx: pick(testCode).text, k });
 for (const a of sp.handwrittenHeldout) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: multilingual held-out (hand-written)', attack: a, ctx: pick(testText).text, k });
 for (const a of shuffle(sp.trainAttacks, rnd).slice(0, 40)) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: bipia TRAIN categories, unseen contexts', attack: a, ctx: pick(a.kind === 'code' ? testCode : testText).text, k });
-for (const a of templateLines(sp.templates, 'attack', true)) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: task injection, held-out languages', attack: { category: 'task', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: pick(sp.test).text, k });
+for (const a of templateLines(sp.templates, 'attack', true)) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: task injection (sv pl tr ko hi templates)', attack: { category: 'task', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: pick(sp.test).text, k });
+// Attacks in languages no training file uses (PROBE_LANGUAGES), planted in test contexts and in benign
+// documents of the same language; the benign documents alone are negatives.
+const probe = existsSync(PROBE_FILE) ? readFileSync(PROBE_FILE, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { lang: string; kind: 'attack' | 'benign'; text: string }) : [];
+for (const x of probe) if (!PROBE_LANGUAGES.includes(x.lang)) throw new Error(`${PROBE_FILE}: language ${x.lang} is not a probe language`);
+const probeBenign = probe.filter((x) => x.kind === 'benign');
+for (const b of probeBenign) run('benign: documents in unseen languages', b.text);
+for (const a of probe.filter((x) => x.kind === 'attack')) {
+  const same = probeBenign.filter((b) => b.lang === a.lang);
+  for (let k = 0; k < 3; k++) {
+    const host = k === 0 && same.length > 0 ? same[Math.floor(rnd() * same.length)]!.text : pick(sp.test).text;
+    posDocs.push({ set: 'attack: unseen languages (probe)', attack: { category: 'probe', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: host, k });
+  }
+}
 for (const p of posDocs) run(p.set, place(p.ctx, p.attack.text, p.k));
 
 // Obfuscated variants of held-out attacks (text categories + multilingual).
@@ -124,6 +140,8 @@ lines.push(`SUMMARY (held-out attacks only: ${heldoutAttacks.length}; benign: ${
 lines.push(`  at operating threshold 0.5:     recall ${pct(rec(0.5, heldoutAttacks))}, FPR ${pct(rec(0.5, benign))}`);
 lines.push(`  at 1% FPR threshold ${thr1.toFixed(3)}:   recall ${pct(rec(thr1, heldoutAttacks))}, FPR ${pct(rec(thr1, benign))}`);
 lines.push(`  benign imperative docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('imperative'))))}; node_modules docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('node_modules'))))}`);
+
+if (DUMP) writeFileSync(DUMP, results.map((r) => JSON.stringify({ set: r.set, score: r.score, reasons: r.reasons, text: r.text })).join('\n') + '\n');
 
 // --- timing
 const perKb = results.filter((r) => r.bytes >= 256).map((r) => r.ms / (r.bytes / 1024)).sort((a, b) => a - b);

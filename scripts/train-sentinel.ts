@@ -22,23 +22,34 @@
  * balanced, trained on windows of the normalised text exactly as the detector windows it.
  */
 import { prng } from '../src/policy/defaults.ts';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { normalize } from '../src/sentinel/normalize.ts';
 import { FeatureExtractor, encodeModel, logitOf, sigmoid } from '../src/sentinel/classifier.ts';
 import { unitFeatures } from '../src/sentinel/detector.ts';
 import { tokenize } from '../src/sentinel/rules.ts';
 import { rot13Candidates } from '../src/sentinel/segments.ts';
+import { rot13 } from '../src/sentinel/normalize.ts';
+import { toBase64, toHex, utf8 } from '../src/encoding/bytes.ts';
+import { encodeStructure, loadModel, structureLogitOf } from '../src/sentinel/classifier.ts';
+import { Detector } from '../src/sentinel/detector.ts';
+import { fitCombiner, loadCombiner, combinerLogit, type Combiner, type CombinerFile, type Evidence } from '../src/sentinel/combiner.ts';
 
 // The BIPIA training split ships in the repository (MIT, see data/bipia-train/LICENSE) so that the
 // model is reproducible from a clone alone.
 export const DEFAULT_DATA = new URL('../data/bipia-train', import.meta.url).pathname;
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
-export const BITS = 18;
+export const BITS = Number(process.env['SENTINEL_BITS'] ?? 18);
 export const WINDOW = 400;
 export const STRIDE = 200;
 /** Target false-positive rate of the operating threshold on calibration documents (margin below 1%). */
 export const TARGET_FPR = 0.005;
+/** False-positive rate of the final operating threshold on the combiner's (held-back) negatives. */
+const COMBINER_TARGET_FPR = Number(process.env['SENTINEL_CFPR'] ?? 0.008);
+/** Weight of a hand-written benign corpus document (rare and hard negatives count more than BIPIA's many tables). */
+const CORPUS_BENIGN_WEIGHT = Number(process.env['SENTINEL_CBW'] ?? 3);
+/** Documents each corpus attack is planted in. */
+const CORPUS_PLANTINGS = 6;
 
 export const HELDOUT_TEXT_CATEGORIES = ['Learning and Tutoring', 'Language Translation', 'Homophonic Substitution', 'Space Removal & Grouping', 'Persuasion', 'Malware Distribution'];
 export const HELDOUT_CODE_CATEGORIES = ['Memory Scanning', 'Crippling Critical Infrastructures', 'Cryptocurrency Mining'];
@@ -60,6 +71,23 @@ export interface Splits {
   benignTrain: string[]; benignDev: string[]; benignDevCalib: string[]; benignHeldout: Array<{ kind: string; text: string }>;
   /** Task-injection requests and benign human-addressed requests (data/sentinel/task-injection-templates.json). */
   templates: Templates;
+  /** data/sentinel/attacks-corpus-*.jsonl: the broad hand-written injection corpus (training only); every fifth line is held back from the unit classifier to fit the combiner. */
+  corpusAttacks: Attack[]; corpusAttacksCalib: Attack[];
+  /** data/sentinel/benign-corpus-*.jsonl: hand-written benign documents in many languages; every fifth is kept for calibration. */
+  corpusBenign: CorpusDoc[]; corpusBenignCalib: CorpusDoc[];
+}
+
+export interface CorpusDoc { lang: string; kind: string; text: string }
+
+/**
+ * Languages kept out of every training file: the evaluation plants attacks written in them
+ * (data/sentinel/probe-unseen-languages.jsonl) to measure languages the model has never seen.
+ */
+export const PROBE_LANGUAGES = ['is', 'af', 'sw', 'tl', 'et', 'lv', 'ca', 'cy', 'eu', 'am'];
+
+/** Every data/sentinel/<prefix>*.jsonl, in name order (a missing corpus is an empty one). */
+function corpusFiles(prefix: string): string[] {
+  return readdirSync(`${REPO}data/sentinel`).filter((f) => f.startsWith(prefix) && f.endsWith('.jsonl')).sort();
 }
 
 /** data/sentinel/synthetic-requests.json: frames for generated task injections and benign requests. */
@@ -145,7 +173,41 @@ export function loadSplits(dataDir = DEFAULT_DATA): Splits {
     benignDevCalib: readJsonl(`${REPO}data/sentinel/benign-dev-train.jsonl`).map((r) => String(r['text'])).filter((_, i) => i % 5 === 0),
     templates: JSON.parse(readFileSync(`${REPO}data/sentinel/task-injection-templates.json`, 'utf8')) as Templates,
     benignHeldout: readJsonl(`${REPO}data/sentinel/benign-imperative-heldout.jsonl`).map((r) => ({ kind: String(r['kind']), text: String(r['text']) })),
+    ...splitCorpusAttacks(corpusFiles('attacks-corpus-').flatMap((f) => hw(f)).map((a) => checkLang(a, 'attack corpus'))),
+    ...splitBenignCorpus(corpusFiles('benign-corpus-').flatMap((f) => readJsonl(`${REPO}data/sentinel/${f}`).map((r) => checkLang({ lang: String(r['lang']), kind: String(r['kind']), text: String(r['text']) }, f)))),
   };
+}
+
+function checkLang<T extends { lang: string; text: string }>(x: T, where: string): T {
+  if (PROBE_LANGUAGES.includes(x.lang)) throw new Error(`${where}: language ${x.lang} is reserved for the unseen-language probe; remove the line ${JSON.stringify(x.text.slice(0, 60))}`);
+  if (x.text.trim() === '') throw new Error(`${where}: empty text`);
+  return x;
+}
+
+function splitCorpusAttacks(as: Attack[]): { corpusAttacks: Attack[]; corpusAttacksCalib: Attack[] } {
+  return { corpusAttacks: as.filter((_, i) => i % 5 !== 0), corpusAttacksCalib: as.filter((_, i) => i % 5 === 0) };
+}
+
+/**
+ * Obfuscation families an attacker wraps an injection in (the ones the issue names). The combiner is
+ * fitted on held-back attacks in these wrappings; the evaluation applies them to its own held-out attacks.
+ */
+const HOMOGLYPHS: Record<string, string> = { a: '\u0430', e: '\u0435', o: '\u043e', p: '\u0440', c: '\u0441', i: '\u0456', x: '\u0445', y: '\u0443', s: '\u0455' };
+export const OBFUSCATIONS: Readonly<Record<string, (s: string) => string>> = {
+  'base64 (BIPIA stealth)': (s) => toBase64(utf8(s)),
+  hex: (s) => toHex(utf8(s)),
+  'url-encoding': (s) => encodeURIComponent(s),
+  rot13: (s) => rot13(s),
+  'zero-width chars': (s) => [...s].join('\u200b'),
+  homoglyphs: (s) => [...s].map((ch) => HOMOGLYPHS[ch] ?? ch).join(''),
+  'tag characters': (s) => [...s].map((ch) => { const c = ch.codePointAt(0)!; return c < 0x7f ? String.fromCodePoint(0xe0000 + c) : ch; }).join(''),
+  'bidi controls': (s) => s.split(' ').map((w) => `\u202e${w}\u202c`).join(' '),
+  'letter spacing': (s) => s.split(' ').map((w) => [...w].join(' ')).join('   '),
+  'html comment': (s) => `<!-- ${s} -->`,
+};
+
+function splitBenignCorpus(docs: CorpusDoc[]): { corpusBenign: CorpusDoc[]; corpusBenignCalib: CorpusDoc[] } {
+  return { corpusBenign: docs.filter((_, i) => i % 5 !== 0), corpusBenignCalib: docs.filter((_, i) => i % 5 === 0) };
 }
 
 export type Position = 'start' | 'middle' | 'end';
@@ -170,7 +232,7 @@ interface Example { f: Int32Array; y: number; w: number }
 // 0 = off. At 0.25 it lifted held-out-language task injection (7% -> 72% at the operating point) but
 // tripled false positives on READMEs and imperative documents (FPR at 0.5: 3% -> 12%), so it is off
 // until the calibration set covers those documents.
-const STRUCTURE_DROPOUT = 0;
+const STRUCTURE_DROPOUT = Number(process.env['SENTINEL_SDROP'] ?? 0);
 function withStructureOnly(out: Example[], e: Example, kind: 'window' | 'segment'): void {
   out.push(e);
   if (kind !== 'segment') return;
@@ -197,7 +259,94 @@ function examplesOfPositive(fx: FeatureExtractor, parts: { before: string; attac
   }
 }
 
-export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encodeModel>; report: string } {
+/**
+ * Logistic regression by SGD with lazy L2 over hashed binary features, classes balanced by wPos/wNeg.
+ * 'all' learns from both feature groups (logitOf); 'structure' from the context/rule group alone
+ * (structureLogitOf).
+ */
+function sgd(ex: readonly Example[], wPos: number, wNeg: number, group: 'all' | 'structure', rnd: () => number): { weights: Float64Array; bias: number } {
+  const weights = new Float64Array(1 << BITS);
+  let bias = 0;
+  const l2 = 1e-4; // 1e-5 made the calibration scores saturate (threshold clamped at its cap)
+  const epochs = Number(process.env['SENTINEL_EPOCHS'] ?? 12);
+  const focal = Number(process.env['SENTINEL_FOCAL'] ?? 0);
+  for (let ep = 0; ep < epochs; ep++) {
+    const lr = 0.5 / (1 + ep * 0.5);
+    const order = shuffle([...ex], rnd);
+    for (const e of order) {
+      let na = 0;
+      for (let i = 0; i < e.f.length; i++) if ((e.f[i] as number) >= 0) na++;
+      if (group === 'structure' && na === e.f.length) continue;
+      const normA = group === 'structure' ? 0 : 1 / Math.sqrt(Math.max(1, na)), normB = 1 / Math.sqrt(Math.max(1, e.f.length - na));
+      const z = group === 'all' ? logitOf(weights, bias, e.f) : structureLogitOf(weights, bias, e.f);
+      const pr = sigmoid(z);
+      // Focal weighting (Lin et al. 2017), off by default: examples the model already gets right count less.
+      const hard = focal > 0 ? Math.pow(e.y === 1 ? 1 - pr : pr, focal) : 1;
+      const g = (pr - e.y) * e.w * (e.y === 1 ? wPos : wNeg) * hard;
+      for (let i = 0; i < e.f.length; i++) {
+        const f = e.f[i] as number;
+        if (f >= 0 && group === 'structure') continue;
+        const k = f >= 0 ? f : ~f;
+        weights[k] = (weights[k] as number) * (1 - lr * l2) - lr * g * (f >= 0 ? normA : normB);
+      }
+      bias -= lr * g * 0.1;
+    }
+  }
+  return { weights, bias };
+}
+
+/**
+ * Fits the combiner (src/sentinel/combiner.ts) on documents the unit classifier never trained on:
+ * negatives are the calibration documents; positives are the held-back corpus attacks planted in
+ * calibration documents, plain and in every obfuscation family. Two passes: the first scores decoded
+ * and hidden text with the provisional rule, the second with the first pass's combiner. The operating
+ * threshold is set for TARGET_FPR on the negatives.
+ */
+function trainCombiner(model: ReturnType<typeof encodeModel>, sp: Splits, calDocs: readonly string[]): { file: CombinerFile; report: string } {
+  const rnd = trainingShufflePrng(4242);
+  const positions: Position[] = ['start', 'middle', 'end'];
+  const hosts = sp.calib.map((c) => c.text).concat(sp.corpusBenignCalib.map((d) => d.text));
+  const pos: string[] = [];
+  const families = Object.values(OBFUSCATIONS);
+  sp.corpusAttacksCalib.forEach((a, i) => {
+    for (let k = 0; k < 3; k++) {
+      const host = hosts[Math.floor(rnd() * hosts.length)]!;
+      const wrap = k === 0 ? (x: string): string => x : families[(2 * i + k) % families.length]!;
+      const p = insertAttack(host, wrap(a.text), positions[(i + k) % 3]!);
+      pos.push(p.before + p.attack + p.after);
+    }
+    // Alone, as a prompt or a decoded payload is scanned.
+    pos.push(a.text);
+  });
+  // Lone benign text of the same kinds: the first paragraph of calibration documents, and requests
+  // between people in the training languages.
+  const lone = hosts.filter((_, i) => i % 3 === 0).map((t) => t.slice(0, 300));
+  for (const b of templateLines(sp.templates, 'benign', false)) lone.push(b.text);
+  const negatives = [...calDocs, ...lone];
+  const unit = loadModel(model);
+  const fit = (det: Detector): { file: CombinerFile; negScores: number[]; posScores: number[] } => {
+    const xs: Evidence[] = [], ys: number[] = [];
+    for (const t of negatives) { xs.push(det.evidence(t)); ys.push(0); }
+    for (const t of pos) { xs.push(det.evidence(t)); ys.push(1); }
+    const f = fitCombiner(xs, ys);
+    const c: Combiner = { ...loadCombiner({ ...f, threshold: 0.5 }) };
+    const pr = (e: Evidence): number => sigmoid(combinerLogit(c, e));
+    const negScores = xs.filter((_, i) => ys[i] === 0).map(pr).sort((a, b) => a - b);
+    const posScores = xs.filter((_, i) => ys[i] === 1).map(pr);
+    const idx = Math.min(negScores.length - 1, Math.floor(negScores.length * (1 - COMBINER_TARGET_FPR)));
+    const threshold = Math.min(0.995, Math.max(0.05, (negScores[idx] ?? 0.5) + 1e-4));
+    return { file: { ...f, threshold: Math.round(threshold * 1e6) / 1e6 }, negScores, posScores };
+  };
+  const first = fit(new Detector(unit, null));
+  const second = fit(new Detector(unit, loadCombiner(first.file)));
+  const t = second.file.threshold;
+  const recall = second.posScores.filter((x) => x >= t).length / second.posScores.length;
+  const fpr = second.negScores.filter((x) => x >= t).length / second.negScores.length;
+  const w = second.file.evidence.map((n, i) => `${n} ${second.file.weights[i]!.toFixed(2)}`).join(', ');
+  return { file: second.file, report: `combiner: ${negatives.length} negatives, ${pos.length} positives; at threshold ${t.toFixed(4)} recall ${(100 * recall).toFixed(1)}%, FPR ${(100 * fpr).toFixed(2)}% (in sample)\n  weights: ${w}, bias ${second.file.bias.toFixed(2)}` };
+}
+
+export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encodeModel> & { combiner: CombinerFile }; report: string } {
   const sp = loadSplits(dataDir);
   const rnd = trainingShufflePrng(7);
   const fx = new FeatureExtractor(BITS);
@@ -212,6 +361,7 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
     if (r !== null) examplesOfBenign(fx, r, 2, ex);
   }
   for (const t of sp.benignDev) examplesOfBenign(fx, t, 1, ex);
+  for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, CORPUS_BENIGN_WEIGHT, ex);
   const textCtx = sp.train.filter((c) => c.source !== 'code');
   const codeCtx = sp.train.filter((c) => c.source === 'code');
   const positions: Position[] = ['start', 'middle', 'end'];
@@ -225,7 +375,19 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
   }
   // Task injection: requests aimed at the assistant (positives) and ordinary requests aimed at people
   // (negatives), in the training languages, planted in BIPIA and hand-written benign documents.
-  const hosts: string[] = [...sp.train.map((c) => c.text), ...sp.benignTrain];
+  const hosts: string[] = [...sp.train.map((c) => c.text), ...sp.benignTrain, ...sp.corpusBenign.map((d) => d.text)];
+  // The broad injection corpus: each attack planted in several documents, half of them in a document
+  // of its own language when the benign corpus has one (an attack in Russian inside a Russian email is
+  // the hard case: no script change gives it away).
+  const byLang = new Map<string, string[]>();
+  for (const d of sp.corpusBenign) { const l = byLang.get(d.lang) ?? []; l.push(d.text); byLang.set(d.lang, l); }
+  for (const a of sp.corpusAttacks) {
+    const same = byLang.get(a.lang) ?? [];
+    for (let k = 0; k < CORPUS_PLANTINGS; k++) {
+      const pool = k % 2 === 0 && same.length > 0 ? same : hosts;
+      examplesOfPositive(fx, insertAttack(pool[Math.floor(rnd() * pool.length)]!, a.text, positions[k % 3]!), ex);
+    }
+  }
   const leadOf = (lang: string): string => { const l = sp.templates.leads[lang] ?? sp.templates.leads['*']!; return l[Math.floor(rnd() * l.length)]!; };
   const attackLines = templateLines(sp.templates, 'attack', false);
   for (const a of attackLines) {
@@ -270,27 +432,9 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
   let pos = 0, neg = 0;
   for (const e of ex) { if (e.y === 1) pos += e.w; else neg += e.w; }
   const wPos = (pos + neg) / (2 * pos), wNeg = (pos + neg) / (2 * neg);
-  const weights = new Float64Array(1 << BITS);
-  let bias = 0;
-  const l2 = 1e-4; // 1e-5 made the calibration scores saturate (threshold clamped at its cap)
-  const epochs = 12;
-  for (let ep = 0; ep < epochs; ep++) {
-    const lr = 0.5 / (1 + ep * 0.5);
-    const order = shuffle(ex, rnd);
-    for (const e of order) {
-      let na = 0;
-      for (let i = 0; i < e.f.length; i++) if ((e.f[i] as number) >= 0) na++;
-      const normA = 1 / Math.sqrt(Math.max(1, na)), normB = 1 / Math.sqrt(Math.max(1, e.f.length - na));
-      const z = logitOf(weights, bias, e.f);
-      const g = (sigmoid(z) - e.y) * e.w * (e.y === 1 ? wPos : wNeg);
-      for (let i = 0; i < e.f.length; i++) {
-        const f = e.f[i] as number;
-        const k = f >= 0 ? f : ~f;
-        weights[k] = (weights[k] as number) * (1 - lr * l2) - lr * g * (f >= 0 ? normA : normB);
-      }
-      bias -= lr * g * 0.1;
-    }
-  }
+  const { weights, bias } = sgd(ex, wPos, wNeg, 'all', rnd);
+  // The structure-only model learns from the context/rule group of every example (its n-grams dropped).
+  const structure = sgd(ex, wPos, wNeg, 'structure', rnd);
   // Calibration: document score = max window probability; threshold at TARGET_FPR on calibration docs.
   const quant = encodeModel(weights, BITS, bias, { window: WINDOW, stride: STRIDE, threshold: 0.5, trainedOn: {} });
   const scale = quant.scale;
@@ -317,23 +461,26 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
     const h = insertAttack(c.text, humanLines[Math.floor(calRnd() * humanLines.length)]!.text, positions[Math.floor(calRnd() * 3)]!);
     calPlanted.push(h.before + h.attack + h.after);
   }
-  const calDocs = [...sp.calib.map((c) => c.text), ...sp.benignDevCalib, ...calPlanted];
+  const calDocs = [...sp.calib.map((c) => c.text), ...sp.benignDevCalib, ...calPlanted, ...sp.corpusBenignCalib.map((d) => d.text)];
   const calScores = calDocs.map((t) => docP(t)).sort((x, y) => x - y);
   const idx = Math.min(calScores.length - 1, Math.floor(calScores.length * (1 - TARGET_FPR)));
   const threshold = Math.min(0.999, Math.max(0.5, (calScores[idx] ?? 0.5) + 1e-3));
   const model = encodeModel(weights, BITS, bias, {
-    window: WINDOW, stride: STRIDE, threshold,
+    window: WINDOW, stride: STRIDE, threshold, structure: encodeStructure(structure.weights, structure.bias),
     trainedOn: {
       script: 'scripts/train-sentinel.ts',
       bipia: 'BIPIA training split (MIT, Microsoft), contexts 60% train / 10% calibration / 30% test (seeded)',
       heldoutTextCategories: HELDOUT_TEXT_CATEGORIES, heldoutCodeCategories: HELDOUT_CODE_CATEGORIES,
-      handwritten: ['data/sentinel/attacks-train.jsonl', 'data/sentinel/benign-imperative-train.jsonl', 'data/sentinel/benign-dev-train.jsonl'],
+      handwritten: ['data/sentinel/attacks-train.jsonl', 'data/sentinel/benign-imperative-train.jsonl', 'data/sentinel/benign-dev-train.jsonl', ...corpusFiles('attacks-corpus-').map((f) => `data/sentinel/${f}`), ...corpusFiles('benign-corpus-').map((f) => `data/sentinel/${f}`)],
+      probeLanguagesNeverTrained: PROBE_LANGUAGES,
       taskInjection: 'data/sentinel/task-injection-templates.json (held-out languages excluded)',
       units: ex.length, positiveUnits: ex.filter((e) => e.y === 1).length, calibrationDocs: calDocs.length, targetFpr: TARGET_FPR,
     },
   });
-  const report = `units ${ex.length} (positive ${ex.filter((e) => e.y === 1).length}), calibration docs ${calScores.length}, threshold ${threshold.toFixed(4)}`;
-  return { model, report };
+  const comb = trainCombiner(model, sp, calDocs);
+  const out = { ...model, combiner: comb.file };
+  const report = `units ${ex.length} (positive ${ex.filter((e) => e.y === 1).length}), calibration docs ${calScores.length}, unit threshold ${threshold.toFixed(4)}\n${comb.report}`;
+  return { model: out, report };
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {

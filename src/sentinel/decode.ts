@@ -32,11 +32,34 @@ const B64_VAL = new Int8Array(128).fill(-1);
   B64_VAL[0x2d] = 62; B64_VAL[0x5f] = 63; // - _ (base64url)
 }
 
+const HEX_VAL = new Int8Array(128).fill(-1);
+for (let c = 0; c < 128; c++) HEX_VAL[c] = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+
+/** Value of hex digit `c` (a UTF-16 unit, NaN past the end of a string), or -1. */
 function hexVal(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  return -1;
+  return c < 128 ? HEX_VAL[c]! : -1;
+}
+
+/** A growable byte buffer, reused for every run of one scan (not an array per run). */
+class Bytes {
+  private buf = new Uint8Array(256);
+  length = 0;
+  clear(): void {
+    this.length = 0;
+  }
+  push(b: number): void {
+    if (this.length === this.buf.length) { const g = new Uint8Array(2 * this.buf.length); g.set(this.buf); this.buf = g; }
+    this.buf[this.length++] = b;
+  }
+  /** UTF-8 of one UTF-16 unit >= 0x80, as TextEncoder encodes that unit alone (a lone surrogate is U+FFFD). */
+  pushUtf8(c: number): void {
+    if (c >= 0xd800 && c <= 0xdfff) { this.push(0xef); this.push(0xbf); this.push(0xbd); }
+    else if (c < 0x800) { this.push(0xc0 | (c >> 6)); this.push(0x80 | (c & 0x3f)); }
+    else { this.push(0xe0 | (c >> 12)); this.push(0x80 | ((c >> 6) & 0x3f)); this.push(0x80 | (c & 0x3f)); }
+  }
+  decode(): string {
+    return lenientUtf8.decode(this.buf.subarray(0, this.length));
+  }
 }
 
 /**
@@ -103,13 +126,14 @@ function scanBase64(s: string, out: DecodedSegment[]): void {
 
 function scanHex(s: string, out: DecodedSegment[]): void {
   const n = s.length;
+  const bytes = new Bytes();
   let i = 0;
   while (i < n) {
     const c = s.charCodeAt(i);
     // Form 1: "\x69\x67..." or "%" handled elsewhere; Form 2: contiguous "69676e..." ; Form 3: "69 67 6e" / "0x69,0x67"
     if (c === 0x5c && i + 3 < n && (s.charCodeAt(i + 1) === 0x78 || s.charCodeAt(i + 1) === 0x58)) {
       const start = i;
-      const bytes: number[] = [];
+      bytes.clear();
       while (i + 3 < n + 0 && s.charCodeAt(i) === 0x5c && (s.charCodeAt(i + 1) | 0x20) === 0x78) {
         const h = hexVal(s.charCodeAt(i + 2)), l = hexVal(s.charCodeAt(i + 3));
         if (h < 0 || l < 0) break;
@@ -117,7 +141,7 @@ function scanHex(s: string, out: DecodedSegment[]): void {
         i += 4;
       }
       if (bytes.length >= 6) {
-        const text = lenientUtf8.decode(new Uint8Array(bytes));
+        const text = bytes.decode();
         if (looksLikeText(text)) out.push({ kind: 'hex', text, start, end: i });
       }
       if (i === start) i++;
@@ -126,7 +150,7 @@ function scanHex(s: string, out: DecodedSegment[]): void {
     if (hexVal(c) < 0) { i++; continue; }
     // A run of hex digit pairs, optionally separated by one space/comma/colon or "0x" prefixes.
     const start = i;
-    const bytes: number[] = [];
+    bytes.clear();
     let j = i;
     while (j < n) {
       if (s.charCodeAt(j) === 0x30 && (s.charCodeAt(j + 1) | 0x20) === 0x78 && j + 3 < n + 1) j += 2; // 0x prefix
@@ -139,7 +163,7 @@ function scanHex(s: string, out: DecodedSegment[]): void {
     }
     const end = j;
     if (bytes.length * 2 >= MIN_HEX) {
-      const text = lenientUtf8.decode(new Uint8Array(bytes));
+      const text = bytes.decode();
       if (looksLikeText(text)) out.push({ kind: 'hex', text, start, end });
     }
     // Skip the whole token so a non-decoding hex run is not rescanned from each offset.
@@ -150,6 +174,7 @@ function scanHex(s: string, out: DecodedSegment[]): void {
 
 function scanPercent(s: string, out: DecodedSegment[]): void {
   const n = s.length;
+  const bytes = new Bytes();
   let i = s.indexOf('%');
   while (i >= 0 && i < n) {
     // Extend to the whitespace-delimited token containing this '%'.
@@ -157,7 +182,7 @@ function scanPercent(s: string, out: DecodedSegment[]): void {
     while (start > 0 && s.charCodeAt(start - 1) > 0x20) start--;
     let end = i;
     while (end < n && s.charCodeAt(end) > 0x20) end++;
-    const bytes: number[] = [];
+    bytes.clear();
     let escapes = 0;
     for (let k = start; k < end; k++) {
       const c = s.charCodeAt(k);
@@ -167,10 +192,10 @@ function scanPercent(s: string, out: DecodedSegment[]): void {
         k += 2;
       } else if (c === 0x2b) bytes.push(0x20);
       else if (c < 0x80) bytes.push(c);
-      else for (const b of new TextEncoder().encode(s[k]!)) bytes.push(b);
+      else bytes.pushUtf8(c);
     }
     if (escapes >= 3) {
-      const text = lenientUtf8.decode(new Uint8Array(bytes));
+      const text = bytes.decode();
       if (looksLikeText(text)) out.push({ kind: 'url', text, start, end });
     }
     i = s.indexOf('%', end);

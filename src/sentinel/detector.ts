@@ -7,22 +7,23 @@
  *     -> rot13: segments that read as words only after rot13 are decoded and rescanned
  *     -> hidden segments (tag characters, HTML comments, CSS-hidden elements): rescanned
  *     -> encoded segments (base64, hex, URL, entities, \u escapes): decoded and rescanned, depth <= 3
- *     -> markdown / <img> exfiltration links
- *     -> obfuscation present together with other evidence raises the score
+ *     -> markdown / <img> exfiltration links, obfuscation flags
+ *     -> the combiner (combiner.ts): one learned decision over the evidence of every layer
  *
- * Scores are in [0, 1]; the operating threshold is 0.5 (OPERATING_THRESHOLD): the classifier's own
- * threshold, chosen by the training script for <= 1% false positives on held-back benign documents,
- * is mapped to 0.5, and a strong phrase rule (weight >= 0.7) alone reaches it.
+ * Scores are in [0, 1]; the operating threshold is 0.5 (OPERATING_THRESHOLD): the combiner's threshold,
+ * chosen by the training script for <= 0.5% false positives on held-back benign documents, is mapped
+ * to 0.5. Decoded and hidden text is scored by the same pipeline and enters the parent's evidence.
  *
  * Deterministic and offline; linear in the input length (each layer is a single pass, decoding is
  * bounded by a budget proportional to the input).
  */
 import { normalize } from './normalize.ts';
-import { findEncoded, type EncodingKind } from './decode.ts';
+import { findEncoded } from './decode.ts';
 import { scanMarkup } from './markup.ts';
-import { matchRules, tokenize, type RuleHit } from './rules.ts';
-import { FeatureExtractor, logit, sigmoid, type Model } from './classifier.ts';
-import { contextFeatures, rot13Candidates, segment } from './segments.ts';
+import { matchRulesIn, tokenize, tokenSpans, type RuleHit } from './rules.ts';
+import { FeatureExtractor, logit, sigmoid, structureLogitOf, type Model } from './classifier.ts';
+import { combinerLogit, emptyEvidence, HIGH_LOGIT, logitFeature, type Combiner, type Evidence } from './combiner.ts';
+import { contextFeaturesOf, rot13Candidates, segment } from './segments.ts';
 
 export type UnitKind = 'window' | 'segment';
 export interface Unit { readonly start: number; readonly end: number; readonly kind: UnitKind; readonly f: Int32Array; readonly hits: RuleHit[] }
@@ -34,8 +35,11 @@ export interface Unit { readonly start: number; readonly end: number; readonly k
  */
 export function unitFeatures(fx: FeatureExtractor, text: string, window: number, stride: number): Unit[] {
   const out: Unit[] = [];
+  // The text is tokenised once; rules, windows, segments and context features share the tokens, and the
+  // extractor hashes each character n-gram and word of the text once (fx.prepare), not per unit.
+  const toks = tokenSpans(text);
   // Rules run once over the whole text; a unit gets the hits that end inside it (hits sorted by end).
-  const all = matchRules(text).sort((a, b) => a.end - b.end);
+  const all = matchRulesIn(text, toks).sort((a, b) => a.end - b.end);
   const hitsIn = (start: number, end: number): RuleHit[] => {
     let lo = 0, hi = all.length;
     while (lo < hi) { const m = (lo + hi) >> 1; if (all[m]!.end <= start) lo = m + 1; else hi = m; }
@@ -43,22 +47,25 @@ export function unitFeatures(fx: FeatureExtractor, text: string, window: number,
     for (let k = lo; k < all.length && all[k]!.end <= end; k++) r.push(all[k]!);
     return r;
   };
-  for (let start = 0; ; start += stride) {
-    const end = Math.min(text.length, start + window);
-    const w = text.slice(start, end);
-    const hits = hitsIn(start, end);
-    out.push({ start, end, kind: 'window', f: fx.extract(w, hits, WINDOW_EXTRAS), hits });
-    if (end >= text.length) break;
-  }
-  const segs = segment(text);
-  if (segs.length > 1) {
-    const texts = segs.map((s) => text.slice(s.start, s.end));
-    const ctx = contextFeatures(text, segs, texts.map((t) => tokenize(t)));
-    for (let k = 0; k < segs.length; k++) {
-      const t = texts[k]!;
-      const hits = hitsIn(segs[k]!.start, segs[k]!.end);
-      out.push({ start: segs[k]!.start, end: segs[k]!.end, kind: 'segment', f: fx.extract(t, hits, ctx[k]!), hits });
+  fx.prepare(text, toks);
+  try {
+    for (let start = 0; ; start += stride) {
+      const end = Math.min(text.length, start + window);
+      const hits = hitsIn(start, end);
+      out.push({ start, end, kind: 'window', f: fx.extractRange(start, end, hits, WINDOW_EXTRAS), hits });
+      if (end >= text.length) break;
     }
+    const segs = segment(text);
+    if (segs.length > 1) {
+      const ctx = contextFeaturesOf(text, segs, toks);
+      for (let k = 0; k < segs.length; k++) {
+        const { start, end } = segs[k]!;
+        const hits = hitsIn(start, end);
+        out.push({ start, end, kind: 'segment', f: fx.extractRange(start, end, hits, ctx[k]!), hits });
+      }
+    }
+  } finally {
+    fx.release();
   }
   return out;
 }
@@ -69,6 +76,11 @@ export const OPERATING_THRESHOLD = 0.5;
 export const MAX_DECODE_DEPTH = 3;
 /** A rule at least this strong is enough on its own. */
 const STRONG_RULE = 0.7;
+/** Words of decoded base64/hex text that make it "encoded prose", and the score that alone gives. */
+const ENCODED_PROSE_WORDS = 8;
+const ENCODED_PROSE_SCORE = 0.55;
+/** Score of text written in invisible Unicode tag characters (three words or more). */
+const HIDDEN_PROSE_SCORE = 0.7;
 /** Two distinct rules at least this strong in one window count together. */
 const MEDIUM_RULE = 0.45;
 
@@ -78,22 +90,29 @@ export interface Verdict {
   readonly reasons: readonly string[];
 }
 
-interface SegmentResult { score: number; reasons: string[] }
+interface SegmentResult { score: number; reasons: string[]; evidence: Evidence }
 
 function round3(x: number): number { return Math.round(x * 1000) / 1000; }
 
+/** Maps a probability so that `threshold` lands on the operating threshold 0.5 (piecewise linear). */
+function toScore(p: number, threshold: number): number {
+  return p < threshold ? (0.5 * p) / threshold : 0.5 + (0.5 * (p - threshold)) / (1 - threshold);
+}
+
 export class Detector {
   readonly model: Model;
+  /** The learned decision over all layers (combiner.ts); null only while the training script fits it. */
+  readonly combiner: Combiner | null;
   private readonly fx: FeatureExtractor;
-  constructor(model: Model) {
+  constructor(model: Model, combiner: Combiner | null = null) {
     this.model = model;
+    this.combiner = combiner;
     this.fx = new FeatureExtractor(model.bits);
   }
 
-  /** Map the classifier probability so that the trained operating point lands on 0.5. */
+  /** Map the unit classifier's probability so that its trained operating point lands on 0.5. */
   calibrate(p: number): number {
-    const t = this.model.threshold;
-    return p < t ? (0.5 * p) / t : 0.5 + (0.5 * (p - t)) / (1 - t);
+    return toScore(p, this.model.threshold);
   }
 
   /** Classifier probability and rule hits of every unit (window or segment) of normalised text. */
@@ -104,115 +123,141 @@ export class Detector {
   }
 
   scan(input: string): Verdict {
-    if (typeof input !== 'string') throw new TypeError('Detector.scan expects a string');
-    // Decoded and hidden text rescanned in total is bounded by the input size (plus a little): linear time.
-    const budget = { chars: input.length + 4096 };
-    const r = this.scanSegment(input, 0, budget);
+    const r = this.run(input);
     const score = round3(Math.min(1, Math.max(0, r.score)));
     const reasons = [...new Set(r.reasons)].slice(0, 16);
     return { verdict: score >= OPERATING_THRESHOLD ? 'injection' : 'clean', score, reasons };
   }
 
+  /** The evidence of every layer for one document (what the combiner weighs; used to fit it). */
+  evidence(input: string): Evidence {
+    return this.run(input).evidence;
+  }
+
+  private run(input: string): SegmentResult {
+    if (typeof input !== 'string') throw new TypeError('Detector.scan expects a string');
+    // Decoded and hidden text rescanned in total is bounded by the input size (plus a little): linear time.
+    return this.scanSegment(input, 0, { chars: input.length + 4096 });
+  }
+
   private scanSegment(raw: string, depth: number, budget: { chars: number }): SegmentResult {
     const reasons: string[] = [];
+    const e = emptyEvidence();
     const n = normalize(raw);
-    let score = 0;
 
-    // Classifier and rules over overlapping windows.
-    let best = { p: 0, hits: [] as RuleHit[] };
-    let strong: RuleHit | null = null;
-    let pairScore = 0;
+    // Unit classifier and phrase rules over windows and segments.
+    let seg = -Infinity, seg2 = -Infinity, win = -Infinity, str = -Infinity;
+    const sm = this.model.structure;
+    let best: { z: number; kind: UnitKind; hits: RuleHit[] } = { z: -Infinity, kind: 'window', hits: [] };
+    let strongest: RuleHit | null = null;
     let pairIds: string[] = [];
-    let bestKind: UnitKind = 'window';
-    for (const w of this.units(n.text)) {
-      if (w.p > best.p) { best = w; bestKind = w.kind; }
-      for (const h of w.hits) if (h.weight >= STRONG_RULE && (strong === null || h.weight > strong.weight)) strong = h;
-      // Two different medium rules in one window (e.g. "reveal" + "system prompt", "you are now" +
+    for (const u of unitFeatures(this.fx, n.text, this.model.window, this.model.stride)) {
+      const z = logit(this.model, u.f);
+      if (sm !== null && u.kind === 'segment') str = Math.max(str, structureLogitOf(sm.weights, sm.bias, u.f));
+      if (u.kind === 'window') { if (z > win) win = z; }
+      else if (z > seg) { seg2 = seg; seg = z; } else if (z > seg2) seg2 = z;
+      if (z > best.z) best = { z, kind: u.kind, hits: u.hits };
+      for (const h of u.hits) if (strongest === null || h.weight > strongest.weight) strongest = h;
+      // Two different medium rules in one unit (e.g. "reveal" + "system prompt", "you are now" +
       // "pretend") corroborate each other: combine the two strongest as independent evidence.
-      const med = [...new Map(w.hits.filter((h) => h.weight >= MEDIUM_RULE).map((h) => [h.id, h])).values()].sort((a, b) => b.weight - a.weight);
+      const med = [...new Map(u.hits.filter((h) => h.weight >= MEDIUM_RULE).map((h) => [h.id, h])).values()].sort((a, b) => b.weight - a.weight);
       if (med.length >= 2) {
         const c = 1 - (1 - med[0]!.weight) * (1 - med[1]!.weight);
-        if (c > pairScore) { pairScore = c; pairIds = [med[0]!.id, med[1]!.id]; }
+        if (c > e.rulePair) { e.rulePair = c; pairIds = [med[0]!.id, med[1]!.id]; }
       }
     }
-    const cls = this.calibrate(best.p);
-    score = cls;
-    if (cls >= 0.25) reasons.push(`classifier:${round3(best.p)}`, `classifier-unit:${bestKind}`);
+    // A text of one segment has no segment units: its window is its only sentence.
+    if (seg === -Infinity) seg = win;
+    e.segment = logitFeature(seg);
+    e.segmentHigh = logitFeature(seg, HIGH_LOGIT);
+    e.segment2 = seg2 === -Infinity ? 0 : logitFeature(seg2);
+    e.window = logitFeature(win);
+    e.windowHigh = logitFeature(win, HIGH_LOGIT);
+    if (str > -Infinity) { e.structure = logitFeature(str); e.structureHigh = logitFeature(str, HIGH_LOGIT / 2); }
+    e.unit = logitFeature(Math.max(seg, win));
+    e.unitHigh = logitFeature(Math.max(seg, win), HIGH_LOGIT);
+    if (strongest !== null) { e.rule = strongest.weight; e.ruleStrong = Math.max(0, strongest.weight - STRONG_RULE) / (1 - STRONG_RULE); }
+    const p = sigmoid(best.z);
+    if (this.calibrate(p) >= 0.25) reasons.push(`classifier:${round3(p)}`, `classifier-unit:${best.kind}`);
     for (const h of best.hits) reasons.push(`rule:${h.id}`);
-    if (pairScore > score) { score = pairScore; for (const id of pairIds) reasons.push(`rule:${id}`); }
-    if (strong !== null) {
-      reasons.push(`rule:${strong.id}`);
-      score = Math.max(score, strong.weight);
-    }
+    if (strongest !== null && strongest.weight >= STRONG_RULE) reasons.push(`rule:${strongest.id}`);
+    for (const id of pairIds) reasons.push(`rule:${id}`);
 
+    let hiddenScore = 0, decodedScore = 0, rot13Score = 0, hiddenProse = false;
     if (depth < MAX_DECODE_DEPTH) {
+      const sub = (text: string, label: string, always: boolean): number => {
+        budget.chars -= text.length;
+        const r = this.scanSegment(text, depth + 1, budget);
+        if (always || r.score >= 0.25) reasons.push(label, ...r.reasons.map((x) => `${label}>${x}`));
+        return r.score;
+      };
       // Tag-character payloads: invisible text is an attack technique in itself.
       for (const payload of n.hidden) {
         if (budget.chars <= 0) break;
-        budget.chars -= payload.length;
-        const sub = this.scanSegment(payload, depth + 1, budget);
-        const s = payload.trim().length >= 4 ? Math.max(0.7, Math.min(1, sub.score + 0.2)) : sub.score;
-        if (s > score) score = s;
-        reasons.push('hidden:tag-characters', ...sub.reasons.map((x) => `hidden:tag-characters>${x}`));
+        if (payload.trim().length >= 4) e.hiddenPresent = 1;
+        // Invisible prose (several words in tag characters) has no benign use; flag emoji are one short run.
+        if (tokenize(payload.toLowerCase()).length >= 3) hiddenProse = true;
+        hiddenScore = Math.max(hiddenScore, sub(payload, 'hidden:tag-characters', true));
       }
       // rot13: sentences that read as words only after rot13 are decoded and rescanned.
       const r13 = rot13Candidates(n.text);
-      if (r13 !== null && budget.chars > 0) {
-        budget.chars -= r13.length;
-        const sub = this.scanSegment(r13, depth + 1, budget);
-        const s = encodedScore('rot13', r13, sub.score);
-        if (s >= 0.25) reasons.push('decoded:rot13', ...sub.reasons.map((x) => `decoded:rot13>${x}`));
-        if (s > score) score = s;
-      }
-      // Encoded segments.
-      for (const seg of findEncoded(n.clean)) {
+      if (r13 !== null && budget.chars > 0) rot13Score = sub(r13, 'decoded:rot13', false);
+      // Encoded segments. Prose hidden in base64 or hex is how "stealth" injections travel; URL-encoding
+      // and entities are common in benign text, so for them only the content counts.
+      for (const s of findEncoded(n.clean)) {
         if (budget.chars <= 0) { reasons.push('decode-budget-exhausted'); break; }
-        budget.chars -= seg.text.length;
-        const sub = this.scanSegment(seg.text, depth + 1, budget);
-        const s = encodedScore(seg.kind, seg.text, sub.score);
-        if (s >= 0.25) reasons.push(`decoded:${seg.kind}`, ...sub.reasons.map((x) => `decoded:${seg.kind}>${x}`));
-        if (s > score) score = s;
+        if ((s.kind === 'base64' || s.kind === 'hex') && s.text.length >= 32 && tokenize(s.text.toLowerCase()).length >= ENCODED_PROSE_WORDS) e.encodedProse = 1;
+        decodedScore = Math.max(decodedScore, sub(s.text, `decoded:${s.kind}`, false));
       }
       // Markup that hides text.
       const mk = scanMarkup(n.clean);
       for (const h of mk.hidden) {
         if (budget.chars <= 0) break;
-        budget.chars -= h.text.length;
-        const sub = this.scanSegment(h.text, depth + 1, budget);
-        if (sub.score >= 0.25) {
-          const s = Math.min(1, sub.score + 0.2);
-          reasons.push(`hidden:${h.kind}`, ...sub.reasons.map((x) => `hidden:${h.kind}>${x}`));
-          if (s > score) score = s;
-        }
+        hiddenScore = Math.max(hiddenScore, sub(h.text, `hidden:${h.kind}`, false));
       }
-      for (const l of mk.exfilLinks) {
-        // Only a URL carrying a template or secret-looking data counts: badges with "?style=flat" are benign.
-        if (l.strength === 'placeholder') { score = Math.max(score, 0.75); reasons.push('exfil-link:image-url-with-data'); }
-      }
+      // Only a URL carrying a template or secret-looking data counts: badges with "?style=flat" are benign.
+      if (mk.exfilLinks.some((l) => l.strength === 'placeholder')) { e.exfilLink = 1; reasons.push('exfil-link:image-url-with-data'); }
     }
+    e.hidden = subFeature(hiddenScore); e.decoded = subFeature(decodedScore); e.rot13 = subFeature(rot13Score);
 
-    // Obfuscation raises suspicion only together with other evidence (ZWJ emoji, RTL marks and
-    // mixed-script names occur in benign text).
-    // Digit-for-letter folding is not counted: identifiers like "x509" or "es2024" are everywhere.
+    // Obfuscation (ZWJ emoji, RTL marks and mixed-script names also occur in benign text: the combiner
+    // weighs it together with the rest). Digit-for-letter folding is not counted: "x509", "es2024".
     const obf = n.flags.filter((f) => f !== 'tag-chars' && f !== 'leetspeak');
-    if (obf.length > 0 && score >= 0.25) {
-      score = Math.min(1, score + 0.15);
-      for (const f of obf) reasons.push(`obfuscation:${f}`);
-    }
-    return { score, reasons };
+    if (obf.length > 0) e.obfuscated = 1;
+    // Text that was hidden or encoded and is itself judged an injection makes its document one: the
+    // combiner adds what the rest of the document says, it cannot talk a detected payload down.
+    const payload = Math.max(hiddenScore, decodedScore, rot13Score);
+    const combined = this.combiner !== null ? toScore(sigmoid(combinerLogit(this.combiner, e)), this.combiner.threshold) : provisionalScore(e, this.model.threshold);
+    // A strong hand-written phrase rule ("ignore all previous instructions" in one of its languages) is
+    // enough on its own, as is a detected payload.
+    const rule = e.rule >= STRONG_RULE ? e.rule : 0;
+    // Prose hidden in base64 or hex inside an untrusted document is how "stealth" injections travel;
+    // benign documents carry encoded binary (keys, images, hashes), rarely encoded sentences.
+    const stealth = e.encodedProse > 0 ? ENCODED_PROSE_SCORE : 0;
+    const invisible = hiddenProse ? HIDDEN_PROSE_SCORE : 0;
+    const score = Math.max(combined, payload, rule, stealth, invisible);
+    if (obf.length > 0 && score >= 0.25) for (const f of obf) reasons.push(`obfuscation:${f}`);
+    return { score, reasons, evidence: e };
   }
 }
 
+/** A rescanned payload's score as evidence: how far it is past the operating threshold, in [0, 1]. */
+function subFeature(score: number): number {
+  return Math.max(0, Math.min(1, (score - OPERATING_THRESHOLD) * 2));
+}
+
 /**
- * Score of an encoded segment. Prose hidden in base64 or hex inside an untrusted document is suspicious
- * on its own (that is how "stealth" injections travel); URL-encoding and entities are common in benign
- * text, so for them only the content counts.
+ * The score before a combiner exists (the training script's first pass only): the strongest single
+ * layer, as the detector scored before the combiner was learned.
  */
-function encodedScore(kind: EncodingKind | 'rot13', text: string, contentScore: number): number {
-  let s = contentScore >= 0.25 ? Math.min(1, contentScore + 0.25) : contentScore;
-  if (kind === 'base64' || kind === 'hex') {
-    const words = tokenize(text.toLowerCase()).length;
-    if (words >= 6 && text.length >= 24) s = Math.max(s, 0.55);
-  }
+function provisionalScore(e: Evidence, classifierThreshold: number): number {
+  const z = Math.max(e.segment, e.window) * 4 - (e.segment === 0 && e.window === 0 ? 8 : 0);
+  let s = toScore(sigmoid(z), classifierThreshold);
+  if (e.rule >= STRONG_RULE) s = Math.max(s, e.rule);
+  s = Math.max(s, e.rulePair);
+  if (e.hiddenPresent) s = Math.max(s, 0.7);
+  if (e.encodedProse) s = Math.max(s, ENCODED_PROSE_SCORE);
+  if (e.exfilLink) s = Math.max(s, 0.75);
+  if (e.obfuscated && s >= 0.25) s = Math.min(1, s + 0.15);
   return s;
 }

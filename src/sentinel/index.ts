@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { SiosError } from '../errors.ts';
 import { loadModel, type Model, type ModelFile } from './classifier.ts';
+import { loadCombiner, type Combiner, type CombinerFile } from './combiner.ts';
 import { Detector, type Verdict } from './detector.ts';
 
 export { Detector, OPERATING_THRESHOLD, MAX_DECODE_DEPTH, type Verdict } from './detector.ts';
@@ -13,7 +14,7 @@ export const MODEL_URL = new URL('./model.json', import.meta.url);
 
 let cached: Detector | null = null;
 
-export function loadModelFile(url: URL = MODEL_URL): Model {
+export function loadModelFile(url: URL = MODEL_URL): { model: Model; combiner: Combiner } {
   let text: string;
   try {
     text = readFileSync(url, 'utf8');
@@ -21,7 +22,9 @@ export function loadModelFile(url: URL = MODEL_URL): Model {
     throw new SiosError('ERR_NOT_FOUND', `the Sentinel model ${url.pathname} is missing; run 'node scripts/train-sentinel.ts' to build it`, { cause });
   }
   try {
-    return loadModel(JSON.parse(text) as ModelFile);
+    const file = JSON.parse(text) as ModelFile & { combiner?: CombinerFile };
+    if (file.combiner === undefined) throw new TypeError('the model has no combiner');
+    return { model: loadModel(file), combiner: loadCombiner(file.combiner) };
   } catch (cause) {
     throw new SiosError('ERR_INTERNAL', `the Sentinel model ${url.pathname} is malformed (${(cause as Error).message}); rebuild it with 'node scripts/train-sentinel.ts'`, { cause });
   }
@@ -29,7 +32,7 @@ export function loadModelFile(url: URL = MODEL_URL): Model {
 
 /** The detector with the shipped model (loaded on first use). */
 export function defaultDetector(): Detector {
-  if (cached === null) cached = new Detector(loadModelFile());
+  if (cached === null) { const m = loadModelFile(); cached = new Detector(m.model, m.combiner); }
   return cached;
 }
 

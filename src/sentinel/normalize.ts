@@ -65,6 +65,15 @@ const CONFUSABLE: ReadonlyMap<number, string> = new Map<number, string>([
 
 const LEET: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', '$': 's', '!': 'i', '|': 'l' };
 
+// The same tables by UTF-16 unit (every replacement is a single unit), for the per-character passes.
+const LEET_UNIT = new Int32Array(128).fill(-1);
+for (const [k, v] of Object.entries(LEET)) LEET_UNIT[k.charCodeAt(0)] = v.charCodeAt(0);
+const CONFUSABLE_UNIT: ReadonlyMap<number, number> = new Map([...CONFUSABLE].map(([k, v]) => [k, v.charCodeAt(0)]));
+if (Math.min(...CONFUSABLE.keys()) < 0x131) throw new Error('normalize.ts: a confusable below U+0131 (see foldWords)');
+function isLeet(c: number): boolean {
+  return c < 0x80 && LEET_UNIT[c]! >= 0;
+}
+
 function isLatinLetter(cp: number): boolean {
   return (cp >= 0x61 && cp <= 0x7a) || (cp >= 0xdf && cp <= 0x24f && cp !== 0xf7);
 }
@@ -133,16 +142,14 @@ function foldWords(s: string, counts: Record<string, number>): string {
     else if (isCyrGreek(c)) cyrGreek++;
   }
   const latinDominant = latin > 4 * cyrGreek;
-  let out = '';
+  // Every fold replaces one UTF-16 unit by one unit, so the output is the input with some units
+  // changed: they are written into a copy of the input, made at the first change (most text has none).
+  let buf: Uint16Array | null = null;
   let i = 0;
   const n = s.length;
   while (i < n) {
     const c = s.charCodeAt(i);
-    if (!isWordChar(c) && !(c < 0x80 && LEET[s[i]!] !== undefined && i + 1 < n && isWordChar(s.charCodeAt(i + 1)))) {
-      out += s[i];
-      i++;
-      continue;
-    }
+    if (!isWordChar(c) && !(isLeet(c) && i + 1 < n && isWordChar(s.charCodeAt(i + 1)))) { i++; continue; }
     // Scan one word (letters, digits, plus leet symbols inside it).
     let j = i;
     let hasLatin = false, hasCG = false, hasDigitOrSym = false, allCGConfusable = true, cgCount = 0;
@@ -154,38 +161,35 @@ function foldWords(s: string, counts: Record<string, number>): string {
         else if (d >= 0x30 && d <= 0x39) hasDigitOrSym = true;
         else if (CONFUSABLE.has(d)) hasLatin = true;
         j++;
-      } else if (d < 0x80 && LEET[s[j]!] !== undefined && j + 1 < n && isWordChar(s.charCodeAt(j + 1))) {
+      } else if (isLeet(d) && j + 1 < n && isWordChar(s.charCodeAt(j + 1))) {
         hasDigitOrSym = true; j++;
       } else break;
     }
-    if (j === i) { out += s[i]; i++; continue; } // progress guarantee
-    const word = s.slice(i, j);
+    if (j === i) { i++; continue; } // progress guarantee
     const foldCG = hasCG && allCGConfusable && (hasLatin || (latinDominant && cgCount >= 2));
     const foldLeet = hasDigitOrSym && hasLatin;
     if (foldCG || foldLeet) {
-      let w = '';
-      for (let k = 0; k < word.length; k++) {
-        const ch = word[k]!;
-        const cc = word.charCodeAt(k);
-        const conf = CONFUSABLE.get(cc);
-        if (conf !== undefined && (foldCG || cc < 0x370)) { w += conf; continue; }
-        const leet = foldLeet ? LEET[ch] : undefined;
-        w += leet ?? ch;
+      let changed = false;
+      for (let k = i; k < j; k++) {
+        const cc = s.charCodeAt(k);
+        const conf = cc >= 0x131 ? CONFUSABLE_UNIT.get(cc) : undefined; // (no look-alike below U+0131)
+        const r = conf !== undefined && (foldCG || cc < 0x370) ? conf : foldLeet && isLeet(cc) ? LEET_UNIT[cc]! : cc;
+        if (r !== cc) { buf ??= unitsOf(s); buf[k] = r; changed = true; }
       }
       if (foldCG) counts['homoglyphs'] = (counts['homoglyphs'] ?? 0) + 1;
-      if (foldLeet && w !== word) counts['leetspeak'] = (counts['leetspeak'] ?? 0) + 1;
-      out += w;
-    } else {
-      out += word;
+      if (foldLeet && changed) counts['leetspeak'] = (counts['leetspeak'] ?? 0) + 1;
     }
     i = j;
   }
-  return joinLetterSpacing(out, counts);
+  return joinLetterSpacing(buf === null ? s : stringOfUnits(buf, 0, n), counts);
 }
 
 /** "i g n o r e  a l l" -> "ignore all": runs of >= 4 single letters separated by one space/dot/dash. */
 function joinLetterSpacing(s: string, counts: Record<string, number>): string {
+  // The output is the input with each joined run replaced: unchanged text is copied in slices.
   let out = '';
+  let copied = 0;
+  let joined = new Uint16Array(64); // the run being joined: its letters, with a space at each word break
   let i = 0;
   const n = s.length;
   const isSep = (c: number): boolean => c === 0x20 || c === 0x2e || c === 0x2d || c === 0x5f || c === 0x2a;
@@ -196,33 +200,42 @@ function joinLetterSpacing(s: string, counts: Record<string, number>): string {
     const prevLetter = i > 0 && isLetter(s.charCodeAt(i - 1));
     if (isLetter(c) && !prevLetter && i + 1 < n && isSep(s.charCodeAt(i + 1))) {
       let j = i;
-      let letters = '';
-      let wordBreak = false;
-      let joined = '';
+      let letters = 0, m = 0;
       while (j < n && isLetter(s.charCodeAt(j)) && (j + 1 >= n || !isLetter(s.charCodeAt(j + 1)))) {
-        letters += s[j];
-        joined += s[j];
-        // separator(s): one = same word, three or more spaces = word break
+        if (m + 2 > joined.length) { const g = new Uint16Array(2 * joined.length); g.set(joined); joined = g; }
+        letters++;
+        joined[m++] = s.charCodeAt(j);
+        // separator(s): one = same word, two or more = word break
         let k = j + 1;
         let seps = 0;
         while (k < n && isSep(s.charCodeAt(k)) && seps < 4) { k++; seps++; }
         if (seps === 0 || k >= n || !isLetter(s.charCodeAt(k))) { j = j + 1; break; }
-        if (seps >= 2) { joined += ' '; wordBreak = true; }
+        if (seps >= 2) joined[m++] = 0x20;
         j = k;
       }
-      if (letters.length >= 4) {
+      if (letters >= 4) {
         counts['letter-spacing'] = (counts['letter-spacing'] ?? 0) + 1;
-        out += wordBreak ? joined : letters;
-        i = j;
+        out += s.slice(copied, i) + stringOfUnits(joined, 0, m);
+        copied = i = j;
         continue;
       }
-      out += s[i];
-      i++;
-      continue;
     }
-    out += s[i];
     i++;
   }
+  return copied === 0 ? s : out + s.slice(copied);
+}
+
+/** The UTF-16 units of `s`. */
+function unitsOf(s: string): Uint16Array {
+  const u = new Uint16Array(s.length);
+  for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
+  return u;
+}
+
+/** The string of units u[a, b) (lone surrogates kept as they are), built in chunks (apply puts its arguments on the stack). */
+function stringOfUnits(u: Uint16Array, a: number, b: number): string {
+  let out = '';
+  for (let i = a; i < b; i += 8192) out += String.fromCharCode.apply(null, u.subarray(i, Math.min(b, i + 8192)) as unknown as number[]);
   return out;
 }
 
@@ -238,12 +251,11 @@ export function normalize(input: string): Normalized {
 
 /** rot13 of ASCII letters; other characters unchanged. */
 export function rot13(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x61 && c <= 0x7a) out += String.fromCharCode(((c - 0x61 + 13) % 26) + 0x61);
-    else if (c >= 0x41 && c <= 0x5a) out += String.fromCharCode(((c - 0x41 + 13) % 26) + 0x41);
-    else out += s[i];
+  const u = unitsOf(s);
+  for (let i = 0; i < u.length; i++) {
+    const c = u[i]!;
+    if (c >= 0x61 && c <= 0x7a) u[i] = ((c - 0x61 + 13) % 26) + 0x61;
+    else if (c >= 0x41 && c <= 0x5a) u[i] = ((c - 0x41 + 13) % 26) + 0x41;
   }
-  return out;
+  return stringOfUnits(u, 0, u.length);
 }

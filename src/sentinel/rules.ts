@@ -6,9 +6,9 @@
  * A rule is a sequence of term groups with a bounded gap between consecutive groups
  * ("ignor* ~4 instruction*|rule*" = a word starting with "ignor", then within 4 words a word starting
  * with "instruction" or "rule"). Matching is a single pass over the tokens: each token is looked up in a
- * term index (exact words, then its prefixes up to 16 characters), and for every rule we keep only the
- * position where its chain last reached each group. The cost is O(tokens x matched terms): linear, no
- * backtracking, whatever the input.
+ * term index (one walk down a trie of the terms finds its exact words and prefixes), and for every rule
+ * we keep only the position where its chain last reached each group. The cost is O(tokens x matched
+ * terms): linear, no backtracking, whatever the input.
  *
  * Weights are evidence, not verdicts: a weak rule (an email asking to "include the PO number in your
  * reply") must not condemn a document alone; the detector combines rules with the classifier.
@@ -232,15 +232,34 @@ function indexRules(rules: Compiled[]): { exact: Map<string, Ref[]>; prefix: Map
 }
 const wordIndex = indexRules(wordRules);
 const charIndex = indexRules(charRules);
-// For character rules: first character -> terms starting with it.
-const charFirst = new Map<string, Array<{ term: string; refs: Ref[] }>>();
+// For character rules: first UTF-16 unit -> terms starting with it (keyed by number: no 1-char strings).
+const charFirst = new Map<number, Array<{ term: string; refs: Ref[] }>>();
 for (const [term, refs] of charIndex.exact) {
-  const f = term[0]!;
+  const f = term.charCodeAt(0);
   let a = charFirst.get(f); if (!a) charFirst.set(f, a = []); a.push({ term, refs });
 }
 
+// Word terms as a trie over UTF-16 units, built from the same maps (so ref lists and their order are
+// the ones the maps hold): a token's exact and prefix terms are found in one walk along its characters,
+// without cutting a string per prefix.
+interface TrieNode { readonly next: Map<number, TrieNode>; exact: Ref[] | null; prefix: Ref[] | null }
+const newNode = (): TrieNode => ({ next: new Map(), exact: null, prefix: null });
+const wordTrie = newNode();
+function trieInsert(term: string): TrieNode {
+  let node = wordTrie;
+  for (let i = 0; i < term.length; i++) {
+    const c = term.charCodeAt(i);
+    let nx = node.next.get(c);
+    if (nx === undefined) node.next.set(c, nx = newNode());
+    node = nx;
+  }
+  return node;
+}
+for (const [term, refs] of wordIndex.exact) trieInsert(term).exact = refs;
+for (const [term, refs] of wordIndex.prefix) trieInsert(term).prefix = refs;
+
 // --- tokenizer -------------------------------------------------------------------------------------
-function isTokenChar(c: number): boolean {
+function isTokenCharSlow(c: number): boolean {
   if (c < 0x80) return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
   // Letters and marks of alphabetic scripts; CJK ideographs/kana/hangul are handled by char rules.
   if (c >= 0x2000 && c <= 0x2bff) return false;
@@ -250,6 +269,16 @@ function isTokenChar(c: number): boolean {
   if (c === 0x060c || c === 0x061b || c === 0x061f || c === 0x06d4 || c === 0x0964 || c === 0x0965) return false;
   return c >= 0xc0 && c !== 0xd7 && c !== 0xf7;
 }
+// One table lookup per UTF-16 unit instead of the range tests above (64 KB, built once).
+const TOKEN_CHAR = new Uint8Array(0x10000);
+for (let c = 0; c < 0x10000; c++) TOKEN_CHAR[c] = isTokenCharSlow(c) ? 1 : 0;
+/** Whether UTF-16 unit `c` belongs to a word token (letters and digits of alphabetic scripts). */
+export function isTokenChar(c: number): boolean {
+  return TOKEN_CHAR[c] === 1;
+}
+
+/** Longest token kept: longer runs are cut to their first MAX_TOKEN characters. */
+export const MAX_TOKEN = 64;
 
 /** Word tokens of normalised text. '@' between word characters becomes its own token (e-mail marker). */
 export function tokenize(s: string, ends?: number[]): string[] {
@@ -258,100 +287,224 @@ export function tokenize(s: string, ends?: number[]): string[] {
   let i = 0;
   while (i < n) {
     const c = s.charCodeAt(i);
-    if (!isTokenChar(c)) {
-      if (c === 0x40 && i > 0 && i + 1 < n && isTokenChar(s.charCodeAt(i - 1)) && isTokenChar(s.charCodeAt(i + 1))) { out.push('@'); ends?.push(i + 1); }
+    if (TOKEN_CHAR[c] !== 1) {
+      if (c === 0x40 && i > 0 && i + 1 < n && TOKEN_CHAR[s.charCodeAt(i - 1)] === 1 && TOKEN_CHAR[s.charCodeAt(i + 1)] === 1) { out.push('@'); ends?.push(i + 1); }
       i++;
       continue;
     }
     const start = i;
-    while (i < n && isTokenChar(s.charCodeAt(i))) i++;
-    out.push(i - start > 64 ? s.slice(start, start + 64) : s.slice(start, i));
+    while (i < n && TOKEN_CHAR[s.charCodeAt(i)] === 1) i++;
+    out.push(i - start > MAX_TOKEN ? s.slice(start, start + MAX_TOKEN) : s.slice(start, i));
     ends?.push(i);
   }
   return out;
 }
 
+/**
+ * Tokens of a whole text as offsets, computed once and shared by the rules, the classifier's windows and
+ * segments, and the segment context features (no string per token). Token k is s[start[k], end[k]):
+ * either a maximal run of token characters (`end` is the end of the run; the token itself is its first
+ * MAX_TOKEN characters, as in tokenize) or a lone '@' between two token characters.
+ *
+ * The tokens of a substring s[a, b) are those of the whole text clipped to [a, b) (see clipTokens):
+ * runs are cut at a and b, and an '@' stays only if both its neighbours are inside. That is exactly what
+ * tokenize(s.slice(a, b)) returns, so units of a text can be featurised without re-tokenising it.
+ */
+export interface TokenSpans {
+  /** Number of tokens; the arrays may be longer. */
+  readonly count: number;
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+}
+
+export function tokenSpans(s: string): TokenSpans {
+  const n = s.length;
+  let cap = 16 + (n >> 3);
+  let start = new Int32Array(cap), end = new Int32Array(cap);
+  let count = 0;
+  const push = (a: number, b: number): void => {
+    if (count === cap) {
+      cap *= 2;
+      const s2 = new Int32Array(cap); s2.set(start); start = s2;
+      const e2 = new Int32Array(cap); e2.set(end); end = e2;
+    }
+    start[count] = a; end[count] = b; count++;
+  };
+  let i = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (TOKEN_CHAR[c] !== 1) {
+      if (c === 0x40 && i > 0 && i + 1 < n && TOKEN_CHAR[s.charCodeAt(i - 1)] === 1 && TOKEN_CHAR[s.charCodeAt(i + 1)] === 1) push(i, i + 1);
+      i++;
+      continue;
+    }
+    const a = i;
+    while (i < n && TOKEN_CHAR[s.charCodeAt(i)] === 1) i++;
+    push(a, i);
+  }
+  return { count, start, end };
+}
+
+/**
+ * Clip the tokens of a text to its substring [a, b): writes the substring's tokens as [from[k], to[k])
+ * (to - from <= MAX_TOKEN) and, when `src` is given, the index of the text token each comes from, at
+ * k = at, at + 1, ...; returns their number. The arrays must have room for every text token that
+ * overlaps [a, b). `lo` is the index of the first text token that ends after `a` (firstTokenAfter).
+ */
+export function clipTokens(s: string, t: TokenSpans, lo: number, a: number, b: number, from: Int32Array, to: Int32Array, src: Int32Array | null, at = 0): number {
+  let m = at;
+  for (let k = lo; k < t.count; k++) {
+    const ts = t.start[k]!;
+    if (ts >= b) break;
+    const te = t.end[k]!;
+    if (te <= a) continue;
+    if (s.charCodeAt(ts) === 0x40 && te === ts + 1) {
+      // '@' token: both neighbours must be inside the substring.
+      if (ts - 1 < a || ts + 1 >= b) continue;
+      from[m] = ts; to[m] = te;
+    } else {
+      const x = ts > a ? ts : a;
+      const y = te < b ? te : b;
+      from[m] = x; to[m] = y - x > MAX_TOKEN ? x + MAX_TOKEN : y;
+    }
+    if (src !== null) src[m] = k;
+    m++;
+  }
+  return m - at;
+}
+
+/** Index of the first token of `t` whose end is after `a` (binary search; tokens are in text order). */
+export function firstTokenAfter(t: TokenSpans, a: number): number {
+  let lo = 0, hi = t.count;
+  while (lo < hi) { const m = (lo + hi) >> 1; if (t.end[m]! <= a) lo = m + 1; else hi = m; }
+  return lo;
+}
+
 const AR_PREFIXES = ['وال', 'بال', 'فال', 'لل', 'ال', 'و', 'ف', 'ب', 'ل'];
-function variants(tok: string): string[] {
-  const c = tok.charCodeAt(0);
-  if (c < 0x600 || c > 0x6ff) return [tok];
-  const out = [tok];
-  for (const p of AR_PREFIXES) if (tok.length > p.length + 1 && tok.startsWith(p)) out.push(tok.slice(p.length));
-  return out;
-}
 
-function refsOfToken(tok: string, into: Ref[]): void {
-  for (const v of variants(tok)) {
-    const e = wordIndex.exact.get(v);
-    if (e) for (const x of e) into.push(x);
-    const lim = Math.min(v.length, wordIndex.maxPrefix);
-    for (let k = 1; k <= lim; k++) {
-      const p = wordIndex.prefix.get(v.slice(0, k));
-      if (p) for (const x of p) into.push(x);
-    }
+// Scratch for the refs of one position (matchRules is synchronous and not re-entrant, so one buffer).
+const refBuf: Ref[] = [];
+let refCount = 0;
+const prefixBuf: Ref[] = [];
+
+/** Exact and prefix terms of s[a, b) (one variant of a token), in the order exact, then prefixes by length. */
+function refsOfSpan(s: string, a: number, b: number): void {
+  let node: TrieNode | undefined = wordTrie;
+  let np = 0;
+  for (let i = a; i < b; i++) {
+    node = node.next.get(s.charCodeAt(i));
+    if (node === undefined) break;
+    if (node.prefix !== null) for (const x of node.prefix) prefixBuf[np++] = x;
   }
+  if (node !== undefined && node.exact !== null) for (const x of node.exact) refBuf[refCount++] = x;
+  for (let k = 0; k < np; k++) refBuf[refCount++] = prefixBuf[k]!;
 }
 
-/** Chain matcher shared by word and char rules: `events` are (position, ref) in position order. */
-function chain(rules: Compiled[], positions: Array<{ at: number; refs: Ref[] }>, hits: RuleHit[], endOf: (at: number) => number): void {
-  // reached[r][g] = last position where the chain of rule r reached group g (or -Infinity).
-  const reached: number[][] = rules.map((c) => new Array<number>(c.groups.length).fill(-Infinity));
-  const reachedLen: number[][] = rules.map((c) => new Array<number>(c.groups.length).fill(0));
-  const firedAt = new Array<number>(rules.length).fill(-Infinity);
-  for (const { at, refs } of positions) {
-    // Higher groups first so one token never extends a chain it just started.
-    const sorted = refs.length > 1 ? [...refs].sort((a, b) => b.g - a.g) : refs;
-    for (const { r, g } of sorted) {
-      const rule = rules[r]!;
-      const row = reached[r]!;
-      const len = reachedLen[r]!;
-      if (g === 0) { row[0] = at; len[0] = 1; }
+/** Terms of the token s[a, b) (already cut to MAX_TOKEN) and of its Arabic variants without a clitic prefix. */
+function refsOfToken(s: string, a: number, b: number): void {
+  refsOfSpan(s, a, b);
+  const c = s.charCodeAt(a);
+  if (c < 0x600 || c > 0x6ff) return;
+  for (const p of AR_PREFIXES) if (b - a > p.length + 1 && s.startsWith(p, a)) refsOfSpan(s, a + p.length, b);
+}
+
+/** Offset of each rule's groups in the flat chain state of its rule set. */
+function groupOffsets(rules: Compiled[]): Int32Array {
+  const off = new Int32Array(rules.length + 1);
+  for (let r = 0; r < rules.length; r++) off[r + 1] = off[r]! + rules[r]!.groups.length;
+  return off;
+}
+const wordOffsets = groupOffsets(wordRules);
+const charOffsets = groupOffsets(charRules);
+
+/**
+ * Chain matcher shared by word and char rules, fed one position at a time (in position order) with the
+ * refs of that position in refBuf[0, refCount).
+ */
+class Chain {
+  private readonly rules: Compiled[];
+  private readonly off: Int32Array;
+  private readonly hits: RuleHit[];
+  // reached[off[r] + g] = last position where the chain of rule r reached group g (or -Infinity);
+  // flat typed arrays, two allocations per text instead of two arrays per rule.
+  private readonly reached: Float64Array;
+  private readonly reachedLen: Int32Array;
+  private readonly firedAt: Float64Array;
+  constructor(rules: Compiled[], off: Int32Array, hits: RuleHit[]) {
+    this.rules = rules;
+    this.off = off;
+    this.hits = hits;
+    this.reached = new Float64Array(off[rules.length]!).fill(-Infinity);
+    this.reachedLen = new Int32Array(off[rules.length]!);
+    this.firedAt = new Float64Array(rules.length).fill(-Infinity);
+  }
+
+  step(at: number, end: number): void {
+    const n = refCount;
+    // Higher groups first so one token never extends a chain it just started. Stable insertion sort
+    // (the lists are a few entries long), the same order as a stable sort by descending group.
+    for (let i = 1; i < n; i++) {
+      const x = refBuf[i]!;
+      let j = i - 1;
+      while (j >= 0 && refBuf[j]!.g < x.g) { refBuf[j + 1] = refBuf[j]!; j--; }
+      refBuf[j + 1] = x;
+    }
+    const reached = this.reached, len = this.reachedLen;
+    for (let i = 0; i < n; i++) {
+      const { r, g } = refBuf[i]!;
+      const rule = this.rules[r]!;
+      const o = this.off[r]!;
+      if (g === 0) { reached[o] = at; len[o] = 1; }
       else {
-        const prev = row[g - 1]!;
+        const prev = reached[o + g - 1]!;
         const gap = rule.gaps[g - 1]!;
-        if (prev === -Infinity || at <= prev || at - prev - len[g - 1]! > gap) continue;
-        row[g] = at; len[g] = 1;
+        if (prev === -Infinity || at <= prev || at - prev - len[o + g - 1]! > gap) continue;
+        reached[o + g] = at; len[o + g] = 1;
       }
-      if (g === rule.groups.length - 1 && firedAt[r] !== at) {
-        firedAt[r] = at;
-        hits.push({ id: rule.def.id, category: rule.def.category, lang: rule.def.lang, weight: rule.def.weight, at, end: endOf(at) });
+      if (g === rule.groups.length - 1 && this.firedAt[r] !== at) {
+        this.firedAt[r] = at;
+        this.hits.push({ id: rule.def.id, category: rule.def.category, lang: rule.def.lang, weight: rule.def.weight, at, end });
       }
     }
   }
 }
+
+const LITERAL_IDS: readonly string[] = LITERALS.map(([lit]) => `lit.${lit}`);
 
 /** All rule hits in normalised text `s`. Linear in `s.length`. */
 export function matchRules(s: string): RuleHit[] {
+  return matchRulesIn(s, tokenSpans(s));
+}
+
+/** matchRules with the tokens of `s` already computed (tokenSpans(s)). */
+export function matchRulesIn(s: string, toks: TokenSpans): RuleHit[] {
   const hits: RuleHit[] = [];
-  // word rules
-  const ends: number[] = [];
-  const toks = tokenize(s, ends);
-  const positions: Array<{ at: number; refs: Ref[] }> = [];
-  for (let i = 0; i < toks.length; i++) {
-    const refs: Ref[] = [];
-    refsOfToken(toks[i]!, refs);
-    if (refs.length > 0) positions.push({ at: i, refs });
+  // word rules: token positions count every token, hits end where the token's run ends
+  const words = new Chain(wordRules, wordOffsets, hits);
+  for (let k = 0; k < toks.count; k++) {
+    const a = toks.start[k]!, e = toks.end[k]!;
+    refCount = 0;
+    refsOfToken(s, a, e - a > MAX_TOKEN ? a + MAX_TOKEN : e);
+    if (refCount > 0) words.step(k, e);
   }
-  chain(wordRules, positions, hits, (at) => ends[at]!);
   // char rules (only when the text has characters of those scripts)
-  const cpos: Array<{ at: number; refs: Ref[] }> = [];
+  let chars: Chain | null = null;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x3040) continue;
-    const cands = charFirst.get(s[i]!);
+    const cands = charFirst.get(c);
     if (!cands) continue;
-    const refs: Ref[] = [];
-    for (const { term, refs: rr } of cands) if (s.startsWith(term, i)) for (const x of rr) refs.push(x);
-    if (refs.length > 0) cpos.push({ at: i, refs });
-  }
-  if (cpos.length > 0) {
+    refCount = 0;
+    for (const { term, refs: rr } of cands) if (s.startsWith(term, i)) for (const x of rr) refBuf[refCount++] = x;
     // Character gaps are measured from the start of the previous term; widen by its length via `len` = 1
     // (terms are short, the gap budgets above include them).
-    chain(charRules, cpos, hits, (at) => at + 1);
+    if (refCount > 0) (chars ??= new Chain(charRules, charOffsets, hits)).step(i, i + 1);
   }
   // literal markers (every occurrence: callers attribute hits to parts of the text by offset)
-  for (const [lit, category, weight] of LITERALS) {
-    for (let at = s.indexOf(lit); at >= 0; at = s.indexOf(lit, at + lit.length)) hits.push({ id: `lit.${lit}`, category, lang: '*', weight, at, end: at + lit.length });
+  for (let li = 0; li < LITERALS.length; li++) {
+    const [lit, category, weight] = LITERALS[li]!;
+    const id = LITERAL_IDS[li]!;
+    for (let at = s.indexOf(lit); at >= 0; at = s.indexOf(lit, at + lit.length)) hits.push({ id, category, lang: '*', weight, at, end: at + lit.length });
   }
   return hits;
 }

@@ -9,7 +9,7 @@
  * Segments are lines, table cells and sentences of the normalised (lower-cased) text, at most
  * MAX_SEGMENT characters. Everything here is one pass over the text (plus a token-count map): linear.
  */
-import { tokenize } from './rules.ts';
+import { clipTokens, firstTokenAfter, isTokenChar, MAX_TOKEN, type TokenSpans } from './rules.ts';
 import { rot13 } from './normalize.ts';
 
 export const MAX_SEGMENT = 320;
@@ -155,6 +155,8 @@ function parseLexicon(lines: readonly string[]): Array<[string, number]> {
 const WORD_CLASS = new Map<string, number>();
 for (const [w, b] of parseLexicon(LEXICON)) WORD_CLASS.set(w, (WORD_CLASS.get(w) ?? 0) | b);
 const SUB_CLASS: ReadonlyArray<[string, number]> = parseLexicon(LEXICON_SUB);
+/** Longest word of the lexicon: a longer token (less a glued prefix) has no class. */
+const MAX_CLASS_WORD = Math.max(...[...WORD_CLASS.keys()].map((w) => w.length));
 /** Arabic conjunction/preposition prefixes glued to the next word. */
 const AR_GLUE = ['و', 'ف'];
 function tokenClass(t: string): number {
@@ -165,22 +167,23 @@ function tokenClass(t: string): number {
   return 0;
 }
 
-// Substrings grouped by first character: one pass over a segment finds them all (linear time).
-const SUB_FIRST = new Map<string, Array<[string, number]>>();
-for (const [w, b] of SUB_CLASS) { const k = w[0]!; let l = SUB_FIRST.get(k); if (!l) SUB_FIRST.set(k, (l = [])); l.push([w, b]); }
+// Substrings grouped by first character (UTF-16 unit, as a number: no 1-character strings): one pass
+// over a segment finds them all (linear time).
+const SUB_FIRST = new Map<number, Array<[string, number]>>();
+for (const [w, b] of SUB_CLASS) { const k = w.charCodeAt(0); let l = SUB_FIRST.get(k); if (!l) SUB_FIRST.set(k, (l = [])); l.push([w, b]); }
 
-/** Classes found by substring in `s` (CJK, kana, hangul, Thai), with those at its start and end. */
-function subClasses(s: string): { any: number; first: number; last: number } {
+/** Classes found by substring in text[start, stop) (CJK, kana, hangul, Thai), with those at its start and end. */
+function subClasses(text: string, start: number, stop: number): { any: number; first: number; last: number } {
   let any = 0, first = 0, last = 0;
-  let end = s.length;
-  while (end > 0 && !isTokenCharLike(s.charCodeAt(end - 1))) end--;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+  let end = stop - start;
+  while (end > 0 && !isTokenCharLike(text.charCodeAt(start + end - 1))) end--;
+  for (let i = 0; start + i < stop; i++) {
+    const c = text.charCodeAt(start + i);
     if (c < 0x0e00 || (c >= 0x2000 && c < 0x3040)) continue;
-    const cands = SUB_FIRST.get(s[i]!);
+    const cands = SUB_FIRST.get(c);
     if (cands === undefined) continue;
     for (const [w, b] of cands) {
-      if (!s.startsWith(w, i)) continue;
+      if (start + i + w.length > stop || !text.startsWith(w, start + i)) continue;
       any |= b;
       if (i <= 1) first |= b;
       if (i + w.length >= end - 2) last |= b;
@@ -192,10 +195,11 @@ function isTokenCharLike(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0xc0 && !(c >= 0x2000 && c <= 0x2bff) && !(c >= 0x3000 && c <= 0x303f) && !(c >= 0xff00 && c <= 0xff0f));
 }
 
-function isContent(tok: string): boolean {
+/** Whether the token text[a, b) is a content word (for shared vocabulary). */
+function isContent(text: string, a: number, b: number): boolean {
   // Letters of alphabetic scripts only (a CJK run is one long token and says nothing about overlap).
-  if (tok.length < 4) return false;
-  return tok.charCodeAt(0) < 0x3000;
+  if (b - a < 4) return false;
+  return text.charCodeAt(a) < 0x3000;
 }
 
 /** Coarse script of a character (0 = not a letter we classify). */
@@ -213,6 +217,9 @@ function scriptOf(c: number): number {
   return 0;
 }
 const SCRIPTS = 10;
+/** scriptOf of every UTF-16 unit (one lookup per character of a document). */
+const SCRIPT_OF = new Uint8Array(0x10000);
+for (let c = 0; c < 0x10000; c++) SCRIPT_OF[c] = scriptOf(c);
 function dominant(counts: Int32Array, from: number): { script: number; share: number; total: number } {
   let best = 0, total = 0;
   for (let k = 1; k < SCRIPTS; k++) { total += counts[from + k]!; if (counts[from + k]! > counts[from + best]!) best = k; }
@@ -251,108 +258,261 @@ function docKind(text: string, tableDoc: boolean): string {
  * document it sits in, whether it is a line of its own and whether its script differs from the document.
  */
 export function contextFeatures(text: string, segs: readonly Segment[], toks: readonly string[][]): string[][] {
-  const docCount = new Map<string, number>();
+  if (toks.length < segs.length) throw new RangeError(`contextFeatures: ${segs.length} segments but tokens of ${toks.length}`);
+  // The shared body reads tokens as spans of one string: lay the given tokens end to end.
+  let total = 0;
+  for (const ts of toks) total += ts.length;
+  const st: SegmentTokens = { text: toks.map((ts) => ts.join('')).join(''), start: new Int32Array(total), end: new Int32Array(total), first: new Int32Array(toks.length + 1) };
+  let i = 0, off = 0;
+  for (let k = 0; k < toks.length; k++) {
+    st.first[k] = i;
+    for (const t of toks[k]!) { st.start[i] = off; off += t.length; st.end[i] = off; i++; }
+  }
+  st.first[toks.length] = i;
+  return segmentFeatures(text, segs, st, null) as string[][];
+}
+
+/**
+ * contextFeatures with the segments' tokens taken from the tokens of the whole text (tokenSpans(text)):
+ * the same features as contextFeatures(text, segs, segs.map((s) => tokenize(text.slice(s.start, s.end))))
+ * without tokenising the text again or making a string per token. Lists are shared (frozen) between
+ * segments of the same shape: a document has thousands of segments but a few hundred distinct lists.
+ */
+export function contextFeaturesOf(text: string, segs: readonly Segment[], toks: TokenSpans): ReadonlyArray<readonly string[]> {
+  // A segment's tokens are the text's tokens clipped to it; a text token cut by a segment boundary
+  // gives one piece per side, so there are at most toks.count + segs.length of them.
+  const cap = toks.count + segs.length;
+  const st: SegmentTokens = { text, start: new Int32Array(cap), end: new Int32Array(cap), first: new Int32Array(segs.length + 1) };
+  let i = 0;
+  for (let k = 0; k < segs.length; k++) {
+    const sg = segs[k]!;
+    st.first[k] = i;
+    i += clipTokens(text, toks, firstTokenAfter(toks, sg.start), sg.start, sg.end, st.start, st.end, null, i);
+  }
+  st.first[segs.length] = i;
+  if (FEATURE_LISTS.size > MAX_FEATURE_LISTS) FEATURE_LISTS.clear();
+  return segmentFeatures(text, segs, st, FEATURE_LISTS);
+}
+
+/** Tokens of every segment: segment k's are tokens first[k] .. first[k + 1] - 1; token i is text[start[i], end[i]). */
+interface SegmentTokens {
+  readonly text: string;
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+  readonly first: Int32Array;
+}
+
+/**
+ * Distinct tokens as small integers: `id[i]` of token i, `rep[id]` = a token with that text. One map
+ * lookup per token, then the per-token work of segmentFeatures is array reads. (A JS Map, not a
+ * hand-made hash table: its string hash is seeded per process and its buckets are chained, so tokens
+ * crafted to collide cannot make interning quadratic.)
+ */
+function internTokens(st: SegmentTokens, total: number): { id: Int32Array; rep: Int32Array; distinct: number } {
+  const ids = new Map<string, number>();
+  const id = new Int32Array(total), rep = new Int32Array(total);
+  for (let i = 0; i < total; i++) {
+    const t = st.text.slice(st.start[i]!, st.end[i]!);
+    let d = ids.get(t);
+    if (d === undefined) { d = ids.size; ids.set(t, d); rep[d] = i; }
+    id[i] = d;
+  }
+  return { id, rep, distinct: ids.size };
+}
+
+/** Rendered feature lists by shape key (see segmentFeatures); bounded, cleared when full. */
+const FEATURE_LISTS = new Map<string, readonly string[]>();
+const MAX_FEATURE_LISTS = 20000;
+
+/** What the features of one segment are made of (everything renderFeatures reads). */
+interface Shape {
+  doc: string; pos: string; nov: string; len: string; shape: string;
+  q: boolean; p2: boolean; ai: boolean; ans: boolean; p1: boolean; imp: boolean; pl: boolean;
+  fi: boolean; fq: boolean; limp: boolean; scrDiff: boolean; line: boolean; proseInTable: boolean;
+}
+
+/** The feature strings of one segment, in their fixed order (the classifier hashes them in it). */
+function renderFeatures(x: Shape): string[] {
+  const { doc, pos, nov, len, shape, q, p2, p1 } = x;
+  const f: string[] = ['u:seg', doc, 'pos:' + pos, 'nov:' + nov, 'len:' + len];
+  const flags: Array<[boolean, string]> = [[q, 'q'], [p2, '2p'], [x.ai, 'ai'], [x.ans, 'ans'], [p1, '1p'], [x.imp, 'imp'], [x.pl, 'pl']];
+  for (const [on, name] of flags) if (on) f.push(name, `${name}&pos:${pos}`, `${name}&nov:${nov}`, `${name}&${doc}`);
+  if (p2 && x.ans) f.push('2p&ans');
+  if (q && p2) f.push('q&2p', `q&2p&nov:${nov}`);
+  if (!p1 && !p2) f.push('no-person', `no-person&q:${q}`, `no-person&nov:${nov}`);
+  if (p1) f.push(`1p&q:${q}`);
+  if (x.fi) f.push('f:imp', `f:imp&nov:${nov}`, `f:imp&pos:${pos}`, `f:imp&${doc}`, `f:imp&1p:${p1}`, `f:imp&len:${len}`);
+  if (x.fq) f.push('f:qw', `f:qw&q:${q}`, `f:qw&nov:${nov}`, `f:qw&${doc}`, `f:qw&1p:${p1}&2p:${p2}`);
+  if (x.limp) f.push('l:imp', `l:imp&nov:${nov}`, `l:imp&${doc}`);
+  f.push('sh:' + shape, `sh:${shape}&q:${q}`);
+  if (q) f.push(`q&${doc}`, `q&nov:${nov}&${doc}`, `q&len:${len}`);
+  // Script differs from the document's.
+  if (x.scrDiff) f.push('scr:diff', `scr:diff&${doc}`);
+  // A line of its own (the segment is the whole line).
+  if (x.line) f.push('line', `line&${doc}`, `line&pos:${pos}`);
+  // A line of prose in a table document.
+  if (x.proseInTable) f.push('prose-in-table', `prose-in-table&len:${len}`);
+  return f;
+}
+
+const POSITIONS = ['only', 'first', 'last', 'mid'] as const;
+const NOVELTY = ['short', 'na', '0', '1', '2', '3'] as const;
+const LENGTHS = ['xs', 's', 'm', 'l'] as const;
+const DOC_KINDS = ['doc:table', 'doc:code', 'doc:prose'] as const;
+const SHAPE_LETTERS = 'IQYMPARw';
+
+/**
+ * Memo key of a shape: three UTF-16 units (the flags; document kind, position, novelty and length;
+ * the shape letters in base 9), so a lookup hashes a 3-character string, not a long concatenation.
+ */
+function shapeKey(x: Shape, docI: number, posI: number, novI: number, lenI: number): string {
+  const flags = [x.q, x.p2, x.ai, x.ans, x.p1, x.imp, x.pl, x.fi, x.fq, x.limp, x.scrDiff, x.line, x.proseInTable];
+  let bits = 0;
+  for (let i = 0; i < flags.length; i++) if (flags[i]) bits |= 1 << i;
+  let shape = 0; // <= 4 letters: < 9^4
+  for (let i = 0; i < x.shape.length; i++) shape = shape * 9 + SHAPE_LETTERS.indexOf(x.shape.charAt(i)) + 1;
+  return String.fromCharCode(bits, ((docI * 4 + posI) * 6 + novI) * 4 + lenI, shape);
+}
+
+/** Unicode White_Space and line terminators: what String.prototype.trim removes. */
+function isTrimSpace(c: number): boolean {
+  return (c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+/** text.slice(a, b).trim() === '' without the slice. */
+function isBlank(text: string, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) if (!isTrimSpace(text.charCodeAt(i))) return false;
+  return true;
+}
+
+/**
+ * Shared body of contextFeatures and contextFeaturesOf: the shape of every segment, rendered to its
+ * feature list (through `memo` when given: the lists are then frozen and shared). One pass over the
+ * text and the tokens: linear.
+ */
+function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentTokens, memo: Map<string, readonly string[]> | null): Array<readonly string[]> {
+  const total = st.first[st.first.length - 1]!;
+  const { id, rep, distinct } = internTokens(st, total);
+  // Per distinct token: content word (see isContent), count in the document, closed class (lazy, -1).
+  const content = new Uint8Array(distinct), docCount = new Int32Array(distinct), cls = new Int32Array(distinct).fill(-1);
+  for (let d = 0; d < distinct; d++) content[d] = isContent(st.text, st.start[rep[d]!]!, st.end[rep[d]!]!) ? 1 : 0;
   let docContent = 0;
-  for (const ts of toks) for (const t of ts) if (isContent(t)) { docCount.set(t, (docCount.get(t) ?? 0) + 1); docContent++; }
+  for (let i = 0; i < total; i++) if (content[id[i]!] === 1) { docCount[id[i]!]!++; docContent++; }
+  const classOf = (i: number): number => {
+    const d = id[i]!;
+    let c = cls[d]!;
+    if (c < 0) {
+      const a = st.start[i]!, b = st.end[i]!;
+      // Only a word of the lexicon (or one with a glued Arabic prefix) has a class: no string for longer tokens.
+      cls[d] = c = b - a <= MAX_CLASS_WORD + 1 ? tokenClass(st.text.slice(a, b)) : 0;
+    }
+    return c;
+  };
   // Table-like document: most lines carry '|'.
   let lines = 0, pipeLines = 0;
   {
-    let ls = 0;
+    let ls = 0, pipe = false;
     for (let i = 0; i <= text.length; i++) {
-      if (i === text.length || text.charCodeAt(i) === 0x0a) {
-        if (i > ls) { lines++; if (text.slice(ls, i).includes('|')) pipeLines++; }
-        ls = i + 1;
+      const c = i === text.length ? 0x0a : text.charCodeAt(i);
+      if (c === 0x7c) pipe = true;
+      else if (c === 0x0a) {
+        if (i > ls) { lines++; if (pipe) pipeLines++; }
+        ls = i + 1; pipe = false;
       }
     }
   }
   const tableDoc = lines >= 3 && pipeLines * 2 > lines;
   const doc = 'doc:' + docKind(text, tableDoc);
+  const docI = DOC_KINDS.indexOf(doc as (typeof DOC_KINDS)[number]);
+  if (docI < 0) throw new Error(`segments.ts: unknown document kind ${doc}`); // (the memo key needs its index)
   const N = segs.length;
   // Script letters per segment and in the whole document.
   const scr = new Int32Array((N + 1) * SCRIPTS);
   for (let k = 0; k < N; k++) {
     const s = segs[k]!;
-    for (let i = s.start; i < s.end; i++) { const sc = scriptOf(text.charCodeAt(i)); if (sc > 0) { scr[(k + 1) * SCRIPTS + sc]!++; scr[sc]!++; } }
+    for (let i = s.start; i < s.end; i++) { const sc = SCRIPT_OF[text.charCodeAt(i)]!; if (sc > 0) { scr[(k + 1) * SCRIPTS + sc]!++; scr[sc]!++; } }
   }
   const docScript = dominant(scr, 0);
-  // Start and end of the line holding each segment: one forward pass (segments are in text order).
-  const lineStart = new Int32Array(N), lineEnd = new Int32Array(N);
+  // Start and end of the line holding each segment, and whether that line has a '|': one forward pass
+  // (segments are in text order), so a long line of many segments is scanned once, not once per segment.
+  const lineStart = new Int32Array(N), lineEnd = new Int32Array(N), linePipe = new Uint8Array(N);
   {
-    let ls = 0, k = 0;
+    let ls = 0, k = 0, pipe = false;
     for (let i = 0; i <= text.length && k < N; i++) {
-      if (i < text.length && text.charCodeAt(i) !== 0x0a) continue;
-      while (k < N && segs[k]!.start <= i) { lineStart[k] = ls; lineEnd[k] = i; k++; }
-      ls = i + 1;
+      if (i < text.length && text.charCodeAt(i) !== 0x0a) { if (text.charCodeAt(i) === 0x7c) pipe = true; continue; }
+      while (k < N && segs[k]!.start <= i) { lineStart[k] = ls; lineEnd[k] = i; linePipe[k] = pipe ? 1 : 0; k++; }
+      ls = i + 1; pipe = false;
     }
   }
-  const out: string[][] = [];
+  const out: Array<readonly string[]> = [];
+  // Counts of content words in the current segment: segCount[d] is valid when seen[d] === k + 1.
+  const segCount = new Int32Array(distinct), seen = new Int32Array(distinct), touched = new Int32Array(distinct);
   for (let k = 0; k < N; k++) {
     const seg = segs[k]!;
-    const st = text.slice(seg.start, seg.end);
-    const ts = toks[k]!;
-    const f: string[] = ['u:seg', doc];
-    const pos = N === 1 ? 'only' : k === 0 ? 'first' : k === N - 1 ? 'last' : 'mid';
-    f.push('pos:' + pos);
+    const t0 = st.first[k]!, nt = st.first[k + 1]! - t0;
+    const posI = N === 1 ? 0 : k === 0 ? 1 : k === N - 1 ? 2 : 3;
+    const pos = POSITIONS[posI]!;
     // Vocabulary shared with the rest of the document.
-    const segCount = new Map<string, number>();
-    let content = 0;
-    for (const t of ts) if (isContent(t)) { segCount.set(t, (segCount.get(t) ?? 0) + 1); content++; }
-    let nov: string;
-    if (docContent - content < 15) nov = 'short';
-    else if (content < 2) nov = 'na';
+    let nContent = 0, nTouched = 0;
+    for (let i = t0; i < t0 + nt; i++) {
+      const d = id[i]!;
+      if (content[d] === 0) continue;
+      if (seen[d] !== k + 1) { seen[d] = k + 1; segCount[d] = 0; touched[nTouched++] = d; }
+      segCount[d]!++;
+      nContent++;
+    }
+    let novI: number; // short, na, 0, 1, 2, 3
+    if (docContent - nContent < 15) novI = 0;
+    else if (nContent < 2) novI = 1;
     else {
       let shared = 0;
-      for (const [t, c] of segCount) if ((docCount.get(t) ?? 0) > c) shared += c;
-      const r = shared / content;
-      nov = r === 0 ? '0' : r < 0.34 ? '1' : r < 0.67 ? '2' : '3';
+      for (let j = 0; j < nTouched; j++) { const d = touched[j]!; if (docCount[d]! > segCount[d]!) shared += segCount[d]!; }
+      const r = shared / nContent;
+      novI = r === 0 ? 2 : r < 0.34 ? 3 : r < 0.67 ? 4 : 5;
     }
-    f.push('nov:' + nov);
-    let le = st.length - 1;
-    while (le > 0 && (st.charCodeAt(le) === 0x22 || st.charCodeAt(le) === 0x27 || st.charCodeAt(le) === 0x29 || st.charCodeAt(le) === 0x2a)) le--;
-    const last = st.charCodeAt(le);
+    const nov = NOVELTY[novI]!;
+    let le = seg.end - 1;
+    while (le > seg.start && (text.charCodeAt(le) === 0x22 || text.charCodeAt(le) === 0x27 || text.charCodeAt(le) === 0x29 || text.charCodeAt(le) === 0x2a)) le--;
+    const last = text.charCodeAt(le);
     const q = last === 0x3f || last === 0xff1f || last === 0x061f || last === 0x37e;
     // Closed-class words: anywhere, first word, last word.
     let any = 0;
-    for (const t of ts) any |= tokenClass(t);
-    let first = ts.length > 0 ? tokenClass(ts[0]!) : 0;
+    for (let i = t0; i < t0 + nt; i++) any |= classOf(i);
+    let first = nt > 0 ? classOf(t0) : 0;
     // A leading "please"/"also"-like word does not hide the request behind it.
-    const second = ts.length > 1 ? tokenClass(ts[1]!) : 0;
-    let lastC = ts.length > 1 ? tokenClass(ts[ts.length - 1]!) : 0;
-    let shape = ts.slice(0, 3).map((t) => shapeLetter(tokenClass(t))).join('');
+    const second = nt > 1 ? classOf(t0 + 1) : 0;
+    let lastC = nt > 1 ? classOf(t0 + nt - 1) : 0;
+    let shape = '';
+    for (let i = 0; i < 3 && i < nt; i++) shape += shapeLetter(classOf(t0 + i));
     let hasWide = false;
-    for (let i = 0; i < st.length; i++) { const c = st.charCodeAt(i); if (c >= 0x0e00 && (c < 0x2000 || c >= 0x3040)) { hasWide = true; break; } }
+    for (let i = seg.start; i < seg.end; i++) { const c = text.charCodeAt(i); if (c >= 0x0e00 && (c < 0x2000 || c >= 0x3040)) { hasWide = true; break; } }
     if (hasWide) {
-      const sub = subClasses(st);
+      const sub = subClasses(text, seg.start, seg.end);
       any |= sub.any; first |= sub.first; lastC |= sub.last;
       shape = shapeLetter(sub.first) + shape;
     }
-    const p2 = (any & C_P2) !== 0, ai = (any & C_AI) !== 0, ans = (any & C_ANS) !== 0;
-    const p1 = (any & C_P1) !== 0, imp = (any & C_IMP) !== 0, pl = (any & C_PLEASE) !== 0;
-    const len = ts.length <= 3 ? 'xs' : ts.length <= 8 ? 's' : ts.length <= 20 ? 'm' : 'l';
-    f.push('len:' + len);
-    const flags = [q ? 'q' : '', p2 ? '2p' : '', ai ? 'ai' : '', ans ? 'ans' : '', p1 ? '1p' : '', imp ? 'imp' : '', pl ? 'pl' : ''].filter((x) => x !== '');
-    for (const x of flags) f.push(x, `${x}&pos:${pos}`, `${x}&nov:${nov}`, `${x}&${doc}`);
-    if (p2 && ans) f.push('2p&ans');
-    if (q && p2) f.push('q&2p', `q&2p&nov:${nov}`);
-    if (!p1 && !p2) f.push('no-person', `no-person&q:${q}`, `no-person&nov:${nov}`);
-    if (p1) f.push(`1p&q:${q}`);
-    const fi = (first & C_IMP) !== 0 || ((first & C_PLEASE) !== 0 && (second & C_IMP) !== 0);
-    const fq = (first & C_QW) !== 0;
-    if (fi) f.push('f:imp', `f:imp&nov:${nov}`, `f:imp&pos:${pos}`, `f:imp&${doc}`, `f:imp&1p:${p1}`, `f:imp&len:${len}`);
-    if (fq) f.push('f:qw', `f:qw&q:${q}`, `f:qw&nov:${nov}`, `f:qw&${doc}`, `f:qw&1p:${p1}&2p:${p2}`);
-    if ((lastC & C_IMP) !== 0) f.push('l:imp', `l:imp&nov:${nov}`, `l:imp&${doc}`);
-    f.push('sh:' + shape, `sh:${shape}&q:${q}`);
-    if (q) f.push(`q&${doc}`, `q&nov:${nov}&${doc}`, `q&len:${len}`);
-    // Script differs from the document's.
+    const p2 = (any & C_P2) !== 0, p1 = (any & C_P1) !== 0;
+    const lenI = nt <= 3 ? 0 : nt <= 8 ? 1 : nt <= 20 ? 2 : 3;
+    const len = LENGTHS[lenI]!;
     const ss = dominant(scr, (k + 1) * SCRIPTS);
-    if (ss.total >= 3 && docScript.share >= 0.6 && ss.script !== docScript.script) f.push('scr:diff', `scr:diff&${doc}`);
-    // A line of its own (the segment is the whole line).
     const ls = lineStart[k]!, lend = lineEnd[k]!;
-    if (seg.start - ls <= 8 && lend - seg.end <= 8 && text.slice(ls, seg.start).trim() === '' && text.slice(seg.end, lend).trim() === '') f.push('line', `line&${doc}`, `line&pos:${pos}`);
-    if (tableDoc && !st.includes('|')) {
+    let segPipe = false;
+    if (tableDoc) for (let i = seg.start; i < seg.end; i++) if (text.charCodeAt(i) === 0x7c) { segPipe = true; break; }
+    const x: Shape = {
+      doc, pos, nov, len, shape, q, p2, p1,
+      ai: (any & C_AI) !== 0, ans: (any & C_ANS) !== 0, imp: (any & C_IMP) !== 0, pl: (any & C_PLEASE) !== 0,
+      fi: (first & C_IMP) !== 0 || ((first & C_PLEASE) !== 0 && (second & C_IMP) !== 0),
+      fq: (first & C_QW) !== 0,
+      limp: (lastC & C_IMP) !== 0,
+      scrDiff: ss.total >= 3 && docScript.share >= 0.6 && ss.script !== docScript.script,
+      line: seg.start - ls <= 8 && lend - seg.end <= 8 && isBlank(text, ls, seg.start) && isBlank(text, seg.end, lend),
       // A line of prose in a table document (cells are split at '|', so test the whole line).
-      if (lend - ls <= 2000 && !text.slice(ls, lend).includes('|') && ts.length >= 4) f.push('prose-in-table', `prose-in-table&len:${len}`);
-    }
+      proseInTable: tableDoc && !segPipe && lend - ls <= 2000 && linePipe[k] === 0 && nt >= 4,
+    };
+    if (memo === null) { out.push(renderFeatures(x)); continue; }
+    const key = shapeKey(x, docI, posI, novI, lenI);
+    let f = memo.get(key);
+    if (f === undefined) memo.set(key, f = Object.freeze(renderFeatures(x)));
     out.push(f);
   }
   return out;
@@ -366,16 +526,35 @@ const COMMON = new Set(('the and to of a in is you your that it for on with as a
   'using without every word words each text one before after also but so there here its his her has had would could just like ' +
   'who where when why le la les de des et un une est pour der die das und ist nicht el los las y en que por con para').split(' '));
 
-function commonRate(s: string): { words: number; rate: number } {
-  let words = 0, common = 0;
-  for (const t of tokenize(s)) {
+// The same words after rot13: "the rot13 of token t is common" is "t is in ROT13_COMMON".
+const ROT13_COMMON = new Set([...COMMON].map(rot13));
+const MAX_COMMON = Math.max(...[...COMMON].map((w) => w.length));
+
+/**
+ * Words of text[a, b) (tokens as tokenize finds them in that substring, made only of a-z) and how
+ * many of them are common words, as they are and after rot13. rot13 maps a-z onto a-z and leaves
+ * everything else, so the rotated text has the same tokens and words: one pass serves both views
+ * and the rotated text is built only for a segment that qualifies.
+ */
+function commonRates(text: string, a: number, b: number): { words: number; common: number; commonRot: number } {
+  let words = 0, common = 0, commonRot = 0;
+  let i = a;
+  while (i < b) {
+    if (!isTokenChar(text.charCodeAt(i))) { i++; continue; } // ('@' tokens are not a-z words)
+    const start = i;
+    while (i < b && isTokenChar(text.charCodeAt(i))) i++;
+    const end = Math.min(i, start + MAX_TOKEN);
     let ascii = true;
-    for (let i = 0; i < t.length; i++) { const c = t.charCodeAt(i); if (c < 0x61 || c > 0x7a) { ascii = false; break; } }
+    for (let k = start; k < end; k++) { const c = text.charCodeAt(k); if (c < 0x61 || c > 0x7a) { ascii = false; break; } }
     if (!ascii) continue;
     words++;
-    if (COMMON.has(t)) common++;
+    if (end - start <= MAX_COMMON) {
+      const t = text.slice(start, end);
+      if (COMMON.has(t)) common++;
+      if (ROT13_COMMON.has(t)) commonRot++;
+    }
   }
-  return { words, rate: words > 0 ? common / words : 0 };
+  return { words, common, commonRot };
 }
 
 /**
@@ -385,12 +564,10 @@ function commonRate(s: string): { words: number; rate: number } {
 export function rot13Candidates(text: string): string | null {
   let out: string[] | null = null;
   for (const sg of segment(text)) {
-    const s = text.slice(sg.start, sg.end);
-    const orig = commonRate(s);
-    if (orig.words < 3) continue;
-    const r = rot13(s);
-    const dec = commonRate(r);
-    if (dec.rate >= 0.2 && dec.rate > orig.rate + 0.15) (out ??= []).push(r);
+    const c = commonRates(text, sg.start, sg.end);
+    if (c.words < 3) continue;
+    const rate = c.common / c.words, decodedRate = c.commonRot / c.words;
+    if (decodedRate >= 0.2 && decodedRate > rate + 0.15) (out ??= []).push(rot13(text.slice(sg.start, sg.end)));
   }
   return out === null ? null : out.join('\n');
 }
