@@ -124,7 +124,7 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const sets = [...new Set(results.map((r) => r.set))];
 const lines: string[] = [];
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
-lines.push(`Sentinel evaluation — operating threshold ${OPERATING_THRESHOLD} (score scale; the model's calibrated classifier threshold p=${det.model.threshold.toFixed(4)} maps to it)`);
+lines.push(`Sentinel evaluation — operating threshold ${OPERATING_THRESHOLD} (score scale; the combiner's calibrated threshold p=${(det.combiner?.threshold ?? 0).toFixed(4)} maps to it)`);
 lines.push('');
 lines.push(`${pad('set', 52)} ${pad('n', 5)} ${pad('flagged @0.5', 13)} flagged @1%FPR-threshold (${thr1.toFixed(3)})`);
 for (const s of sets) {
