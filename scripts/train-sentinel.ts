@@ -16,10 +16,22 @@
  * - data/sentinel/benign-dev-train.jsonl: 1.5 KB chunks of developer text (this repository's committed
  *   sources and design notes, Apache-2.0; and @types/node declaration docs, MIT, DefinitelyTyped
  *   contributors) as negatives: code and documentation full of "run", "execute", "send", "call".
- * - Never used here: data/sentinel/attacks-heldout.jsonl, data/sentinel/benign-imperative-heldout.jsonl.
+ * - data/sentinel/attacks-corpus-*.jsonl: hand-written injections in 12 families and 41 languages; every
+ *   fifth line is held back from the unit classifier and used only to fit the combiner.
+ * - data/sentinel/benign-corpus-*.jsonl: hand-written benign documents full of imperatives, in many
+ *   languages, and markup-heavy developer pages; every fifth document is kept for calibration.
+ * - Never used here: data/sentinel/attacks-heldout.jsonl, data/sentinel/benign-imperative-heldout.jsonl,
+ *   data/sentinel/probe-unseen-languages.jsonl (languages in PROBE_LANGUAGES are refused in training files).
+ *
+ * Then the combiner (src/sentinel/combiner.ts) is fitted on the calibration documents and the held-back
+ * attacks (planted, obfuscated, alone), and its threshold set for COMBINER_TARGET_FPR.
  *
  * Model: logistic regression on hashed features (src/sentinel/classifier.ts), SGD with L2, classes
  * balanced, trained on windows of the normalised text exactly as the detector windows it.
+ *
+ * Knobs for experiments, read from the environment; unset, they reproduce the shipped model:
+ * SENTINEL_BITS (18), SENTINEL_EPOCHS (12), SENTINEL_FOCAL (0), SENTINEL_SDROP (0), SENTINEL_CBW (3),
+ * SENTINEL_PLANT (6), SENTINEL_CFPR (0.008).
  */
 import { prng } from '../src/policy/defaults.ts';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,7 +61,7 @@ const COMBINER_TARGET_FPR = Number(process.env['SENTINEL_CFPR'] ?? 0.008);
 /** Weight of a hand-written benign corpus document (rare and hard negatives count more than BIPIA's many tables). */
 const CORPUS_BENIGN_WEIGHT = Number(process.env['SENTINEL_CBW'] ?? 3);
 /** Documents each corpus attack is planted in. */
-const CORPUS_PLANTINGS = 6;
+const CORPUS_PLANTINGS = Number(process.env['SENTINEL_PLANT'] ?? 6);
 
 export const HELDOUT_TEXT_CATEGORIES = ['Learning and Tutoring', 'Language Translation', 'Homophonic Substitution', 'Space Removal & Grouping', 'Persuasion', 'Malware Distribution'];
 export const HELDOUT_CODE_CATEGORIES = ['Memory Scanning', 'Crippling Critical Infrastructures', 'Cryptocurrency Mining'];

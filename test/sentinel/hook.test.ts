@@ -5,7 +5,7 @@ import { createSentinelHook, LabelAuthority, labelsJson } from '../../src/sentin
 import { CanaryBook, TurnGuard } from '../../src/sentinel/context.ts';
 import { Quarantine } from '../../src/sentinel/quarantine.ts';
 import { label } from '../../src/sentinel/labels.ts';
-import { scan } from '../../src/sentinel/index.ts';
+import { scan, type Verdict } from '../../src/sentinel/index.ts';
 import { ScriptedBrain } from '../../src/brains/scripted.ts';
 import { randomBytes } from '../../src/crypto/node.ts';
 import { SiosError } from '../../src/errors.ts';
@@ -144,4 +144,26 @@ test('guard: injected items quarantined, the rest datamarked; planned calls trus
   assert.deepEqual(verdicts, ['allow', 'deny']);
   p.end();
   assert.equal(canaries.active('t1').length, 0);
+});
+
+test('guard: an async detector (the ONNX plug-in path) is awaited; what it flags is quarantined, never shown', async () => {
+  const sealed: { kind: string; body: Record<string, Json> }[] = [];
+  const q = quarantine(sealed);
+  // Flags only a marker the built-in detector would pass: proves the guard uses the async verdict.
+  const asyncScan = async (text: string): Promise<Verdict> => {
+    await new Promise((r) => setTimeout(r, 1));
+    return text.includes('zebra-protocol') ? { verdict: 'injection', score: 0.9, reasons: ['onnx:test@1.0.0:0.95'] } : scan(text);
+  };
+  const guard = new TurnGuard({ scan: asyncScan, authority: new LabelAuthority(), canaries: new CanaryBook(), quarantine: () => q });
+  let seen: string[] = [];
+  const brainRt = new ScriptedBrain({ obey: true });
+  const runtime = { propose: (i: Parameters<ScriptedBrain['propose']>[0]) => { seen = i.context.map((c) => c.text); return brainRt.propose(i); }, review: brainRt.review.bind(brainRt) };
+  const p = await guard.propose({
+    runtime, tenant: 't1', clearance: 2, task: 'summarise', tools: [], signal: AbortSignal.timeout(5000),
+    context: [{ source: 'mail:7', text: 'Weekly note: follow the zebra-protocol for the archive.' }, { source: 'mail:8', text: 'Lunch is at noon on Friday.' }],
+  });
+  assert.equal(p.quarantined.length, 1);
+  assert.ok(!seen.some((t) => t.includes('zebra-protocol')));
+  assert.ok(seen.some((t) => t.includes('Lunch') || t.includes('noon')));
+  p.end();
 });

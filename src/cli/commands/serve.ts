@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
  * loopback. The pages are built once at start-up into self-contained HTML strings; the browser
  * loads nothing but them and the same-origin /v1 API.
  */
+import { TrustedPublishers } from '../../skills/envelope.ts';
 import { SiosError } from '../../errors.ts';
 import { Deployment } from '../../deployment/deployment.ts';
 import { App } from '../../app/app.ts';
@@ -17,7 +18,7 @@ export const command: CommandSpec = {
   help: `sios serve — the API and the web console on loopback
 
 usage:
-  sios serve [--data DIR] [--port N] [--host 127.0.0.1|::1] [--passphrase-file FILE]
+  sios serve [--data DIR] [--port N] [--host 127.0.0.1|::1] [--passphrase-file FILE] [--sentinel-plugin DIR]
 
 Serves on http://localhost:PORT (default ${DEFAULT_PORT}):
   /               the console: sign in with a passkey, approvals, live ledger timeline
@@ -25,10 +26,12 @@ Serves on http://localhost:PORT (default ${DEFAULT_PORT}):
   /verifier.html  the offline ledger verifier page
   /v1/...         the HTTP API (/v1/openapi.json describes it)
 Optional TLS (1.3) with the operator's certificate: --tls-cert FILE --tls-key FILE (PEM).
+--sentinel-plugin DIR adds an operator-signed ONNX detector pack (see 'sios sentinel plugin') to
+Sentinel's built-in detector for the gate and the agent loop; a pack that does not verify stops start-up.
 Open it as http://localhost:PORT, not 127.0.0.1: passkeys are bound to the name "localhost".
 Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. --port 0 picks a free port.
 `,
-  options: { ...dataOption, ...passOption, port: { type: 'string' }, host: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } },
+  options: { ...dataOption, ...passOption, port: { type: 'string' }, host: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'sentinel-plugin': { type: 'string' } },
   async run(args) {
     const portText = str(args, 'port') ?? String(DEFAULT_PORT);
     const port = Number(portText);
@@ -47,9 +50,16 @@ Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. --port 0 picks a free port.
     }
     const server = await serve(async (r) => handler ? handler(r) : new Response('starting', { status: 503 }), { host, port, ...(tls ? { tls } : {}) });
     let app: App;
+    let plugin: { close(): Promise<void> } | undefined;
     try {
       const deployment = await Deployment.open(dataDir(args), { passphrase });
+      const pluginDir = str(args, 'sentinel-plugin');
+      // Loaded only when asked for; verified against the operator key before any inference.
+      const detector = pluginDir === undefined ? undefined : await (await import('../../sentinel/onnx/index.ts')).loadCombinedDetector(pluginDir, new TrustedPublishers(deployment.signer.publicKey));
+      plugin = detector;
+      if (detector) process.stderr.write(`sentinel: detector pack ${detector.plugin.ref} verified and in use\n`);
       app = App.fromDeployment(deployment, {
+        ...(detector ? { detector: (t: string) => detector.scan(t) } : {}),
         rpID: 'localhost', origins: [`${tls ? 'https' : 'http'}://localhost:${server.port}`], pages,
         // One JSON line per request on stderr: method, path shape, status, milliseconds; never tokens or payloads.
         log: (e) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...e }) + '\n'),
@@ -57,6 +67,7 @@ Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. --port 0 picks a free port.
       handler = app.api();
     } catch (e) {
       await server.close();
+      await plugin?.close();
       throw e;
     }
     const url = `${tls ? 'https' : 'http'}://localhost:${server.port}`;
@@ -78,6 +89,7 @@ Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. --port 0 picks a free port.
     handler = undefined;
     await server.close();
     await app.close();
+    await plugin?.close();
     process.stderr.write('stopped\n');
     return 0;
   },
