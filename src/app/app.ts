@@ -26,7 +26,7 @@ import { doctor } from '../deployment/doctor.ts';
 import { readEgressStates } from '../perimeter/store.ts';
 import { runEgressSkill } from '../perimeter/egress-skill.ts';
 import { createSentinel, type Sentinel } from '../sentinel/turn.ts';
-import { scan } from '../sentinel/index.ts';
+import { scan, type Verdict } from '../sentinel/index.ts';
 
 export interface PolicySpec {
   version: string;
@@ -48,6 +48,11 @@ export interface AppOptions extends OpenOptions {
    * carry labels it vouches for, derived from what the brain actually read.
    */
   sentinel?: SentinelHook | 'off' | { unlabelledBrain: 'trusted' | 'untrusted' };
+  /**
+   * Sentinel's detector (default: the built-in one). `sios serve --sentinel-plugin DIR` passes the
+   * built-in detector combined with an operator-signed ONNX pack (src/sentinel/onnx).
+   */
+  detector?: (text: string) => Verdict | Promise<Verdict>;
   approvalTtlMs?: number;
   pages?: Record<string, () => Promise<string> | string>;
   /** Structured log events (no secrets, no tenant payloads): request method, path shape, status, time. */
@@ -87,7 +92,7 @@ export class App {
     this.limiter = new RateLimiter(o.now ?? Date.now);
     const custom = typeof o.sentinel === 'object' && 'inspect' in o.sentinel ? o.sentinel : undefined;
     this.sentinel = o.sentinel === 'off' || custom ? null : createSentinel(d, {
-      scan,
+      scan: o.detector ?? scan,
       person: (t, id) => {
         const p = this.principals.requireActive(id);
         if (p.tenant !== t) throw new SiosError('ERR_FORBIDDEN', `principal ${id} is not a person of tenant ${t}`);
