@@ -20,7 +20,10 @@ import { executeSkill, dryRunSkill } from '../skills/builtin.ts';
 import { validateArgs, validateResult, type VerifiedSkill } from '../skills/manifest.ts';
 import { Gate } from '../gate/gate.ts';
 import { RateLimiter } from '../gate/rate-limit.ts';
-import type { BrainVerdict, Capabilities, SentinelHook, SkillHandle } from '../gate/types.ts';
+import type { BrainHandle, BrainVerdict, Capabilities, SentinelHook, SkillHandle } from '../gate/types.ts';
+import type { Resolution } from '../brains/registry.ts';
+import { dataVersion } from '../store/data-version.ts';
+import { withStatementCache } from '../store/statement-cache.ts';
 import { createApi, type FetchHandler } from '../api/server.ts';
 import { doctor } from '../deployment/doctor.ts';
 import { readEgressStates } from '../perimeter/store.ts';
@@ -85,7 +88,8 @@ export class App {
     this.sessions = new Sessions(db, this.principals, clock);
     this.tokens = new ApiTokens(db, this.principals, clock);
     this.registry = new BrainRegistry({
-      db, trust: new TrustedPublishers(d.signer.publicKey), keyEncryptionKey: d.deriveKey('brain verdict keys'),
+      // The registry prepares its SQL on every call, and the gate asks it on every action.
+      db: withStatementCache(db), trust: new TrustedPublishers(d.signer.publicKey), keyEncryptionKey: d.deriveKey('brain verdict keys'),
       seal: (tenant, kind, body) => d.ledger(tenant).seal({ kind, body }),
       ...(o.now ? { now: o.now } : {}),
     });
@@ -175,18 +179,40 @@ export class App {
         dryRun: (c, a) => dryRunSkill(m, ctx(c), a),
       };
     };
+    // Resolutions are remembered per (tenant, brain, skill): resolving reads and re-verifies the
+    // grant, the brain and the skill manifest on every action otherwise. A remembered one is used
+    // only while (a) no grant or revocation of that brain happened in this process (the registry's
+    // revocation epochs, the same check assertCurrent makes before a skill runs) and (b) no other
+    // connection or process committed to the system database (SQLite's data_version), so a
+    // revocation is seen by the next action exactly as before.
+    const resolutions = new Map<string, { version: number; res: Resolution | null; value: { brain: BrainHandle | null; skill: SkillHandle } }>();
+    const systemVersion = dataVersion(app.deployment.systemDb);
+    const current = (res: Resolution): boolean => {
+      try { app.registry.assertCurrent(res); return true; } catch { return false; }
+    };
     return {
       async resolve(tenant, brain, skill) {
+        const key = `${tenant}\u0000${brain ?? '\u0001'}\u0000${skill}`;
+        const version = systemVersion();
+        const hit = resolutions.get(key);
+        if (hit !== undefined && hit.version === version && (hit.res === null || current(hit.res))) return hit.value;
+        let res: Resolution | null = null;
+        let value: { brain: BrainHandle | null; skill: SkillHandle };
         if (brain === null) {
           // A person acting directly: any registered skill; the tenant's policy decides.
           const v = await app.registry.skill(skill);
-          return { brain: null, skill: handle(tenant, v, () => undefined) };
+          value = { brain: null, skill: handle(tenant, v, () => undefined) };
+        } else {
+          const r = await app.registry.resolve(tenant, brain, skill);
+          res = r;
+          value = {
+            brain: { id: r.brain.manifest.id, version: r.brain.manifest.version, digest: r.brain.digest },
+            skill: handle(tenant, r.skill, () => app.registry.assertCurrent(r)),
+          };
         }
-        const r = await app.registry.resolve(tenant, brain, skill);
-        return {
-          brain: { id: r.brain.manifest.id, version: r.brain.manifest.version, digest: r.brain.digest },
-          skill: handle(tenant, r.skill, () => app.registry.assertCurrent(r)),
-        };
+        if (resolutions.size >= 4096) resolutions.clear();
+        resolutions.set(key, { version, res, value });
+        return value;
       },
       beginCall(tenant, brain) {
         if (brain === null) {

@@ -31,6 +31,15 @@ export class Sql {
     try { return this.#stmt(sql).get(...params) as Row | undefined; } catch (cause) { throw storeError(cause); }
   }
 
+  /**
+   * SQLite's data_version for this connection: it changes when another connection (another process,
+   * a CLI command) commits to the database, and only then. Caches of rows invalidate on it.
+   */
+  dataVersion(): number {
+    const r = this.get('PRAGMA data_version');
+    return r === undefined ? -1 : num(r, 'data_version');
+  }
+
   all(sql: string, ...params: SQLInputValue[]): Row[] {
     try { return this.#stmt(sql).all(...params) as Row[]; } catch (cause) { throw storeError(cause); }
   }

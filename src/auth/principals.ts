@@ -109,10 +109,19 @@ const COLS = 'id, tenant, name, role, clearance, attributes, disabled, created_a
 export class PrincipalStore {
   readonly #sql: Sql;
   readonly #clock: Clock;
+  #generation = 0;
 
   constructor(db: DatabaseSync, options: { clock?: Clock } = {}) {
     this.#sql = new Sql(db);
     this.#clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Moves whenever a principal is changed or deleted through this store, so that caches of verified
+   * credentials (tokens.ts) drop what they learnt about principals at once.
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   create(input: NewPrincipal): Principal {
@@ -174,6 +183,7 @@ export class PrincipalStore {
       if (typeof o['disabled'] !== 'boolean') throw new SiosError('ERR_INPUT', 'disabled must be true or false');
       disabled = o['disabled'];
     }
+    this.#generation++;
     this.#sql.run('UPDATE auth_principal SET name = ?, role = ?, clearance = ?, attributes = ?, disabled = ?, updated_at = ? WHERE id = ?',
       name, role, clearance, JSON.stringify(attributes), disabled ? 1 : 0, this.#clock(), cur.id);
     return this.require(cur.id);
@@ -183,6 +193,7 @@ export class PrincipalStore {
 
   /** Deletes the principal with its passkeys, sessions, enrolments and API tokens. */
   delete(id: string): void {
+    this.#generation++;
     const n = this.#sql.run('DELETE FROM auth_principal WHERE id = ?', checkPrincipalId(id));
     if (n === 0) throw new SiosError('ERR_NOT_FOUND', `no principal ${id} to delete`);
   }

@@ -6,13 +6,21 @@
  *
  * Scope entries are operation names ("ledger.read", "skills.invoke.triage") or a prefix ending in
  * ".*" ("skills.invoke.*"). There is no bare "*": a token names what it may do.
+ *
+ * A busy machine token is verified thousands of times a second, so a successful verification is
+ * remembered for at most VERIFIED_TTL_MS, keyed by token id and checked against the presented
+ * secret's hash in constant time. The memory is dropped at once when any token is revoked or any
+ * principal changed through this process, and when another process (a CLI command) commits to the
+ * database (SQLite's data_version): revocation stays instant. Expiry, tenant and scope are checked
+ * on every call.
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { SiosError } from '../errors.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { Sql, blob, num, optNum, str, type Row } from './db.ts';
 import type { Principal, PrincipalStore } from './principals.ts';
-import { dummyCompare, issueSecret, parseSecret, secretMatches } from './secrets.ts';
+import { dummyCompare, hashSecret, issueSecret, parseSecret } from './secrets.ts';
+import { timingSafeEqual } from '../encoding/bytes.ts';
 import { expectObject, expectString } from './validate.ts';
 
 export interface ApiToken {
@@ -33,6 +41,21 @@ export interface IssueTokenRequest {
   label?: string;
   /** Absolute expiry (ms since epoch); omitted or null: until revoked. */
   expiresAt?: number | null;
+}
+
+/** How long a successful verification is remembered (revocation invalidates it sooner). */
+export const VERIFIED_TTL_MS = 1000;
+const VERIFIED_MAX = 10_000;
+
+interface Verified {
+  readonly hash: Uint8Array;
+  readonly token: ApiToken;
+  readonly principal: Principal;
+  readonly at: number;
+  readonly generation: number;
+  readonly principals: number;
+  readonly dataVersion: number;
+  lastUsedAt: number | null;
 }
 
 const OP_RE = /^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)*$/;
@@ -59,6 +82,8 @@ export class ApiTokens {
   readonly #sql: Sql;
   readonly #principals: PrincipalStore;
   readonly #clock: Clock;
+  readonly #verified = new Map<string, Verified>();
+  #generation = 0;
 
   constructor(db: DatabaseSync, principals: PrincipalStore, options: { clock?: Clock } = {}) {
     this.#sql = new Sql(db);
@@ -96,14 +121,30 @@ export class ApiTokens {
   verify(presented: string, need: { operation: string; tenant: string }): { principal: Principal; token: ApiToken } {
     if (typeof need.operation !== 'string' || !OP_RE.test(need.operation)) throw new SiosError('ERR_INPUT', 'operation must be a dotted operation name like "ledger.read"');
     const { id, secret } = parseSecret('api-token', presented);
-    const r = this.#sql.get(`SELECT ${COLS} FROM auth_token WHERE id = ?`, id);
-    if (!r) { dummyCompare('api-token', secret); throw unknownToken(); }
-    if (!secretMatches('api-token', id, secret, blob(r, 'hash'))) throw unknownToken();
-    const t = fromRow(r);
+    const hash = hashSecret('api-token', id, secret);
     const now = this.#clock();
-    if (t.revokedAt !== null) throw new SiosError('ERR_REVOKED', 'this API token was revoked; issue a new one', { details: { reason: 'token-revoked' } });
-    if (t.expiresAt !== null && now >= t.expiresAt) throw new SiosError('ERR_AUTH', 'this API token has expired; issue a new one', { details: { reason: 'token-expired' } });
-    const principal = this.#principals.requireActive(t.principalId);
+    const dataVersion = this.#sql.dataVersion();
+    const v = this.#verified.get(id);
+    let t: ApiToken;
+    let principal: Principal;
+    let lastUsedAt: number | null;
+    if (v !== undefined && now - v.at < VERIFIED_TTL_MS && now >= v.at && v.generation === this.#generation
+      && v.principals === this.#principals.generation && v.dataVersion === dataVersion && timingSafeEqual(hash, v.hash)) {
+      t = v.token; principal = v.principal; lastUsedAt = v.lastUsedAt;
+      if (t.expiresAt !== null && now >= t.expiresAt) throw expired();
+    } else {
+      if (v !== undefined) this.#verified.delete(id);
+      const r = this.#sql.get(`SELECT ${COLS} FROM auth_token WHERE id = ?`, id);
+      if (!r) { dummyCompare('api-token', secret); throw unknownToken(); }
+      if (!timingSafeEqual(hash, blob(r, 'hash'))) throw unknownToken();
+      t = fromRow(r);
+      if (t.revokedAt !== null) throw new SiosError('ERR_REVOKED', 'this API token was revoked; issue a new one', { details: { reason: 'token-revoked' } });
+      if (t.expiresAt !== null && now >= t.expiresAt) throw expired();
+      principal = this.#principals.requireActive(t.principalId);
+      lastUsedAt = t.lastUsedAt;
+      if (this.#verified.size >= VERIFIED_MAX) this.#verified.clear();
+      this.#verified.set(id, { hash, token: t, principal, at: now, generation: this.#generation, principals: this.#principals.generation, dataVersion, lastUsedAt });
+    }
     if (principal.tenant !== t.tenant || need.tenant !== t.tenant) {
       throw new SiosError('ERR_FORBIDDEN', 'this API token is bound to another tenant; use a token issued in this tenant', { details: { reason: 'wrong-tenant' } });
     }
@@ -112,7 +153,11 @@ export class ApiTokens {
     }
     // last-used is informational: write it at most once a minute, so a busy machine token does not
     // cost an fsync'd database commit per request.
-    if (t.lastUsedAt === null || now - t.lastUsedAt >= 60_000) this.#sql.run('UPDATE auth_token SET last_used_at = ? WHERE id = ?', now, id);
+    if (lastUsedAt === null || now - lastUsedAt >= 60_000) {
+      this.#sql.run('UPDATE auth_token SET last_used_at = ? WHERE id = ?', now, id);
+      const e = this.#verified.get(id);
+      if (e !== undefined) e.lastUsedAt = now;
+    }
     return { principal, token: { ...t, lastUsedAt: now } };
   }
 
@@ -126,9 +171,15 @@ export class ApiTokens {
   }
 
   revoke(id: string): void {
+    this.#generation++;
+    this.#verified.clear();
     const n = this.#sql.run('UPDATE auth_token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', this.#clock(), id);
     if (n === 0) throw new SiosError('ERR_NOT_FOUND', 'no active API token with that id; list the tenant\'s tokens');
   }
+}
+
+function expired(): SiosError {
+  return new SiosError('ERR_AUTH', 'this API token has expired; issue a new one', { details: { reason: 'token-expired' } });
 }
 
 function unknownToken(): SiosError {

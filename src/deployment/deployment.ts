@@ -4,7 +4,7 @@
  * seal), derives the key that wraps tenant data keys, and opens ledgers on demand.
  */
 import * as fs from 'node:fs';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { SiosError } from '../errors.ts';
 import { concat, toBase64url, utf8 } from '../encoding/bytes.ts';
 import type { Json } from '../encoding/jcs.ts';
@@ -21,6 +21,7 @@ import { checkAttestationConfig, DeviceAttestation, type AttestationConfig, type
 import { Ledger, type PayloadCipher, type Receipt } from '../ledger/ledger.ts';
 import { assertTenantId } from '../ledger/entry.ts';
 import { openDatabase, SqliteLedgerStore } from '../store/sqlite-ledger.ts';
+import { withStatementCache } from '../store/statement-cache.ts';
 import { layout } from './layout.ts';
 import { TenantStore } from '../tenancy/store.ts';
 
@@ -62,6 +63,11 @@ export interface OpenOptions {
   /** Extension lines for every checkpoint; default declares the unattested software mode. */
   checkpointExtensions?: () => string[];
   maxBatch?: number;
+  /**
+   * Where tenant ledgers commit (store/sqlite-ledger.ts): 'inline' (default) on the event loop,
+   * 'thread' on a writer thread, for storage whose flush takes milliseconds.
+   */
+  ledgerWriter?: 'inline' | 'thread';
   /** TPM deployments: the installation to measure (default: the SIOS code this process runs; tests use a copy). */
   installRoot?: string;
   /** TPM deployments: refresh the checkpoint quote after this many checkpoints / milliseconds. */
@@ -217,6 +223,7 @@ export class Deployment {
   private readonly opts: OpenOptions;
   private readonly ledgers = new Map<string, Ledger>();
   private readonly stores = new Map<string, { db: DatabaseSync; store: TenantStore }>();
+  private tenantRowStmt: StatementSync | undefined;
 
   private constructor(dir: string, config: DeploymentConfig, signer: Signer, wrapKey: Uint8Array, systemDb: DatabaseSync, system: Ledger, opts: OpenOptions, attestation: DeviceAttestation | undefined) {
     this.dir = dir; this.config = config; this.signer = signer; this.wrapKey = wrapKey; this.systemDb = systemDb; this.system = system; this.opts = opts;
@@ -255,6 +262,9 @@ export class Deployment {
 
   /** Internal: the seed is used to derive keys and is not kept. `attestation` is required for a TPM deployment. */
   static async openWithSeed(dir: string, seed: Uint8Array, opts: OpenOptions = {}, attestation?: DeviceAttestation): Promise<Deployment> {
+    if (opts.ledgerWriter !== undefined && opts.ledgerWriter !== 'inline' && opts.ledgerWriter !== 'thread') {
+      throw new SiosError('ERR_INPUT', 'ledgerWriter must be "inline" or "thread"');
+    }
     const config = readConfig(dir);
     if (!opts.resumingRotation && fs.existsSync(layout(dir).keyFile + '.next')) {
       // Some ledgers may already sign with the new key: signing on with the old one would break them.
@@ -298,7 +308,9 @@ export class Deployment {
   }
 
   tenantRow(id: string): TenantRow | undefined {
-    const r = this.systemDb.prepare('SELECT id, status, created, key_fp FROM tenants WHERE id = ?').get(id);
+    // Read on every action (a suspension takes effect at once), so the statement is prepared once.
+    this.tenantRowStmt ??= this.systemDb.prepare('SELECT id, status, created, key_fp FROM tenants WHERE id = ?');
+    const r = this.tenantRowStmt.get(id);
     return r ? { id: String(r['id']), status: String(r['status']) as TenantRow['status'], created: String(r['created']), keyFingerprint: String(r['key_fp']) } : undefined;
   }
 
@@ -368,7 +380,7 @@ export class Deployment {
     if (l) return l;
     const key = this.tenantDataKey(id);
     l = Ledger.open({
-      tenant: id, origin: this.originOf(id), store: new SqliteLedgerStore(layout(this.dir).tenantDb(id)), signer: this.signer,
+      tenant: id, origin: this.originOf(id), store: new SqliteLedgerStore(layout(this.dir).tenantDb(id), { writer: this.opts.ledgerWriter ?? 'inline' }), signer: this.signer,
       crypto: nodeVerifyCrypto, random: randomBytes, cipher: new TenantCipher(key, id), ...ledgerOpts(this.opts),
     });
     this.ledgers.set(id, l);
@@ -380,7 +392,8 @@ export class Deployment {
     const cached = this.stores.get(id);
     if (cached) return cached.store;
     const key = this.tenantDataKey(id);
-    const db = openDatabase(layout(this.dir).tenantDb(id));
+    // The tenant store prepares its SQL on every call; the gate reads through it on every action.
+    const db = withStatementCache(openDatabase(layout(this.dir).tenantDb(id)));
     const store = new TenantStore(db, id, key);
     this.stores.set(id, { db, store });
     return store;

@@ -11,7 +11,8 @@ import type { DatabaseSync } from 'node:sqlite';
 import { SiosError } from '../errors.ts';
 import type { Json } from '../encoding/jcs.ts';
 import { toBase64url, fromBase64url } from '../encoding/bytes.ts';
-import { nodeVerifyCrypto, randomBytes } from '../crypto/node.ts';
+import { nodeVerifyCrypto } from '../crypto/node.ts';
+import { randomBytes } from './random.ts';
 import type { Deployment } from '../deployment/deployment.ts';
 import type { Receipt } from '../ledger/ledger.ts';
 import { commitment } from '../ledger/entry.ts';
@@ -334,13 +335,24 @@ function cross(home: string, asked: string): SiosError {
   return new SiosError('ERR_FORBIDDEN', `this credential belongs to another tenant than '${asked.slice(0, 64)}'; switch tenant with a fresh passkey confirmation`, { details: { reason: 'cross-tenant', home } });
 }
 
+const policyPrincipals = new WeakMap<Principal, PolicyPrincipal>();
+
+/**
+ * The policy engine's view of a principal, deeply frozen. Principal records are frozen, so while a
+ * credential's verification is remembered (auth/tokens.ts) the same record maps to the same frozen
+ * object, and the policy engine reuses what it checked and cached about it.
+ */
 export function toPolicyPrincipal(p: Principal): PolicyPrincipal {
+  const known = Object.isFrozen(p) && Object.isFrozen(p.attributes) ? policyPrincipals.get(p) : undefined;
+  if (known !== undefined) return known;
   const { roles, ...attrs } = p.attributes;
-  return {
+  const pp: PolicyPrincipal = Object.freeze({
     id: p.id, tenant: p.tenant, role: p.role, clearance: p.clearance,
-    ...(roles ? { roles: roles.split(',').map((r) => r.trim()).filter(Boolean) } : {}),
-    attrs,
-  };
+    ...(roles ? { roles: Object.freeze(roles.split(',').map((r) => r.trim()).filter(Boolean)) } : {}),
+    attrs: Object.freeze(attrs),
+  });
+  if (Object.isFrozen(p) && Object.isFrozen(p.attributes)) policyPrincipals.set(p, pp);
+  return pp;
 }
 
 function rateJson(r: RateState): Json {

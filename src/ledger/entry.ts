@@ -45,9 +45,15 @@ export function genesisPrev(c: VerifyCrypto, origin: string): Uint8Array {
 }
 
 export function encodeEntry(e: Entry): Uint8Array {
-  const bytes = utf8(canonicalize(e));
+  return encodeEntryText(e).bytes;
+}
+
+/** The entry's canonical JSON text and its UTF-8 bytes (the entry bytes). */
+export function encodeEntryText(e: Entry): { text: string; bytes: Uint8Array } {
+  const text = canonicalize(e);
+  const bytes = utf8(text);
   if (bytes.length > MAX_ENTRY_BYTES) throw new SiosError('ERR_TOO_LARGE', `ledger entry is ${bytes.length} bytes; the limit is ${MAX_ENTRY_BYTES}. Put large data in the tenant store and commit to it`);
-  return bytes;
+  return { text, bytes };
 }
 
 /** Parse entry JSON text from an untrusted source; structural errors become VerifyError('malformed'). */

@@ -13,7 +13,7 @@ import { fromUtf8, toBase64, toBase64url, utf8 } from '../encoding/bytes.ts';
 import type { Signer, VerifyCrypto } from '../crypto/suite.ts';
 import type { LedgerStore, StoredEntry, StoredPayload } from '../store/ledger-store.ts';
 import { MerkleTree, leafHash } from './merkle.ts';
-import { assertKind, commitment, encodeEntry, ENTRY_VERSION, genesisPrev, type Entry } from './entry.ts';
+import { assertKind, commitment, encodeEntryText, ENTRY_VERSION, genesisPrev, type Entry } from './entry.ts';
 import { parseSignedCheckpoint, signCheckpoint } from './note.ts';
 import { rotationStatementFor } from './rotation.ts';
 
@@ -60,14 +60,14 @@ export interface LedgerOptions {
   /** Extension lines for each checkpoint (attestation mode, evidence digest). */
   checkpointExtensions?: () => string[];
   maxBatch?: number;
-  /** Batches in flight (default 2: one signing while the previous commits; deeper measured slower on 2 cores). */
-  pipelineDepth?: number;
 }
 
 interface Prepared {
   startSize: number;
   startPrev: Uint8Array;
   entries: StoredEntry[];
+  /** The entries' canonical JSON text (their bytes are its UTF-8). */
+  texts: string[];
   payloads: StoredPayload[];
   accepted: Pending[];
   time: string;
@@ -94,13 +94,16 @@ export class Ledger {
   private readonly now: () => number;
   private readonly extensions: () => string[];
   private readonly maxBatch: number;
-  private readonly depth: number;
   private readonly tree: MerkleTree;
   private prev: Uint8Array;
   private queue: Pending[] = [];
   private running = false;
   private closed = false;
   private lastCheckpoint: string | undefined;
+  /** Set while the pump waits with room for another batch: a new request wakes it to start one. */
+  private wake: (() => void) | undefined;
+  /** Leaf hashes of the receipts this ledger issued, so that recording an outcome does not re-hash its intent. */
+  private readonly leaves = new WeakMap<Receipt, Uint8Array>();
   /** Figures for benchmarks and `sios ledger stats`. */
   readonly stats = { batches: 0, entries: 0, maxBatch: 0 };
 
@@ -115,7 +118,6 @@ export class Ledger {
     this.now = o.now ?? Date.now;
     this.extensions = o.checkpointExtensions ?? (() => []);
     this.maxBatch = o.maxBatch ?? 512;
-    this.depth = o.pipelineDepth ?? 2;
     this.tree = tree;
     this.prev = prev;
     this.lastCheckpoint = lastCheckpoint;
@@ -162,7 +164,10 @@ export class Ledger {
     if (intent.origin !== this.origin) {
       return Promise.reject(new SiosError('ERR_INPUT', `the intent receipt belongs to ${intent.origin}, not this ledger (${this.origin})`));
     }
-    const leaf = toBase64url(leafHash(this.c, utf8(intent.entry)));
+    // A receipt this ledger issued carries its leaf hash; any other is hashed from its entry text.
+    // A receipt object is only ever read here, so the remembered hash is that of its entry.
+    const known = this.leaves.get(intent);
+    const leaf = toBase64url(known !== undefined && Object.isFrozen(intent) ? known : leafHash(this.c, utf8(intent.entry)));
     const req: SealRequest = { kind: 'outcome', body: { ...outcome, intent: { seq: intent.seq, leaf } }, ref: intent.seq };
     if (payloads) req.payloads = payloads;
     return this.seal(req);
@@ -208,6 +213,7 @@ export class Ledger {
     return new Promise<Receipt>((resolve, reject) => {
       this.queue.push({ req, nextSigner, resolve, reject });
       if (!this.running) void this.pump();
+      else this.wake?.();
     });
   }
 
@@ -219,54 +225,122 @@ export class Ledger {
   }
 
   /**
-   * Pipeline: up to `depth` batches are signed at once on the thread pool while the oldest signed
-   * batch is committed (fsync) on this thread, strictly in order. A batch is acknowledged only once
-   * it is both signed and durable. If a batch fails to sign or commit, it and every later batch
-   * (none of them acknowledged) are undone, and the later batches' requests go back to the head of
-   * the queue. A key rotation is never signed ahead: batches after it wait for the new key.
+   * Pipeline: batches are signed on the thread pool and committed in order on the store's writer
+   * thread when it has one (appendBatchAsync, so that the flush never blocks this event loop). A
+   * batch is acknowledged the moment its commit and every earlier one are confirmed: never before it
+   * is both signed and durable. Commits are handed to the writer as soon as they are signed, without
+   * waiting for the one before (the writer applies them in order and refuses one that does not
+   * follow the last on disk). Under load one batch signs at a time, so requests that arrive
+   * meanwhile form the next batch and share its signature instead of adding signatures; while the
+   * batch being signed is small (light load, spare CPU) a second one may sign beside it, so that a
+   * request does not wait for another's signature. If a batch fails to sign or commit it is undone
+   * and its requests fail; batches after it are undone with it and their requests go back to the
+   * head of the queue. A key rotation is never signed ahead: the batch after it waits until the new
+   * key is in use.
    */
   private async pump(): Promise<void> {
     this.running = true;
-    const inflight: { prep: Prepared; sig: Promise<string> }[] = [];
-    const requeueLater = (): void => {
+    const signing: { prep: Prepared; sig: Promise<string> }[] = [];
+    const committing: { prep: Prepared; done: Promise<void> }[] = [];
+    const requeueAfter = (from: number): void => {
       const items: Pending[] = [];
-      for (const x of inflight.splice(0)) { x.sig.catch(() => undefined); items.push(...x.prep.accepted); }
+      for (const x of committing.splice(from)) items.push(...x.prep.accepted);
+      for (const x of signing.splice(0)) { x.sig.catch(() => undefined); items.push(...x.prep.accepted); }
       this.queue.unshift(...items);
     };
+    // Wait for the oldest commit. If it failed, undo it (and with it everything prepared after it),
+    // fail its requests and put the later ones back in the queue.
+    const settleOldest = async (): Promise<boolean> => {
+      const c = committing[0];
+      if (c === undefined) return true;
+      try {
+        await c.done;
+        committing.shift();
+        return true;
+      } catch (e) {
+        committing.shift();
+        this.undo(c.prep);
+        for (const p of c.prep.accepted) p.reject(e);
+        requeueAfter(0);
+        return false;
+      }
+    };
+    const rotating = (b: Prepared | undefined): boolean => b?.accepted[b.accepted.length - 1]?.nextSigner !== undefined;
+    const arrival = (): Promise<true> => new Promise((r) => { this.wake = () => r(true); });
     try {
       for (;;) {
-        while (inflight.length < this.depth && this.queue.length > 0 && !inflight.some((x) => x.prep.accepted[x.prep.accepted.length - 1]?.nextSigner)) {
+        // A rotation's batch is acknowledged (the new key in use) before the next batch is prepared;
+        // and at most MAX_COMMITTING commits are outstanding.
+        if (committing.length >= MAX_COMMITTING || committing.some((x) => rotating(x.prep))) { await settleOldest(); continue; }
+        if (this.queue.length > 0 && this.mayStartBatch(signing.map((x) => x.prep), rotating)) {
+          // Let the work already runnable on this event loop (callers just acknowledged, requests
+          // being authorised) reach the queue first, so that it joins this batch and its signature.
+          await new Promise<void>((r) => setImmediate(r));
+          if (committing.some((x) => rotating(x.prep))) continue;
           const prep = this.prepare(this.take());
-          if (prep) inflight.push({ prep, sig: this.sign(prep) });
-        }
-        const head = inflight.shift();
-        if (!head) break;
-        let signed: string;
-        try {
-          signed = await head.sig;
-        } catch (e) {
-          this.undo(head.prep);
-          for (const p of head.prep.accepted) p.reject(e);
-          requeueLater();
+          if (prep) signing.push({ prep, sig: this.sign(prep) });
           continue;
         }
+        const head = signing[0];
+        if (head === undefined) {
+          if (committing.length === 0) {
+            if (this.queue.length > 0) continue;
+            break;
+          }
+          // Nothing to sign: wait for the oldest commit, or for a request that can start a batch.
+          const oldest = committing[0] as { done: Promise<void> };
+          const woken = await Promise.race([oldest.done.then(() => false, () => false), arrival()]);
+          this.wake = undefined;
+          if (!woken) await settleOldest();
+          continue;
+        }
+        if (this.queue.length === 0 && this.mayStartBatch(signing.map((x) => x.prep), rotating)) {
+          // A small batch is signing: a request arriving now may start a batch beside it.
+          const woken = await Promise.race([head.sig.then(() => false, () => false), arrival()]);
+          this.wake = undefined;
+          if (woken) continue;
+        }
+        let note: string;
         try {
-          this.finish(head.prep, signed);
+          note = await head.sig;
         } catch (e) {
+          // Earlier batches are unaffected; this one and any prepared after it are undone.
+          signing.shift();
           this.undo(head.prep);
           for (const p of head.prep.accepted) p.reject(e);
-          requeueLater();
+          requeueAfter(committing.length);
+          continue;
         }
+        signing.shift();
+        const before = committing[committing.length - 1]?.done ?? Promise.resolve();
+        let written: Promise<void>;
+        try {
+          written = Promise.resolve(this.commit(head.prep, note));
+        } catch (e) {
+          written = Promise.reject(e);
+        }
+        const done = Promise.all([before, written]).then(() => this.acknowledge(head.prep, note));
+        done.catch(() => undefined); // observed by settleOldest()
+        committing.push({ prep: head.prep, done });
       }
     } finally {
+      this.wake = undefined;
       this.running = false;
     }
+  }
+
+  /** A new batch may start signing when none is, or beside one small batch (see pump). */
+  private mayStartBatch(signing: Prepared[], rotating: (b: Prepared | undefined) => boolean): boolean {
+    if (signing.length === 0) return true;
+    const only = signing[0] as Prepared;
+    return signing.length === 1 && only.accepted.length < SMALL_BATCH && !rotating(only);
   }
 
   private prepare(batch: Pending[]): Prepared | undefined {
     const startSize = this.tree.size;
     const startPrev = this.prev;
     const entries: StoredEntry[] = [];
+    const texts: string[] = [];
     const payloads: StoredPayload[] = [];
     const accepted: Pending[] = [];
     const time = new Date(this.now()).toISOString();
@@ -287,11 +361,12 @@ export class Ledger {
           body['commitments'] = commits;
         }
         const entry: Entry = { v: ENTRY_VERSION, tenant: this.tenant, seq, time, kind: p.req.kind, prev: toBase64url(this.prev), body };
-        const bytes = encodeEntry(entry);
+        const { text, bytes } = encodeEntryText(entry);
         const leaf = leafHash(this.c, bytes);
         this.tree.appendLeafHash(leaf);
         this.prev = leaf;
         entries.push({ seq, kind: p.req.kind, ref: p.req.ref ?? null, bytes, leaf });
+        texts.push(text);
         payloads.push(...mine);
         accepted.push(p);
       } catch (e) {
@@ -300,7 +375,7 @@ export class Ledger {
       }
     }
     if (accepted.length === 0) return undefined;
-    return { startSize, startPrev, entries, payloads, accepted, time, size: this.tree.size, root: this.tree.root(this.tree.size), signer: this.signer };
+    return { startSize, startPrev, entries, texts, payloads, accepted, time, size: this.tree.size, root: this.tree.root(this.tree.size), signer: this.signer };
   }
 
   private async sign(b: Prepared): Promise<string> {
@@ -310,15 +385,23 @@ export class Ledger {
     return signed.text;
   }
 
-  private finish(b: Prepared, note: string): void {
-    this.store.appendBatch(b.entries, b.payloads, { size: b.size, note }, b.startSize);
+  private commit(b: Prepared, note: string): Promise<void> | void {
+    const checkpoint = { size: b.size, note };
+    if (this.store.appendBatchAsync) return this.store.appendBatchAsync(b.entries, b.payloads, checkpoint, b.startSize);
+    this.store.appendBatch(b.entries, b.payloads, checkpoint, b.startSize);
+  }
+
+  private acknowledge(b: Prepared, note: string): void {
     this.lastCheckpoint = note;
     this.stats.batches++; this.stats.entries += b.accepted.length;
     if (b.accepted.length > this.stats.maxBatch) this.stats.maxBatch = b.accepted.length;
     for (let i = 0; i < b.accepted.length; i++) {
       const seq = b.startSize + i;
-      const proof = this.tree.inclusionProof(seq, b.size).map(toBase64);
-      (b.accepted[i] as Pending).resolve({ v: 1, origin: this.origin, seq, entry: fromUtf8((b.entries[i] as StoredEntry).bytes), proof, checkpoint: note });
+      const proof = Object.freeze(this.tree.inclusionProof(seq, b.size).map(toBase64)) as string[];
+      const e = b.entries[i] as StoredEntry;
+      const receipt: Receipt = Object.freeze({ v: 1, origin: this.origin, seq, entry: b.texts[i] as string, proof, checkpoint: note });
+      this.leaves.set(receipt, e.leaf);
+      (b.accepted[i] as Pending).resolve(receipt);
     }
     const rot = b.accepted[b.accepted.length - 1]?.nextSigner;
     if (rot) this.signer = rot;
@@ -362,10 +445,16 @@ export class Ledger {
   async close(): Promise<void> {
     this.closed = true;
     while (this.running || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
-    this.store.close();
+    if (this.store.closeAsync) await this.store.closeAsync();
+    else this.store.close();
   }
 }
 
+
+/** Below this many entries a batch being signed leaves room for a second beside it (see pump). */
+const SMALL_BATCH = 4;
+/** Commits handed to the store and not yet confirmed, at most. */
+const MAX_COMMITTING = 4;
 
 function payloadAad(origin: string, seq: number, name: string): Uint8Array {
   return utf8(`sios-payload/v1\n${origin}\n${seq}\n${name}`);

@@ -21,6 +21,7 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthorizationAnswer, Context, EntityJson, EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { SiosError } from '../errors.ts';
+import { canonicalize } from '../encoding/jcs.ts';
 import { checkClearance, describe, parseDeclarations, schemaText, SKILL_RISKS, type Clearance, type ParsedDeclarations, type SkillRisk, type TenantDeclarations } from './schema.ts';
 import { loadPolicySet, principalScopeMayMatch, slice, formatCedarError, type ActionName, type DataAction, type LoadedPolicy, type LoadedPolicySet } from './policyset.ts';
 import { compileResiduals, NeedsCedar, type Decider, type EvalEntity } from './residual.ts';
@@ -101,6 +102,47 @@ function actionUid(a: ActionName): EntityUidJson {
   return { type: 'Action', id: a };
 }
 
+/**
+ * The top-level context attributes that `policies` read, sorted; null when some policy uses the
+ * context other than through `context.<attr>` or `context has <attr>` (then all of it matters).
+ * Walks each policy's JSON form (Cedar EST): every use of the context is a {"Var":"context"} node.
+ */
+export function contextAttributes(policies: readonly LoadedPolicy[]): readonly string[] | null {
+  const attrs = new Set<string>();
+  let whole = false;
+  const isContext = (x: unknown): boolean => typeof x === 'object' && x !== null && (x as Record<string, unknown>)['Var'] === 'context';
+  const walk = (x: unknown): void => {
+    if (whole || typeof x !== 'object' || x === null) return;
+    if (Array.isArray(x)) { for (const y of x) walk(y); return; }
+    const o = x as Record<string, unknown>;
+    if (o['Var'] === 'context') { whole = true; return; }
+    for (const [k, v] of Object.entries(o)) {
+      if ((k === '.' || k === 'has') && typeof v === 'object' && v !== null && isContext((v as Record<string, unknown>)['left'])) {
+        const a = (v as Record<string, unknown>)['attr'];
+        const first = Array.isArray(a) ? a[0] : a;
+        if (typeof first === 'string') attrs.add(first); else whole = true;
+        continue;
+      }
+      walk(v);
+    }
+  };
+  for (const p of policies) walk(p.json.conditions);
+  return whole ? null : [...attrs].sort();
+}
+
+function isDeeplyFrozen(p: PolicyPrincipal): boolean {
+  return Object.isFrozen(p) && (p.roles === undefined || Object.isFrozen(p.roles)) && (p.attrs === undefined || Object.isFrozen(p.attrs))
+    && (p.attrs === undefined || Object.values(p.attrs).every((v) => typeof v !== 'object' || Object.isFrozen(v)));
+}
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
 export class TenantPolicy {
   readonly tenant: string;
   readonly version: string;
@@ -115,10 +157,17 @@ export class TenantPolicy {
   readonly #slices = new Map<string, LoadedPolicy[]>();
   readonly #preparsed = new Map<string, string>();
   readonly #cache = new Map<string, CacheEntry>();
+  /** Invoke decisions by everything Cedar's answer depends on (see decideInvoke). */
+  readonly #invokeCache = new Map<string, InvokeDecision>();
+  /** Per skill: the context attributes its invoke slice reads; null = the whole context. */
+  readonly #invokeContextDeps = new Map<string, readonly string[] | null>();
+  /** PrincipalInfo of deeply frozen PolicyPrincipal objects (the gate hands the same one back while its credential is cached). */
+  readonly #principals = new WeakMap<PolicyPrincipal, PrincipalInfo>();
   readonly #cacheSize: number;
   readonly #prefix: string;
   #hits = 0;
   #misses = 0;
+  #invokeHits = 0;
   #fallbacks = 0;
   #uncompiled = 0;
 
@@ -168,6 +217,11 @@ export class TenantPolicy {
 
   stats(): EngineStats {
     return { cacheHits: this.#hits, cacheMisses: this.#misses, cedarFallbacks: this.#fallbacks, uncompiled: this.#uncompiled };
+  }
+
+  /** Invoke decisions answered from the decision cache (for benchmarks and tests). */
+  get invokeCacheHits(): number {
+    return this.#invokeHits;
   }
 
   /**
@@ -269,6 +323,33 @@ export class TenantPolicy {
       now: Math.floor(request.at / 1000), hour: d.getUTCHours(), weekday: d.getUTCDay(),
       rate: { count: r.count, limit: r.limit }, args,
     };
+    // Cedar's answer is a function of the policy slice (fixed for this skill in this immutable
+    // TenantPolicy), the principal entity with its roles (p.key is their canonical JSON), the skill
+    // entity and the context attributes the slice reads. Equal keys therefore give equal answers, and
+    // a cached decision is the decision Cedar would return; attributes no policy of the slice reads
+    // (typically context.rate.count, which changes on every call) are left out of the key.
+    const deps = this.#contextDeps(s.name);
+    // Every part is JSON (no raw newline), so the newline-joined key is unambiguous.
+    let key = `${p.key}\n${JSON.stringify(s.name)}\n${s.risk}\n${skillClearance}`;
+    if (deps === null) key += '\n*' + canonicalize(context);
+    else for (const a of deps) key += `\n${JSON.stringify(a)}=${Object.hasOwn(context, a) ? canonicalize(context[a]) : ''}`;
+    const hit = this.#invokeCache.get(key);
+    if (hit !== undefined) {
+      this.#invokeHits++;
+      this.#invokeCache.delete(key);
+      this.#invokeCache.set(key, hit);
+      return hit;
+    }
+    const decision = deepFreeze(this.#decideInvoke(p, s, skillClearance, context));
+    this.#invokeCache.set(key, decision);
+    if (this.#invokeCache.size > this.#cacheSize) {
+      const oldest = this.#invokeCache.keys().next().value;
+      if (oldest !== undefined) this.#invokeCache.delete(oldest);
+    }
+    return decision;
+  }
+
+  #decideInvoke(p: PrincipalInfo, s: SkillFacts, skillClearance: Clearance, context: Context): InvokeDecision {
     const skillEntity: EntityJson = { uid: { type: 'Skill', id: s.name }, attrs: { name: s.name, risk: s.risk, clearance: skillClearance }, parents: [] };
     const ans = cedar.statefulIsAuthorized({
       principal: { type: p.type, id: p.id }, action: actionUid('invoke'), resource: { type: 'Skill', id: s.name }, context,
@@ -301,6 +382,17 @@ export class TenantPolicy {
       reasons.push('SIOS floor: a high-impact skill needs a human confirmation');
     }
     return { ...base, decision: 'allow', reasons, policyIds: ids, approvals: { brains, human } };
+  }
+
+  /** The context attributes the invoke slice of `skill` reads (sorted), or null if it uses the context as a whole. */
+  #contextDeps(skill: string): readonly string[] | null {
+    let deps = this.#invokeContextDeps.get(skill);
+    if (deps === undefined) {
+      deps = contextAttributes(this.#slice('invoke', skill));
+      if (this.#invokeContextDeps.size > this.#cacheSize) this.#invokeContextDeps.clear();
+      this.#invokeContextDeps.set(skill, deps);
+    }
+    return deps;
   }
 
   /**
@@ -336,10 +428,16 @@ export class TenantPolicy {
   // ---- internals ----
 
   #principal(principal: PolicyPrincipal): PrincipalInfo {
+    // A deeply frozen principal cannot change after its facts were checked, so its checked form is
+    // reused; anything else is checked on every call.
+    const frozen = isDeeplyFrozen(principal);
+    const known = frozen ? this.#principals.get(principal) : undefined;
+    if (known !== undefined) return known;
     const p = principalInfo(principal, this.#decl);
     if (principal.tenant !== this.tenant) {
       throw new SiosError('ERR_FORBIDDEN', `principal "${p.id}" belongs to tenant "${principal.tenant}", not "${this.tenant}"; use that tenant's policy engine`);
     }
+    if (frozen) this.#principals.set(principal, p);
     return p;
   }
 

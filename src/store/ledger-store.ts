@@ -26,6 +26,11 @@ export interface LedgerStore {
   latestCheckpoint(): { size: number; note: string } | undefined;
   /** Atomically and durably append entries, payloads and the checkpoint that covers them. */
   appendBatch(entries: StoredEntry[], payloads: StoredPayload[], checkpoint: { size: number; note: string }, expectedNextSeq: number): void;
+  /**
+   * The same, without blocking the calling thread on the write and its flush: resolves only once
+   * the batch is durable, rejects if it was not written. Stores that offer it are used through it.
+   */
+  appendBatchAsync?(entries: StoredEntry[], payloads: StoredPayload[], checkpoint: { size: number; note: string }, expectedNextSeq: number): Promise<void>;
   readEntries(from: number, to: number): StoredEntry[];
   checkpoints(): { size: number; note: string }[];
   checkpointAt(size: number): string | undefined;
@@ -36,4 +41,6 @@ export interface LedgerStore {
   /** The new key (base64url) announced by the last key-rotation entry, if any. */
   lastRotation?(): string | undefined;
   close(): void;
+  /** Like close, after every pending appendBatchAsync finished (stores that have one). */
+  closeAsync?(): Promise<void>;
 }

@@ -2,7 +2,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SiosError } from '../../src/errors.ts';
 import { PrincipalStore } from '../../src/auth/principals.ts';
-import { ApiTokens, scopeAllows } from '../../src/auth/tokens.ts';
+import { DatabaseSync } from 'node:sqlite';
+import { ApiTokens, scopeAllows, VERIFIED_TTL_MS } from '../../src/auth/tokens.ts';
 import { hashSecret, parseSecret } from '../../src/auth/secrets.ts';
 import { tempAuthDb } from './store.ts';
 import { TestClock } from './clock.ts';
@@ -70,4 +71,40 @@ test('issuing validates scope, expiry and unknown fields', () => {
   assert.equal(scopeAllows(['a.b.*'], 'a.b.c'), true);
   assert.ok(tokens.list('bank-a').length >= 4);
   assert.equal(tokens.list('bank-b').length, 0);
+});
+
+test('a remembered verification never outlives a revocation, a principal change or its TTL', () => {
+  const op = { operation: 'ledger.read', tenant: 'bank-a' };
+  const who = principals.create({ tenant: 'bank-a', name: 'remembered', role: 'member', clearance: 1 });
+  // Revoked through this process: refused on the very next call.
+  const a = tokens.issue({ principalId: who.id, scope: ['ledger.read'] });
+  tokens.verify(a.token, op);
+  tokens.revoke(a.record.id);
+  fails(() => tokens.verify(a.token, op), 'ERR_REVOKED', 'token-revoked');
+  // Revoked by another process (another connection to the same database, as a CLI command would).
+  const b = tokens.issue({ principalId: who.id, scope: ['ledger.read'] });
+  tokens.verify(b.token, op);
+  const other = new DatabaseSync(store.db.location()!);
+  try {
+    other.prepare('UPDATE auth_token SET revoked_at = ? WHERE id = ?').run(clock.now, b.record.id);
+    fails(() => tokens.verify(b.token, op), 'ERR_REVOKED', 'token-revoked');
+    // A principal changed by another process: its new facts are read at once.
+    const c = tokens.issue({ principalId: who.id, scope: ['ledger.read'] });
+    assert.equal(tokens.verify(c.token, op).principal.clearance, 1);
+    other.prepare('UPDATE auth_principal SET clearance = 3 WHERE id = ?').run(who.id);
+    assert.equal(tokens.verify(c.token, op).principal.clearance, 3);
+    // Changed through this process.
+    principals.update(who.id, { clearance: 2 });
+    assert.equal(tokens.verify(c.token, op).principal.clearance, 2);
+  } finally { other.close(); }
+  // The same secret is still checked: a wrong one is refused even while the right one is remembered.
+  const d = tokens.issue({ principalId: who.id, scope: ['ledger.read'] });
+  tokens.verify(d.token, op);
+  const wrong = d.token.slice(0, -10) + (d.token.at(-10) === 'A' ? 'B' : 'A') + d.token.slice(-9);
+  fails(() => tokens.verify(wrong, op), 'ERR_AUTH');
+  // A change written behind every cache's back (same connection, not through the stores) is seen
+  // once the remembered verification expires.
+  store.db.prepare('UPDATE auth_token SET revoked_at = ? WHERE id = ?').run(clock.now, d.record.id);
+  clock.now += VERIFIED_TTL_MS;
+  fails(() => tokens.verify(d.token, op), 'ERR_REVOKED', 'token-revoked');
 });

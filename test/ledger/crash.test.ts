@@ -18,30 +18,32 @@ import { runAndKill } from '../helpers/kill.ts';
 
 const fixture = path.join(import.meta.dirname, '..', 'fixtures', 'seal-forever.ts');
 
-async function runAndKillSealer(dir: string, seedHex: string, afterAcks: number): Promise<number[]> {
-  return (await runAndKill(fixture, [dir, seedHex], afterAcks)).map(Number);
+async function runAndKillSealer(dir: string, seedHex: string, afterAcks: number, writer: 'inline' | 'thread'): Promise<number[]> {
+  return (await runAndKill(fixture, [dir, seedHex, writer], afterAcks)).map(Number);
 }
 
-test('SIGKILL at any moment loses no acknowledged entry; reopened ledger verifies', async (t) => {
-  const dir = tempDir(t);
-  const seed = newSeed();
-  const signer = softwareSigner(seed);
-  let allAcked: number[] = [];
-  for (const after of [1, 37, 150, 401]) {
-    allAcked = allAcked.concat(await runAndKillSealer(dir, toHex(seed), after));
-    const store = new SqliteLedgerStore(path.join(dir, 'crash.db'));
-    const ledger = Ledger.open({ tenant: 'crash', origin: 'sios/test/crash', store, signer, crypto: c, random: randomBytes });
-    const size = ledger.size;
-    for (const s of allAcked) assert.ok(s < size, `acknowledged entry ${s} lost (ledger has ${size})`);
-    const inDoubt = ledger.inDoubt();
-    await ledger.close();
-    const s2 = new SqliteLedgerStore(path.join(dir, 'crash.db'));
-    let out = '';
-    exportBundle(s2, { origin: 'sios/test/crash', tenant: 'crash', crypto: c, publicKeys: [signer.publicKey] }, (x) => { out += x; });
-    s2.close();
-    const rep = await verifyBundle(utf8(out), { crypto: c, trustedKeys: [signer.publicKey] });
-    assert.equal(rep.ok, true, rep.failure?.message);
-    assert.deepEqual(rep.inDoubt, inDoubt);
-    t.diagnostic(`killed after ${after} acks: ${size} entries durable, ${inDoubt.length} intents in doubt`);
-  }
-});
+for (const writer of ['inline', 'thread'] as const) {
+  test(`SIGKILL at any moment loses no acknowledged entry; reopened ledger verifies (${writer} commits)`, async (t) => {
+    const dir = tempDir(t);
+    const seed = newSeed();
+    const signer = softwareSigner(seed);
+    let allAcked: number[] = [];
+    for (const after of [1, 37, 150, 401]) {
+      allAcked = allAcked.concat(await runAndKillSealer(dir, toHex(seed), after, writer));
+      const store = new SqliteLedgerStore(path.join(dir, 'crash.db'));
+      const ledger = Ledger.open({ tenant: 'crash', origin: 'sios/test/crash', store, signer, crypto: c, random: randomBytes });
+      const size = ledger.size;
+      for (const s of allAcked) assert.ok(s < size, `acknowledged entry ${s} lost (ledger has ${size})`);
+      const inDoubt = ledger.inDoubt();
+      await ledger.close();
+      const s2 = new SqliteLedgerStore(path.join(dir, 'crash.db'));
+      let out = '';
+      exportBundle(s2, { origin: 'sios/test/crash', tenant: 'crash', crypto: c, publicKeys: [signer.publicKey] }, (x) => { out += x; });
+      s2.close();
+      const rep = await verifyBundle(utf8(out), { crypto: c, trustedKeys: [signer.publicKey] });
+      assert.equal(rep.ok, true, rep.failure?.message);
+      assert.deepEqual(rep.inDoubt, inDoubt);
+      t.diagnostic(`killed after ${after} acks: ${size} entries durable, ${inDoubt.length} intents in doubt`);
+    }
+  });
+}

@@ -1,7 +1,8 @@
 /** decideInvoke: the governance decision for a skill call, with approvals from annotations. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TenantPolicy, type InvokeRequest } from '../../src/policy/engine.ts';
+import { contextAttributes, TenantPolicy, type InvokeRequest } from '../../src/policy/engine.ts';
+import { loadPolicySet } from '../../src/policy/policyset.ts';
 import { HOSPITAL, TRADING } from '../../src/policy/defaults.ts';
 import { SiosError } from '../../src/errors.ts';
 
@@ -98,4 +99,53 @@ test('invoke requests are checked', () => {
   assert.throws(() => hospital.decideInvoke(req({ skill: { name: 'x', risk: 'risky' as 'read', clearance: 0 } })), isInput(/risk must be one of/));
   assert.throws(() => hospital.decideInvoke(req({ at: -1 })), isInput(/epoch milliseconds/));
   assert.throws(() => hospital.decideInvoke({ ...req(), extra: 1 } as InvokeRequest), isInput(/unknown invoke request field "extra"/));
+});
+
+test('the context attributes a slice reads are found; a whole-context use is noticed', () => {
+  const attrs = (text: string): readonly string[] | null => {
+    const tp = TenantPolicy.load({ ...HOSPITAL, version: 'ctx', text });
+    return contextAttributes(loadPolicySet(text, tp.schema).policies);
+  };
+  assert.deepEqual(attrs('@id("p") permit(principal, action == Action::"invoke", resource);'), []);
+  assert.deepEqual(attrs('@id("p") permit(principal, action == Action::"invoke", resource) when { context.rate.count < context.rate.limit && context.hour > 3 };'), ['hour', 'rate']);
+  assert.deepEqual(attrs('@id("p") permit(principal, action == Action::"invoke", resource) when { context has args && context.args has dose_mg };'), ['args']);
+  assert.equal(attrs('@id("p") permit(principal, action == Action::"invoke", resource) when { context == context };'), null);
+  assert.equal(attrs('@id("p") permit(principal, action == Action::"invoke", resource) when { [context].contains(context) };'), null);
+});
+
+test('remembered invoke decisions equal Cedar\'s answer for every request (time, rate, args, principal)', () => {
+  const cached = TenantPolicy.load(HOSPITAL);
+  const requests: InvokeRequest[] = [];
+  for (const at of [TEN_UTC, Date.UTC(2026, 10, 23, 23, 30), Date.UTC(2026, 10, 24, 6, 59), Date.UTC(2026, 10, 24, 7, 0)]) {
+    for (const count of [0, 9, 10, 11]) {
+      for (const args of [{ dose_mg: 500 }, { dose_mg: 5000 }, {}]) {
+        for (const principal of [brain, { ...brain, clearance: 1 as const }, { ...brain, role: 'other' }]) {
+          for (const skill of [{ name: 'draft-prescription', risk: 'write' as const, clearance: 2 as const }, { name: 'summarise-notes', risk: 'high-impact' as const, clearance: 1 as const }]) {
+            requests.push({ principal, skill, at, rate: { count, limit: 10 }, args });
+          }
+        }
+      }
+    }
+  }
+  for (let round = 0; round < 2; round++) {
+    for (const r of requests) {
+      // A fresh TenantPolicy has an empty cache: its answer is Cedar's.
+      const fresh = TenantPolicy.load({ ...HOSPITAL, version: HOSPITAL.version });
+      assert.deepEqual(cached.decideInvoke(r), fresh.decideInvoke(r), JSON.stringify(r));
+    }
+  }
+  assert.ok(cached.invokeCacheHits >= requests.length, `second round answered from the cache (${cached.invokeCacheHits} hits)`);
+  // Only what a policy reads is in the key: a skill whose slice reads no rate shares its decision
+  // across rate counts, so the counter changing on every call does not defeat the cache.
+  const open = TenantPolicy.load({ ...HOSPITAL, version: 'open', text: '@id("p") permit(principal, action == Action::"invoke", resource);' });
+  for (let count = 0; count < 50; count++) open.decideInvoke(req({ rate: { count, limit: 100 } }));
+  assert.equal(open.invokeCacheHits, 49);
+});
+
+test('a remembered decision cannot be altered by its receiver', () => {
+  const tp = TenantPolicy.load(HOSPITAL);
+  const d = tp.decideInvoke(req());
+  assert.throws(() => { (d.policyIds as string[]).push('forged'); });
+  assert.throws(() => { (d.approvals as { human: boolean }).human = false; });
+  assert.deepEqual(tp.decideInvoke(req()).approvals, { brains: 1, human: true });
 });
