@@ -70,17 +70,26 @@ function v6(bytes: Uint8Array): IpAddress {
   return { family: 6, bytes, text: v6text(bytes) };
 }
 
+// Hoisted: a regular expression literal makes a new object each time it is evaluated, and these
+// run on every request (none has the g or y flag, so sharing them carries no lastIndex state).
+const HEX_PREFIX = /^0[xX]/;
+const HEX_DIGITS = /^[0-9a-fA-F]+$/;
+const OCT_DIGITS = /^[0-7]+$/;
+const DEC_DIGITS = /^[0-9]+$/;
+const LEADING_ZEROS = /^0+/;
+const HEX_NUMBER = /^0[xX][0-9a-fA-F]*$/;
+
 /** One inet_aton part: 0x.. hex, 0.. octal, else decimal. Returns undefined when invalid. */
 function parseV4Part(p: string): number | undefined {
   if (p === '') return undefined;
   let radix = 10;
   let digits = p;
-  if (/^0[xX]/.test(p)) { radix = 16; digits = p.slice(2); if (digits === '') return 0; }
+  if (HEX_PREFIX.test(p)) { radix = 16; digits = p.slice(2); if (digits === '') return 0; }
   else if (p.length > 1 && p.startsWith('0')) { radix = 8; digits = p.slice(1); }
-  const re = radix === 16 ? /^[0-9a-fA-F]+$/ : radix === 8 ? /^[0-7]+$/ : /^[0-9]+$/;
+  const re = radix === 16 ? HEX_DIGITS : radix === 8 ? OCT_DIGITS : DEC_DIGITS;
   if (!re.test(digits)) return undefined;
   // Bound before parseInt to avoid precision loss on absurdly long inputs.
-  if (digits.replace(/^0+/, '').length > 11) return undefined;
+  if (digits.replace(LEADING_ZEROS, '').length > 11) return undefined;
   return parseInt(digits, radix);
 }
 
@@ -89,7 +98,7 @@ function endsInNumber(host: string): boolean {
   const labels = host.split('.');
   if (labels.length > 1 && labels[labels.length - 1] === '') labels.pop();
   const last = labels[labels.length - 1] ?? '';
-  return /^[0-9]+$/.test(last) || /^0[xX][0-9a-fA-F]*$/.test(last);
+  return DEC_DIGITS.test(last) || HEX_NUMBER.test(last);
 }
 
 /** inet_aton semantics: a.b.c.d, a.b.c (c 16 bits), a.b (b 24 bits), a (32 bits). */
@@ -187,8 +196,6 @@ export function parseIp(s: string): IpAddress | undefined {
   return parseV6(s);
 }
 
-interface Range { readonly net: Uint8Array; readonly bits: number; readonly kind: AddressKind }
-
 export interface Cidr { readonly family: 4 | 6; readonly net: Uint8Array; readonly bits: number; readonly text: string }
 
 /** Parse `a.b.c.d/n`, `v6/n` or a single address (host route). Strict dotted quad for IPv4. */
@@ -225,11 +232,13 @@ export function cidrContains(c: Cidr, ip: IpAddress): boolean {
   return true;
 }
 
+interface Range { readonly cidr: Cidr; readonly kind: AddressKind }
+
 function ranges(list: Array<[string, AddressKind]>): Range[] {
   return list.map(([c, kind]) => {
-    const p = parseCidr(c);
-    if (!p) throw new Error(`internal: bad range ${c}`);
-    return { net: p.net, bits: p.bits, kind };
+    const cidr = parseCidr(c);
+    if (!cidr) throw new Error(`internal: bad range ${c}`);
+    return { cidr, kind };
   });
 }
 
@@ -281,7 +290,7 @@ const NAT64 = parseCidr('64:ff9b::/96') as Cidr;
 const GLOBAL6 = parseCidr('2000::/3') as Cidr;
 
 function lookup(table: Range[], ip: IpAddress): AddressKind | undefined {
-  for (const r of table) if (cidrContains({ family: ip.family, net: r.net, bits: r.bits, text: '' }, ip)) return r.kind;
+  for (const r of table) if (cidrContains(r.cidr, ip)) return r.kind;
   return undefined;
 }
 

@@ -37,8 +37,16 @@ export interface HeadError {
   readonly destination?: string;
 }
 
+// Regular expressions are module constants: a literal makes a new object each time it is evaluated,
+// and these run on every request. OWS is the only one with the g flag; replace() resets its
+// lastIndex before use (RFC 9110 5.6.3 OWS: optional spaces and tabs).
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const REQUEST_LINE = /^([A-Z]{1,16}) ([^ ]{1,8000}) HTTP\/1\.([01])$/;
+const OWS = /^[ \t]+|[ \t]+$/g;
+const PORT_DIGITS = /^[0-9]{1,5}$/;
+const CONTENT_LENGTH = /^[0-9]{1,15}$/;
+const PATH_START = /[/?#]/;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 const HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'host']);
 
@@ -65,7 +73,7 @@ function splitAuthority(a: string): { hostText: string; port: string | undefined
 
 function parsePort(p: string | undefined, dflt: number | undefined): number | undefined {
   if (p === undefined || p === '') return dflt;
-  if (!/^[0-9]{1,5}$/.test(p)) return undefined;
+  if (!PORT_DIGITS.test(p)) return undefined;
   const n = Number(p);
   return n >= 1 && n <= 65535 ? n : undefined;
 }
@@ -74,7 +82,7 @@ function parsePort(p: string | undefined, dflt: number | undefined): number | un
 export function parseRequestHead(head: string): RequestHead | HeadError {
   const lines = head.split('\r\n');
   for (const l of lines) if (l.includes('\n') || l.includes('\r')) return err('bare-line-ending', 400, 'lines must end in CRLF');
-  const m = /^([A-Z]{1,16}) ([^ ]{1,8000}) HTTP\/1\.([01])$/.exec(lines[0] ?? '');
+  const m = REQUEST_LINE.exec(lines[0] ?? '');
   if (!m) return err('bad-request-line', 400, 'request line must be "METHOD target HTTP/1.1"');
   const method = m[1] as string;
   const target = m[2] as string;
@@ -87,7 +95,7 @@ export function parseRequestHead(head: string): RequestHead | HeadError {
     if (c <= 0) return err('bad-header', 400, 'header line without a name');
     const name = l.slice(0, c);
     if (!TOKEN.test(name)) return err('bad-header', 400, 'header name is not a token (whitespace before ":" is not accepted)');
-    const value = l.slice(c + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    const value = l.slice(c + 1).replace(OWS, '');
     if (BAD_VALUE.test(value)) return err('bad-header', 400, 'header value contains control characters');
     headers.push([name.toLowerCase(), value]);
   }
@@ -95,7 +103,7 @@ export function parseRequestHead(head: string): RequestHead | HeadError {
   const cls = all('content-length');
   const tes = all('transfer-encoding');
   if (cls.length > 1) return err('smuggling-content-length', 400, 'more than one Content-Length header');
-  if (cls.length === 1 && !/^[0-9]{1,15}$/.test(cls[0] as string)) return err('smuggling-content-length', 400, 'Content-Length is not a single decimal number');
+  if (cls.length === 1 && !CONTENT_LENGTH.test(cls[0] as string)) return err('smuggling-content-length', 400, 'Content-Length is not a single decimal number');
   if (cls.length > 0 && tes.length > 0) return err('smuggling-cl-te', 400, 'Content-Length together with Transfer-Encoding is refused');
   if (all('host').length > 1) return err('bad-header', 400, 'more than one Host header');
   const contentLength = cls.length === 1 ? Number(cls[0]) : 0;
@@ -116,7 +124,7 @@ export function parseRequestHead(head: string): RequestHead | HeadError {
   if (!METHODS.has(method)) return err('bad-method', 405, `method ${method} is not forwarded`);
   if (tes.length > 0) return err('transfer-encoding-unsupported', 501, 'Transfer-Encoding request bodies are not forwarded; send Content-Length');
   const rest = target.slice(7);
-  const cut = rest.search(/[/?#]/);
+  const cut = rest.search(PATH_START);
   const authority = cut < 0 ? rest : rest.slice(0, cut);
   let path = cut < 0 ? '/' : rest.slice(cut);
   if (path.includes('#')) return err('bad-target', 400, 'fragments are not sent to servers');

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { EgressGateway } from '../../src/perimeter/gateway.ts';
 import type { EgressPolicy } from '../../src/perimeter/policy.ts';
 import { DEFAULT_BUDGETS } from '../../src/perimeter/policy.ts';
@@ -279,4 +280,75 @@ test('constructor and listeners reject bad options loudly', () => {
   assert.throws(() => new EgressGateway({ policy: policy(), audit: async () => {}, bogus: 1 } as never), /unknown option "bogus"/);
   const g = new EgressGateway({ policy: policy(), audit: async () => {} });
   return assert.rejects(g.listenTcp({ cell: 'c', skill: 's', host: '0.0.0.0' as '127.0.0.1', port: 0 }), /loopback only/);
+});
+
+/**
+ * An origin that speaks first: on accept it sends `size` random bytes and closes (as a banner-first
+ * protocol would, before the client says anything). Resolves the bytes each connection was sent.
+ */
+async function startSpeaker(size: number): Promise<{ port: number; sent: Buffer[]; close: () => Promise<void> }> {
+  const sent: Buffer[] = [];
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    const data = randomBytes(size);
+    sent.push(data);
+    s.end(data);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as { port: number }).port, sent, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** CONNECT, then read the tunnel to its end; `slow` pauses the reader often so backpressure builds. */
+function tunnelRead(target: string | number, authority: string, slow: boolean): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s = typeof target === 'number' ? connect(target, '127.0.0.1') : connect(target);
+    const parts: Buffer[] = [];
+    let n = 0;
+    s.on('data', (d: Buffer) => {
+      parts.push(d);
+      if (slow && ++n % 4 === 0) { s.pause(); setTimeout(() => s.resume(), 2); }
+    });
+    s.on('error', reject);
+    s.on('end', () => {
+      const all = Buffer.concat(parts);
+      const idx = all.indexOf('\r\n\r\n');
+      if (!/^HTTP\/1\.[01] 200/.test(all.subarray(0, idx).toString('latin1'))) { reject(new Error(`tunnel refused: ${all.subarray(0, 200).toString('latin1')}`)); return; }
+      resolve(all.subarray(idx + 4));
+      s.destroy();
+    });
+    s.on('connect', () => s.write(`CONNECT ${authority} HTTP/1.1\r\n\r\n`));
+  });
+}
+
+test('relay integrity: large and server-first bodies arrive byte-exact under backpressure, read buffers reused', async (t) => {
+  const speaker = await startSpeaker(3 * 1024 * 1024 + 17);
+  t.after(() => speaker.close());
+  const { g, path, log } = await gw({ allow: [{ host: '127.0.0.1', ports: [speaker.port] }] });
+  t.after(() => g.close());
+  const authority = `127.0.0.1:${speaker.port}`;
+  // Sequential connections reuse the pooled read buffer: each must get its own bytes, none stale.
+  for (let i = 0; i < 3; i++) {
+    const got = await tunnelRead(path, authority, i % 2 === 0);
+    assert.ok(got.equals(speaker.sent[i] as Buffer), `connection ${i}: ${got.length} bytes received, bytes differ from what the origin sent`);
+  }
+  // Concurrent connections each have their own buffer.
+  const many = await Promise.all([0, 1, 2, 3].map((i) => tunnelRead(path, authority, i % 2 === 1)));
+  const sentLater = speaker.sent.slice(3);
+  for (const got of many) assert.ok(sentLater.some((b) => b.equals(got)), 'a concurrent tunnel received bytes no connection was sent');
+  await until(() => log.egress().filter((e) => e.phase === 'outcome').length === 7, 'seven outcomes');
+  for (const o of log.egress().filter((e) => e.phase === 'outcome')) assert.equal(o.bytesDown, 3 * 1024 * 1024 + 17, 'every byte counted');
+});
+
+test('relay integrity through an upstream proxy: bytes that follow its CONNECT answer are delivered', async (t) => {
+  const speaker = await startSpeaker(200_000);
+  t.after(() => speaker.close());
+  const upstream = new EgressGateway({ policy: { ...policy(), tenant: 'edge', allow: [{ host: '127.0.0.1', ports: [speaker.port] }] }, audit: async () => {}, resolver });
+  t.after(() => upstream.close());
+  const upPort = await upstream.listenTcp({ cell: 'edge', skill: 'upstream', host: '127.0.0.1', port: 0 });
+  const { g, path } = await gw({ allow: [{ host: '127.0.0.1', ports: [speaker.port] }], upstream: { name: 'edge-proxy', host: '127.0.0.1', port: upPort, resolveVia: 'gateway' } });
+  t.after(() => g.close());
+  for (let i = 0; i < 3; i++) {
+    const got = await tunnelRead(path, `127.0.0.1:${speaker.port}`, i === 1);
+    assert.ok(got.equals(speaker.sent[i] as Buffer), `connection ${i}: ${got.length} bytes received, bytes differ from what the origin sent`);
+  }
 });
