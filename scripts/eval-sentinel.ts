@@ -17,9 +17,8 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultDetector, OPERATING_THRESHOLD } from '../src/sentinel/index.ts';
-import { DEFAULT_DATA, PROBE_LANGUAGES, REPO, insertAttack, loadSplits, shuffle, templateLines, trainingShufflePrng, type Attack, type Context, type Position } from './train-sentinel.ts';
-import { toBase64, utf8, toHex } from '../src/encoding/bytes.ts';
-import { rot13 } from '../src/sentinel/normalize.ts';
+import { DEFAULT_DATA, OBFUSCATIONS, PROBE_LANGUAGES, REPO, insertAttack, loadSplits, shuffle, templateLines, trainingShufflePrng, type Attack, type Context, type Position } from './train-sentinel.ts';
+import { toBase64, utf8 } from '../src/encoding/bytes.ts';
 import { runScenarios } from '../src/sentinel/scenarios.ts';
 
 const det = defaultDetector();
@@ -92,19 +91,7 @@ for (const a of probe.filter((x) => x.kind === 'attack')) {
 for (const p of posDocs) run(p.set, place(p.ctx, p.attack.text, p.k));
 
 // Obfuscated variants of held-out attacks (text categories + multilingual).
-const HOMO: Record<string, string> = { a: '\u0430', e: '\u0435', o: '\u043e', p: '\u0440', c: '\u0441', i: '\u0456', x: '\u0445', y: '\u0443', s: '\u0455' };
-const variants: Record<string, (s: string) => string> = {
-  'base64 (BIPIA stealth)': (s) => toBase64(utf8(s)),
-  hex: (s) => toHex(utf8(s)),
-  'url-encoding': (s) => encodeURIComponent(s),
-  rot13: (s) => rot13(s),
-  'zero-width chars': (s) => [...s].join('\u200b'),
-  homoglyphs: (s) => [...s].map((ch) => HOMO[ch] ?? ch).join(''),
-  'tag characters': (s) => [...s].map((ch) => { const c = ch.codePointAt(0)!; return c < 0x7f ? String.fromCodePoint(0xe0000 + c) : ch; }).join(''),
-  'bidi controls': (s) => s.split(' ').map((w) => `\u202e${w}\u202c`).join(' '),
-  'letter spacing': (s) => s.split(' ').map((w) => [...w].join(' ')).join('   '),
-  'html comment': (s) => `<!-- ${s} -->`,
-};
+const variants = OBFUSCATIONS;
 const obfSource = posDocs.filter((p) => p.set.includes('held-out text') || p.set.includes('multilingual'));
 const obfSample = shuffle(obfSource, rnd).slice(0, 80);
 for (const [name, f] of Object.entries(variants)) {
