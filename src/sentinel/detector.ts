@@ -18,7 +18,7 @@
  * bounded by a budget proportional to the input).
  */
 import { normalize } from './normalize.ts';
-import { findEncoded } from './decode.ts';
+import { findEncoded, type DecodedSegment } from './decode.ts';
 import { scanMarkup } from './markup.ts';
 import { matchRulesIn, tokenize, tokenSpans, type RuleHit } from './rules.ts';
 import { FeatureExtractor, logit, sigmoid, structureLogitOf, type Model } from './classifier.ts';
@@ -81,6 +81,8 @@ const ENCODED_PROSE_WORDS = 8;
 const ENCODED_PROSE_SCORE = 0.55;
 /** Score of text written in invisible Unicode tag characters (three words or more). */
 const HIDDEN_PROSE_SCORE = 0.7;
+/** Longest decoded document rescanned in context (characters). */
+const MAX_REVEAL = 64 * 1024;
 /** Two distinct rules at least this strong in one window count together. */
 const MEDIUM_RULE = 0.45;
 
@@ -204,11 +206,17 @@ export class Detector {
       if (r13 !== null && budget.chars > 0) rot13Score = sub(r13, 'decoded:rot13', false);
       // Encoded segments. Prose hidden in base64 or hex is how "stealth" injections travel; URL-encoding
       // and entities are common in benign text, so for them only the content counts.
-      for (const s of findEncoded(n.clean)) {
+      const encoded = findEncoded(n.clean);
+      for (const s of encoded) {
         if (budget.chars <= 0) { reasons.push('decode-budget-exhausted'); break; }
         if ((s.kind === 'base64' || s.kind === 'hex') && s.text.length >= 32 && tokenize(s.text.toLowerCase()).length >= ENCODED_PROSE_WORDS) e.encodedProse = 1;
         decodedScore = Math.max(decodedScore, sub(s.text, `decoded:${s.kind}`, false));
       }
+      // The document as its reader sees it once decoded: encoded prose put back in place and rescanned
+      // with its context (a decoded sentence alone loses the position and topic shift that give it away).
+      const revealed = reveal(n.clean, encoded);
+      // Bounded to ordinary document sizes, so a megabyte of crafted escapes is not scanned twice.
+      if (revealed !== null && revealed.length <= MAX_REVEAL && budget.chars >= revealed.length) decodedScore = Math.max(decodedScore, sub(revealed, 'decoded:in-context', false));
       // Markup that hides text.
       const mk = scanMarkup(n.clean);
       for (const h of mk.hidden) {
@@ -239,6 +247,21 @@ export class Detector {
     if (obf.length > 0 && score >= 0.25) for (const f of obf) reasons.push(`obfuscation:${f}`);
     return { score, reasons, evidence: e };
   }
+}
+
+/**
+ * `text` with each decoded run that reads as prose (three words or more) replaced by its decoded text,
+ * or null when there is none. Runs are taken in order; an overlapping run is skipped.
+ */
+function reveal(text: string, runs: readonly DecodedSegment[]): string | null {
+  let out = '', at = 0, any = false;
+  for (const r of [...runs].sort((a, b) => a.start - b.start)) {
+    if (r.start < at || tokenize(r.text.toLowerCase()).length < 3) continue;
+    out += text.slice(at, r.start) + ' ' + r.text + ' ';
+    at = r.end;
+    any = true;
+  }
+  return any ? out + text.slice(at) : null;
 }
 
 /** A rescanned payload's score as evidence: how far it is past the operating threshold, in [0, 1]. */
