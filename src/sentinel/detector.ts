@@ -209,7 +209,10 @@ export class Detector {
       const encoded = findEncoded(n.clean);
       for (const s of encoded) {
         if (budget.chars <= 0) { reasons.push('decode-budget-exhausted'); break; }
-        if ((s.kind === 'base64' || s.kind === 'hex') && s.text.length >= 32 && tokenize(s.text.toLowerCase()).length >= ENCODED_PROSE_WORDS) e.encodedProse = 1;
+        if ((s.kind === 'base64' || s.kind === 'hex') && s.text.length >= 32 && tokenize(s.text.toLowerCase()).length >= ENCODED_PROSE_WORDS) {
+          e.encodedProse = 1;
+          reasons.push(`encoded-prose:${s.kind}`);
+        }
         decodedScore = Math.max(decodedScore, sub(s.text, `decoded:${s.kind}`, false));
       }
       // The document as its reader sees it once decoded: encoded prose put back in place and rescanned
