@@ -23,7 +23,7 @@ import { scanMarkup } from './markup.ts';
 import { matchRulesIn, tokenize, tokenSpans, type RuleHit } from './rules.ts';
 import { FeatureExtractor, logit, sigmoid, structureLogitOf, type Model } from './classifier.ts';
 import { combinerLogit, emptyEvidence, HIGH_LOGIT, logitFeature, type Combiner, type Evidence } from './combiner.ts';
-import { contextFeaturesOf, rot13Candidates, segment } from './segments.ts';
+import { contextFeaturesOf, rot13Candidates, rot13Reveal, segment } from './segments.ts';
 
 export type UnitKind = 'window' | 'segment';
 export interface Unit { readonly start: number; readonly end: number; readonly kind: UnitKind; readonly f: Int32Array; readonly hits: RuleHit[] }
@@ -203,7 +203,12 @@ export class Detector {
       }
       // rot13: sentences that read as words only after rot13 are decoded and rescanned.
       const r13 = rot13Candidates(n.text);
-      if (r13 !== null && budget.chars > 0) rot13Score = sub(r13, 'decoded:rot13', false);
+      if (r13 !== null && budget.chars > 0) {
+        rot13Score = sub(r13, 'decoded:rot13', false);
+        // And in place, with its document around it, like other decoded prose.
+        const inPlace = n.text.length <= MAX_REVEAL ? rot13Reveal(n.text) : null;
+        if (inPlace !== null && budget.chars >= inPlace.length) rot13Score = Math.max(rot13Score, sub(inPlace, 'decoded:rot13-in-context', false));
+      }
       // Encoded segments. Prose hidden in base64 or hex is how "stealth" injections travel; URL-encoding
       // and entities are common in benign text, so for them only the content counts.
       const encoded = findEncoded(n.clean);

@@ -562,12 +562,30 @@ function commonRates(text: string, a: number, b: number): { words: number; commo
  * words much more than the segment itself does, and return them joined (null when there are none).
  */
 export function rot13Candidates(text: string): string | null {
-  let out: string[] | null = null;
+  const segs = rot13Segments(text);
+  return segs.length === 0 ? null : segs.map((sg) => rot13(text.slice(sg.start, sg.end))).join('\n');
+}
+
+/**
+ * `text` with the segments rot13Candidates decodes rotated in place (so they are read with their
+ * document around them), or null when there are none.
+ */
+export function rot13Reveal(text: string): string | null {
+  const segs = rot13Segments(text);
+  if (segs.length === 0) return null;
+  let out = '', at = 0;
+  for (const sg of segs) { out += text.slice(at, sg.start) + rot13(text.slice(sg.start, sg.end)); at = sg.end; }
+  return out + text.slice(at);
+}
+
+/** Segments of `text` that read as common words much more after rot13 than as written. */
+function rot13Segments(text: string): Segment[] {
+  const out: Segment[] = [];
   for (const sg of segment(text)) {
     const c = commonRates(text, sg.start, sg.end);
     if (c.words < 3) continue;
     const rate = c.common / c.words, decodedRate = c.commonRot / c.words;
-    if (decodedRate >= 0.2 && decodedRate > rate + 0.15) (out ??= []).push(rot13(text.slice(sg.start, sg.end)));
+    if (decodedRate >= 0.2 && decodedRate > rate + 0.15) out.push(sg);
   }
-  return out === null ? null : out.join('\n');
+  return out;
 }
