@@ -8,7 +8,7 @@
  *   import { buildVerifierHtml }         builds it in-process (tests, `sios serve`)
  */
 import * as esbuild from 'esbuild';
-import { assertInlineSafe, cspHash } from '../src/web/inline.ts';
+import { assemblePage } from '../src/web/assemble.ts';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,12 +45,7 @@ export async function buildVerifierHtml(): Promise<string> {
     entryPoints: [path.join(SRC, 'app.ts')],
     define: { __SIOS_VERIFIER_WORKER__: JSON.stringify(worker) },
   }), 'the page script');
-  const css = (await esbuild.transform(fs.readFileSync(path.join(SRC, 'styles.css'), 'utf8'), { loader: 'css', minify: true, charset: 'utf8' })).code.trim();
-  const script = app.trim();
-  assertInlineSafe(script, 'script');
-  assertInlineSafe(css, 'style');
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version?: string };
-  return verifierPageHtml({ css, script, scriptHash: cspHash(script), styleHash: cspHash(css), version: pkg.version ?? '0' });
+  return verifierPageHtml(await assemblePage(app, path.join(SRC, 'styles.css')));
 }
 
 /** Builds the page and writes it to `out` (default dist/web/verifier.html); returns its size. */

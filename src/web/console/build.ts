@@ -7,7 +7,7 @@
  *   node src/web/console/build.ts [OUT]   writes dist/web/console.html
  */
 import * as esbuild from 'esbuild';
-import { assertInlineSafe, cspHash } from '../inline.ts';
+import { assemblePage } from '../assemble.ts';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,11 +26,7 @@ export async function buildConsoleHtml(): Promise<string> {
   const files = r.outputFiles ?? [];
   if (files.length !== 1) throw new Error(`esbuild produced ${files.length} files for the console; expected 1`);
   const script = (files[0] as esbuild.OutputFile).text.trim();
-  const css = (await esbuild.transform(fs.readFileSync(path.join(HERE, 'styles.css'), 'utf8'), { loader: 'css', minify: true, charset: 'utf8' })).code.trim();
-  assertInlineSafe(script, 'script');
-  assertInlineSafe(css, 'style');
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version?: string };
-  return consolePageHtml({ css, script, scriptHash: cspHash(script), styleHash: cspHash(css), version: pkg.version ?? '0' });
+  return consolePageHtml(await assemblePage(script, path.join(HERE, 'styles.css')));
 }
 
 if (import.meta.main) {
