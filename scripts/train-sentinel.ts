@@ -149,15 +149,24 @@ export function templateLines(t: Templates, which: 'attack' | 'benign', heldout:
   return out;
 }
 
-function readJsonl(path: string): Array<Record<string, unknown>> {
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+/** One JSON object per line, each with the field `field` (BIPIA's contexts use "context"). */
+function readJsonl(path: string, field = 'text'): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  readFileSync(path, 'utf8').split('\n').forEach((l, i) => {
+    if (l.trim() === '') return;
+    let v: unknown;
+    try { v = JSON.parse(l); } catch (e) { throw new Error(`${path}:${i + 1}: not a JSON object (${(e as Error).message}); fix or remove the line`); }
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !(field in v)) throw new Error(`${path}:${i + 1}: expected an object with a "${field}" field; fix or remove the line`);
+    out.push(v as Record<string, unknown>);
+  });
+  return out;
 }
 
 export function loadSplits(dataDir = DEFAULT_DATA): Splits {
   const rnd = trainingShufflePrng(20261122);
   const train: Context[] = [], calib: Context[] = [], test: Context[] = [];
   for (const source of ['email', 'table', 'code'] as const) {
-    const rows = readJsonl(`${dataDir}/${source}_train.jsonl`);
+    const rows = readJsonl(`${dataDir}/${source}_train.jsonl`, 'context');
     const ctx = rows.map((r) => {
       const c = r['context'];
       return { source, text: Array.isArray(c) ? (c as string[]).join('\n') : String(c) };
