@@ -20,9 +20,11 @@ import { defaultDetector, OPERATING_THRESHOLD } from '../src/sentinel/index.ts';
 import { DEFAULT_DATA, OBFUSCATIONS, PROBE_LANGUAGES, REPO, insertAttack, loadSplits, shuffle, templateLines, trainingShufflePrng, type Attack, type Context, type Position } from './train-sentinel.ts';
 import { toBase64, utf8 } from '../src/encoding/bytes.ts';
 import { runScenarios } from '../src/sentinel/scenarios.ts';
+import { LEXICON_EXCLUDED_LANGUAGES } from '../src/sentinel/lexicon.ts';
 
 const det = defaultDetector();
-const PROBE_FILE = join(REPO, 'data/sentinel/probe-unseen-languages.jsonl');
+const PROBE_FILE = 'data/sentinel/probe-unseen-languages.jsonl';
+const PROBE2_FILE = 'data/sentinel/probe2-unseen-languages.jsonl';
 const rnd = trainingShufflePrng(99);
 const positions: Position[] = ['start', 'middle', 'end'];
 
@@ -75,19 +77,27 @@ for (const a of heldCode) for (let k = 0; k < 6; k++) posDocs.push({ set: 'attac
 for (const a of sp.handwrittenHeldout) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: multilingual held-out (hand-written)', attack: a, ctx: pick(testText).text, k });
 for (const a of shuffle(sp.trainAttacks, rnd).slice(0, 40)) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: bipia TRAIN categories, unseen contexts', attack: a, ctx: pick(a.kind === 'code' ? testCode : testText).text, k });
 for (const a of templateLines(sp.templates, 'attack', true)) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: task injection (sv pl tr ko hi templates)', attack: { category: 'task', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: pick(sp.test).text, k });
-// Attacks in languages no training file uses (PROBE_LANGUAGES), planted in test contexts and in benign
-// documents of the same language; the benign documents alone are negatives.
-const probe = existsSync(PROBE_FILE) ? readFileSync(PROBE_FILE, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { lang: string; kind: 'attack' | 'benign'; text: string }) : [];
-for (const x of probe) if (!PROBE_LANGUAGES.includes(x.lang)) throw new Error(`${PROBE_FILE}: language ${x.lang} is not a probe language`);
-const probeBenign = probe.filter((x) => x.kind === 'benign');
-for (const b of probeBenign) run('benign: documents in unseen languages', b.text);
-for (const a of probe.filter((x) => x.kind === 'attack')) {
-  const same = probeBenign.filter((b) => b.lang === a.lang);
-  for (let k = 0; k < 3; k++) {
-    const host = k === 0 && same.length > 0 ? same[Math.floor(rnd() * same.length)]!.text : pick(sp.test).text;
-    posDocs.push({ set: 'attack: unseen languages (probe)', attack: { category: 'probe', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: host, k });
+// Attacks in languages no training file uses, planted in test contexts and in benign documents of the
+// same language; the benign documents alone are negatives. Probe 1 (PROBE_LANGUAGES): no training
+// attacks, but the concept lexicon covers them. Probe 2 (LEXICON_EXCLUDED_LANGUAGES): written blind by
+// a helper who never saw the detector, in languages neither the training files nor the lexicon cover.
+function addProbe(file: string, langs: readonly string[], benignSet: string, attackSet: string, r: () => number): void {
+  const path = join(REPO, file);
+  if (!existsSync(path)) return;
+  const probe = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { lang: string; kind: 'attack' | 'benign'; text: string });
+  for (const x of probe) if (!langs.includes(x.lang)) throw new Error(`${path}: language ${x.lang} is not one of this probe's (${langs.join(' ')})`);
+  const probeBenign = probe.filter((x) => x.kind === 'benign');
+  for (const b of probeBenign) run(benignSet, b.text);
+  for (const a of probe.filter((x) => x.kind === 'attack')) {
+    const same = probeBenign.filter((b) => b.lang === a.lang);
+    for (let k = 0; k < 3; k++) {
+      const host = k === 0 && same.length > 0 ? same[Math.floor(r() * same.length)]!.text : sp.test[Math.floor(r() * sp.test.length)]!.text;
+      posDocs.push({ set: attackSet, attack: { category: 'probe', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: host, k });
+    }
   }
 }
+addProbe(PROBE_FILE, PROBE_LANGUAGES, 'benign: documents in unseen languages', 'attack: unseen languages (probe)', rnd);
+addProbe(PROBE2_FILE, LEXICON_EXCLUDED_LANGUAGES, 'benign: documents in probe-2 languages', 'attack: languages outside the lexicon (probe 2)', trainingShufflePrng(7));
 for (const p of posDocs) run(p.set, place(p.ctx, p.attack.text, p.k));
 
 // Obfuscated variants of held-out attacks (text categories + multilingual).

@@ -21,7 +21,8 @@
  * - data/sentinel/benign-corpus-*.jsonl: hand-written benign documents full of imperatives, in many
  *   languages, and markup-heavy developer pages; every fifth document is kept for calibration.
  * - Never used here: data/sentinel/attacks-heldout.jsonl, data/sentinel/benign-imperative-heldout.jsonl,
- *   data/sentinel/probe-unseen-languages.jsonl (languages in PROBE_LANGUAGES are refused in training files).
+ *   data/sentinel/probe-unseen-languages.jsonl and probe2-unseen-languages.jsonl (their languages,
+ *   PROBE_LANGUAGES and LEXICON_EXCLUDED_LANGUAGES, are refused in training files).
  *
  * Then the combiner (src/sentinel/combiner.ts) is fitted on the calibration documents and the held-back
  * attacks (planted, obfuscated, alone), and its threshold set for COMBINER_TARGET_FPR.
@@ -37,9 +38,10 @@ import { prng } from '../src/policy/defaults.ts';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { normalize } from '../src/sentinel/normalize.ts';
+import { LEXICON_EXCLUDED_LANGUAGES, conceptHits } from '../src/sentinel/lexicon.ts';
 import { FeatureExtractor, encodeModel, logitOf, sigmoid } from '../src/sentinel/classifier.ts';
 import { unitFeatures } from '../src/sentinel/detector.ts';
-import { tokenize } from '../src/sentinel/rules.ts';
+import { tokenize, tokenSpans } from '../src/sentinel/rules.ts';
 import { rot13Candidates } from '../src/sentinel/segments.ts';
 import { rot13 } from '../src/sentinel/normalize.ts';
 import { toBase64, toHex, utf8 } from '../src/encoding/bytes.ts';
@@ -62,6 +64,8 @@ const COMBINER_TARGET_FPR = Number(process.env['SENTINEL_CFPR'] ?? 0.008);
 const CORPUS_BENIGN_WEIGHT = Number(process.env['SENTINEL_CBW'] ?? 3);
 /** Documents each corpus attack is planted in. */
 const CORPUS_PLANTINGS = Number(process.env['SENTINEL_PLANT'] ?? 6);
+/** Enciphered plantings of each corpus attack (the unfamiliar-language view; see unitsOf). */
+const CIPHER_VIEWS = Number(process.env['SENTINEL_CIPHER'] ?? 2);
 
 export const HELDOUT_TEXT_CATEGORIES = ['Learning and Tutoring', 'Language Translation', 'Homophonic Substitution', 'Space Removal & Grouping', 'Persuasion', 'Malware Distribution'];
 export const HELDOUT_CODE_CATEGORIES = ['Memory Scanning', 'Crippling Critical Infrastructures', 'Cryptocurrency Mining'];
@@ -93,7 +97,9 @@ export interface CorpusDoc { lang: string; kind: string; text: string }
 
 /**
  * Languages kept out of every training file: the evaluation plants attacks written in them
- * (data/sentinel/probe-unseen-languages.jsonl) to measure languages the model has never seen.
+ * (data/sentinel/probe-unseen-languages.jsonl) to measure languages the model has never seen attacks
+ * in. (The concept lexicon, src/sentinel/lexicon/, covers them.) The languages of the second probe,
+ * LEXICON_EXCLUDED_LANGUAGES, are kept out of training files and of the lexicon: SIOS knows nothing of them.
  */
 export const PROBE_LANGUAGES = ['is', 'af', 'sw', 'tl', 'et', 'lv', 'ca', 'cy', 'eu', 'am'];
 
@@ -200,7 +206,7 @@ export function loadSplits(dataDir = DEFAULT_DATA): Splits {
 }
 
 function checkLang<T extends { lang: string; text: string }>(x: T, where: string): T {
-  if (PROBE_LANGUAGES.includes(x.lang)) throw new Error(`${where}: language ${x.lang} is reserved for the unseen-language probe; remove the line ${JSON.stringify(x.text.slice(0, 60))}`);
+  if (PROBE_LANGUAGES.includes(x.lang) || LEXICON_EXCLUDED_LANGUAGES.includes(x.lang)) throw new Error(`${where}: language ${x.lang} is reserved for an unseen-language probe; remove the line ${JSON.stringify(x.text.slice(0, 60))}`);
   if (x.text.trim() === '') throw new Error(`${where}: empty text`);
   return x;
 }
@@ -261,16 +267,54 @@ function withStructureOnly(out: Example[], e: Example, kind: 'window' | 'segment
   if (STRUCTURE_DROPOUT > 0 && b.length > 0 && b.length < e.f.length) out.push({ f: b, y: e.y, w: e.w * STRUCTURE_DROPOUT });
 }
 
-function examplesOfBenign(fx: FeatureExtractor, text: string, w: number, out: Example[]): void {
-  for (const u of unitFeatures(fx, normalize(text).text, WINDOW, STRIDE)) withStructureOnly(out, { f: u.f, y: 0, w }, u.kind);
+function examplesOfBenign(fx: FeatureExtractor, text: string, w: number, out: Example[], cipherSeed = 0): void {
+  const t = normalize(text).text;
+  for (const u of unitsOf(fx, t, cipherSeed)) withStructureOnly(out, { f: u.f, y: 0, w }, u.kind);
+}
+
+/**
+ * The "unfamiliar language" view: with a seed, every letter of normalised text `t` is replaced by
+ * another letter of its own script (a bijection per script block, chosen by the seed), so the n-grams,
+ * the closed-class words and the phrase rules see a language the model has never met, while the
+ * concepts of the lexicon are those of the original text (the lexicon covers ~80 languages: this is a
+ * language it covers but the training files do not). Letters map to letters, so the tokens, segments
+ * and positions are the same. Without a seed, the plain units.
+ */
+function unitsOf(fx: FeatureExtractor, t: string, cipherSeed: number): ReturnType<typeof unitFeatures> {
+  if (cipherSeed === 0) return unitFeatures(fx, t, WINDOW, STRIDE);
+  return unitFeatures(fx, cipherText(t, cipherSeed), WINDOW, STRIDE, conceptHits(t, tokenSpans(t)));
+}
+
+/** Letter blocks the cipher view permutes: [first, last] code points, letters only. */
+const CIPHER_BLOCKS: ReadonlyArray<readonly [number, number]> = [
+  [0x61, 0x7a], [0xe0, 0xf6], [0xf8, 0xff], [0x3b1, 0x3c9], [0x430, 0x44f], [0x5d0, 0x5ea], [0x627, 0x64a],
+  [0x915, 0x939], [0x995, 0x9b9], [0xb95, 0xbb9], [0xe01, 0xe2e], [0xac00, 0xd7a3], [0x4e00, 0x9fff], [0x3041, 0x3096], [0x30a1, 0x30fa],
+];
+function cipherText(t: string, seed: number): string {
+  const r = trainingShufflePrng(seed);
+  const maps = CIPHER_BLOCKS.map(([a, b]) => {
+    const n = b - a + 1;
+    // Small blocks: a random permutation; large ones (CJK, Hangul): a random rotation.
+    if (n > 512) { const k = 1 + Math.floor(r() * (n - 1)); return (c: number): number => a + ((c - a + k) % n); }
+    const perm = shuffle(Array.from({ length: n }, (_, i) => a + i), r);
+    return (c: number): number => perm[c - a]!;
+  });
+  let out = '';
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    let m = c;
+    for (let k = 0; k < CIPHER_BLOCKS.length; k++) { const [a, b] = CIPHER_BLOCKS[k]!; if (c >= a && c <= b) { m = maps[k]!(c); break; } }
+    out += String.fromCharCode(m);
+  }
+  return out;
 }
 
 /** Units that overlap the attack are positives (when mostly attack), units away from it negatives. */
-function examplesOfPositive(fx: FeatureExtractor, parts: { before: string; attack: string; after: string }, out: Example[]): void {
+function examplesOfPositive(fx: FeatureExtractor, parts: { before: string; attack: string; after: string }, out: Example[], cipherSeed = 0): void {
   const b = normalize(parts.before).text, a = normalize(parts.attack).text, c = normalize(parts.after).text;
   const t = b + a + c;
   const aStart = b.length, aEnd = b.length + a.length;
-  for (const u of unitFeatures(fx, t, WINDOW, STRIDE)) {
+  for (const u of unitsOf(fx, t, cipherSeed)) {
     const overlap = Math.max(0, Math.min(u.end, aEnd) - Math.max(u.start, aStart));
     if (overlap === 0) withStructureOnly(out, { f: u.f, y: 0, w: 1 }, u.kind);
     // A fragment of an attack with fewer than three words ("```", "P.S.") says nothing about intent:
@@ -448,6 +492,23 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
       const p = insertAttack(host, text, positions[k % 3]!);
       examplesOfBenign(fx, p.before + p.attack + p.after, 2, ex);
     }
+  }
+  // The unfamiliar-language view (unitsOf): corpus attacks planted in a benign document of their
+  // language, and the benign corpus documents and hand-written benign documents alone, each with its
+  // letters enciphered, so the model learns what the lexicon's concepts mean when nothing else is
+  // familiar. Its own PRNG: the examples above stay as they were.
+  if (CIPHER_VIEWS > 0) {
+    const cr = trainingShufflePrng(1717);
+    let seed = 1;
+    for (const a of sp.corpusAttacks) {
+      const same = byLang.get(a.lang) ?? [];
+      for (let k = 0; k < CIPHER_VIEWS; k++) {
+        const pool = same.length > 0 ? same : hosts;
+        examplesOfPositive(fx, insertAttack(pool[Math.floor(cr() * pool.length)]!, a.text, positions[k % 3]!), ex, seed++);
+      }
+    }
+    for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, CORPUS_BENIGN_WEIGHT, ex, seed++);
+    for (const t of sp.benignTrain) examplesOfBenign(fx, t, 2, ex, seed++);
   }
   // Balance classes.
   let pos = 0, neg = 0;

@@ -24,6 +24,7 @@ import { matchRulesIn, tokenize, tokenSpans, type RuleHit } from './rules.ts';
 import { FeatureExtractor, logit, sigmoid, structureLogitOf, type Model } from './classifier.ts';
 import { combinerLogit, emptyEvidence, HIGH_LOGIT, logitFeature, type Combiner, type Evidence } from './combiner.ts';
 import { contextFeaturesOf, rot13Candidates, rot13Reveal, segment } from './segments.ts';
+import { conceptFeatures, conceptHits, conceptsIn, type ConceptHits } from './lexicon.ts';
 
 export type UnitKind = 'window' | 'segment';
 export interface Unit { readonly start: number; readonly end: number; readonly kind: UnitKind; readonly f: Int32Array; readonly hits: RuleHit[] }
@@ -33,7 +34,7 @@ export interface Unit { readonly start: number; readonly end: number; readonly k
  * segments (sentences, lines, cells) with their context features (short planted requests). Exported
  * because the training script must extract exactly as inference does.
  */
-export function unitFeatures(fx: FeatureExtractor, text: string, window: number, stride: number): Unit[] {
+export function unitFeatures(fx: FeatureExtractor, text: string, window: number, stride: number, conceptsOf: ConceptHits | null = null): Unit[] {
   const out: Unit[] = [];
   // The text is tokenised once; rules, windows, segments and context features share the tokens, and the
   // extractor hashes each character n-gram and word of the text once (fx.prepare), not per unit.
@@ -47,12 +48,15 @@ export function unitFeatures(fx: FeatureExtractor, text: string, window: number,
     for (let k = lo; k < all.length && all[k]!.end <= end; k++) r.push(all[k]!);
     return r;
   };
+  // Concepts of the multilingual lexicon (lexicon.ts), by position: each unit gets those inside it.
+  // (The training script may pass those of another text with the same token positions: see its cipher view.)
+  const concepts = conceptsOf ?? conceptHits(text, toks);
   fx.prepare(text, toks);
   try {
     for (let start = 0; ; start += stride) {
       const end = Math.min(text.length, start + window);
       const hits = hitsIn(start, end);
-      out.push({ start, end, kind: 'window', f: fx.extractRange(start, end, hits, WINDOW_EXTRAS), hits });
+      out.push({ start, end, kind: 'window', f: fx.extractRange(start, end, hits, windowExtras(conceptsIn(concepts, start, end))), hits });
       if (end >= text.length) break;
     }
     const segs = segment(text);
@@ -61,7 +65,7 @@ export function unitFeatures(fx: FeatureExtractor, text: string, window: number,
       for (let k = 0; k < segs.length; k++) {
         const { start, end } = segs[k]!;
         const hits = hitsIn(start, end);
-        out.push({ start, end, kind: 'segment', f: fx.extractRange(start, end, hits, ctx[k]!), hits });
+        out.push({ start, end, kind: 'segment', f: fx.extractRange(start, end, hits, segmentExtras(ctx[k]!, conceptsIn(concepts, start, end))), hits });
       }
     }
   } finally {
@@ -69,7 +73,23 @@ export function unitFeatures(fx: FeatureExtractor, text: string, window: number,
   }
   return out;
 }
-const WINDOW_EXTRAS: readonly string[] = ['u:win'];
+const WINDOW_EXTRAS = new Map<number, readonly string[]>();
+/** Context features of a window with these concepts (frozen and shared: the extractor caches by identity). */
+function windowExtras(bits: number): readonly string[] {
+  let f = WINDOW_EXTRAS.get(bits);
+  if (f === undefined) WINDOW_EXTRAS.set(bits, f = Object.freeze(['u:win', ...conceptFeatures('w', bits)]));
+  return f;
+}
+const SEGMENT_EXTRAS = new WeakMap<readonly string[], Map<number, readonly string[]>>();
+/** A segment's context features (a shared list from segments.ts) and its concepts, shared likewise. */
+function segmentExtras(ctx: readonly string[], bits: number): readonly string[] {
+  if (bits === 0) return ctx;
+  let byBits = SEGMENT_EXTRAS.get(ctx);
+  if (byBits === undefined) SEGMENT_EXTRAS.set(ctx, byBits = new Map());
+  let f = byBits.get(bits);
+  if (f === undefined) byBits.set(bits, f = Object.freeze([...ctx, ...conceptFeatures('s', bits)]));
+  return f;
+}
 
 export const OPERATING_THRESHOLD = 0.5;
 /** Maximum nesting of encodings that is decoded (base64 inside hex inside URL-encoding...). */

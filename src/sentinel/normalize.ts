@@ -244,7 +244,8 @@ export function normalize(input: string): Normalized {
   const counts: Record<string, number> = {};
   const hidden: string[] = [];
   const clean = stripHidden(input, counts, hidden).normalize('NFKC');
-  const text = foldWords(clean.toLowerCase(), counts);
+  // 'İ' (Turkish, Azerbaijani capital dotted I) lower-cases to 'i' + U+0307: fold it back to 'i', as written in lower case.
+  const text = foldWords(clean.toLowerCase().replaceAll('i\u0307', 'i'), counts);
   const flags = Object.keys(counts).sort();
   return { clean, text, hidden, flags, counts };
 }

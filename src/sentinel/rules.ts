@@ -267,6 +267,8 @@ function isTokenCharSlow(c: number): boolean {
   if (c >= 0xff00 && c <= 0xff0f) return false;
   // Arabic comma, semicolon, question mark, full stop; Devanagari danda: punctuation, not letters.
   if (c === 0x060c || c === 0x061b || c === 0x061f || c === 0x06d4 || c === 0x0964 || c === 0x0965) return false;
+  // Armenian, Ethiopic, Myanmar and Khmer sentence punctuation.
+  if ((c >= 0x0589 && c <= 0x058a) || (c >= 0x055c && c <= 0x055e) || (c >= 0x1360 && c <= 0x1368) || c === 0x104a || c === 0x104b || c === 0x17d4 || c === 0x17d5) return false;
   return c >= 0xc0 && c !== 0xd7 && c !== 0xf7;
 }
 // One table lookup per UTF-16 unit instead of the range tests above (64 KB, built once).

@@ -11,6 +11,7 @@
  */
 import { clipTokens, firstTokenAfter, isTokenChar, MAX_TOKEN, type TokenSpans } from './rules.ts';
 import { rot13 } from './normalize.ts';
+import { CLOSED_SUBS, CLOSED_WORDS } from './lexicon.ts';
 
 export const MAX_SEGMENT = 320;
 
@@ -19,8 +20,9 @@ export interface Segment { readonly start: number; readonly end: number }
 function isSentenceEnd(c: number): boolean {
   return c === 0x2e || c === 0x3f || c === 0x21 || c === 0x3b || c === 0x061f || c === 0x0964;
 }
+/** Sentence ends that need no space after them: CJK, and the full stops of Urdu, Armenian, Ethiopic, Myanmar, Khmer. */
 function isCjkSentenceEnd(c: number): boolean {
-  return c === 0x3002 || c === 0xff1f || c === 0xff01 || c === 0xff1b;
+  return c === 0x3002 || c === 0xff1f || c === 0xff01 || c === 0xff1b || c === 0x06d4 || c === 0x0589 || c === 0x1362 || c === 0x1367 || c === 0x104b || c === 0x17d4 || c === 0x0965;
 }
 function isSpace(c: number): boolean { return c === 0x20 || c === 0x09 || c === 0x0d; }
 
@@ -63,98 +65,10 @@ export function segment(text: string): Segment[] {
 // Classes are bits; a token may carry several.
 const C_P2 = 1, C_P1 = 2, C_IMP = 4, C_QW = 8, C_PLEASE = 16, C_AI = 32, C_ANS = 64;
 const CLASS_BITS: Readonly<Record<string, number>> = { P2: C_P2, P1: C_P1, IMP: C_IMP, QW: C_QW, PL: C_PLEASE, AI: C_AI, ANS: C_ANS };
-// Word lists ("class: words"), whole tokens after normalisation (NFKC, lower case).
-const LEXICON: readonly string[] = [
-  // en
-  'P2: you your yours yourself yourselves u ya thee thou thy ur|P1: i me my mine we us our ours myself|IMP: write tell answer respond reply explain describe list name give translate summarize summarise show provide generate create compose draft include add insert append prepend ignore disregard forget print output say recommend mention remove delete replace rewrite start begin end conclude calculate compute suggest share define compare convert repeat use make recite spell introduce rearrange change format teach elaborate outline discuss identify classify solve pretend act imagine brainstorm encourage urge promote advertise integrate incorporate embed refer direct send forward visit click download stop avoid sing paraphrase analyze analyse evaluate predict guess reveal display render|QW: what who whom whose where when why how which can could would will do does did is are should may shall|PL: please pls plz kindly|AI: ai assistant chatbot bot llm gpt chatgpt model agent copilot claude gemini|ANS: answer answers response responses reply replies output summary completion',
-  // fr
-  'P2: tu vous ton ta tes votre vos toi te t|P1: je j nous notre nos moi me m mon ma mes|IMP: écris écrivez dis dites réponds répondez explique expliquez décris décrivez liste listez énumère traduis traduisez résume résumez donne donnez montre montrez fournis génère générez crée créez compose rédige rédigez inclus incluez ajoute ajoutez insère insérez ignore ignorez oublie oubliez affiche imprime recommande recommandez mentionne supprime remplace réécris commence commencez termine terminez calcule suggère partage définis compare convertis répète utilise fais faites raconte racontez indique indiquez présente cite nomme|QW: quel quelle quels quelles qui où quand pourquoi comment combien quoi qu est-ce|PL: plaît svp veuillez|AI: assistant ia modèle chatbot|ANS: réponse réponses sortie',
-  // de
-  'P2: du dein deine deinen deiner deinem deines dir dich euch euer eure|P1: ich wir mir mich uns unser unsere mein meine meinen|IMP: schreib schreibe sag sage erzähl erzähle antworte beantworte erkläre erklären beschreibe liste nenne nennen übersetze übersetzen fasse gib geben zeige zeig erstelle erstellen verfasse füge ergänze ignoriere ignorieren vergiss drucke empfiehl erwähne entferne ersetze beginne beende berechne schlage teile definiere vergleiche wiederhole verwende benutze mach mache formuliere|QW: was wer wo wann warum wie welche welcher welches wieso weshalb wieviel kannst könntest kann könnten würdest ist sind|PL: bitte|AI: ki assistent assistentin modell chatbot|ANS: antwort antworten ausgabe',
-  // es
-  'P2: tú tu tus te ti usted ustedes vosotros vuestro vuestra contigo|P1: yo me mi mis nosotros nuestro nuestra nos|IMP: escribe escriba di diga dime dígame responde responda contesta explica explique explícame describe describa enumera lista traduce traduzca resume resuma da dame deme muestra muestre proporciona genera crea cree redacta compón incluye incluya añade añada agrega agregue inserta ignora olvida olvide imprime recomienda menciona elimina quita reemplaza sustituye reescribe comienza empieza termina calcula sugiere comparte define compara convierte repite usa utiliza haz cuéntame cuenta indica nombra|QW: qué quién quiénes dónde cuándo cómo cuál cuáles cuánto cuántos cuántas puedes podrías|PL: favor|AI: ia asistente modelo chatbot|ANS: respuesta respuestas salida',
-  // it
-  'P2: tu tuo tua tuoi tue te ti voi vostro vostra|P1: io mi me mio mia miei noi nostro nostra ci|IMP: scrivi scriva dimmi di dica rispondi risponda spiega spieghi descrivi elenca traduci riassumi dai dammi mostra mostrami fornisci genera crea componi redigi includi aggiungi inserisci ignora dimentica stampa raccomanda consiglia menziona rimuovi elimina sostituisci riscrivi inizia comincia termina concludi calcola suggerisci condividi definisci confronta converti ripeti usa utilizza fai racconta indica nomina|QW: cosa chi dove quando perché come quale quali quanto quanti puoi potresti|PL: favore prego cortesia|AI: ia assistente modello chatbot|ANS: risposta risposte output',
-  // pt
-  'P2: você vocês voce tu teu tua te ti contigo|P1: eu me meu minha nós nosso nossa|IMP: escreva escreve diga diz responda responde explique explica descreva liste enumere traduza resuma dê mostre forneça gere crie componha redija inclua adicione acrescente insira ignore esqueça imprima recomende mencione remova substitua reescreva comece termine calcule sugira compartilhe defina compare converta repita use utilize faça conte indique cite|QW: que quem onde quando porque como qual quais quanto quantos pode poderia|PL: favor gentileza|AI: ia assistente modelo chatbot|ANS: resposta respostas saída',
-  // nl
-  'P2: je jij jou jouw u uw jullie|P1: ik mij me mijn wij we ons onze|IMP: schrijf zeg vertel antwoord beantwoord leg beschrijf noem geef vertaal vat toon maak genereer voeg negeer vergeet druk raad vermeld verwijder vervang herschrijf begin eindig bereken stel deel definieer vergelijk herhaal gebruik|QW: wat wie waar wanneer waarom hoe welke welk hoeveel kun kunt kan|PL: alsjeblieft alstublieft aub graag|AI: ai assistent model chatbot|ANS: antwoord antwoorden uitvoer',
-  // sv
-  'P2: du dig din ditt dina ni er ert era|P1: jag mig mej min mitt mina vi oss vår vårt våra|IMP: skriv säg berätta svara besvara förklara beskriv lista nämn ge översätt sammanfatta visa skapa generera lägg inkludera ignorera glöm rekommendera ta ersätt börja avsluta beräkna föreslå dela definiera jämför upprepa använd gör|QW: vad vem var när varför hur vilken vilket vilka kan kan|PL: snälla vänligen|AI: ai assistent modell chatbot|ANS: svar svaret svaren',
-  // da
-  'P2: du dig din dit dine jer jeres|P1: jeg mig min mit mine vi os vores|IMP: skriv sig fortæl svar besvar forklar beskriv nævn giv oversæt opsummer vis lav skab generer tilføj inkluder ignorer glem anbefal fjern erstat begynd afslut beregn foreslå del definer sammenlign gentag brug gør|QW: hvad hvem hvor hvornår hvorfor hvordan hvilken hvilket hvilke|PL: venligst|AI: ai assistent model|ANS: svar svaret',
-  // no
-  'P2: du deg din ditt dine dere deres|P1: jeg meg min mitt mine vi oss vår|IMP: skriv si fortell svar forklar beskriv nevn gi oversett oppsummer vis lag generer legg inkluder ignorer glem anbefal fjern erstatt begynn avslutt beregn foreslå del definer sammenlign gjenta bruk gjør|QW: hva hvem hvor når hvorfor hvordan hvilken hvilket hvilke|PL: vennligst|AI: ai assistent modell|ANS: svar svaret',
-  // fi
-  'P2: sinä sinun sinulle sinua te teidän sä sun|P1: minä minun minulle minua me meidän mä|IMP: kirjoita kerro vastaa selitä kuvaile luettele nimeä anna käännä tiivistä näytä luo tee lisää sisällytä ohita unohda tulosta suosittele mainitse poista korvaa aloita lopeta laske ehdota jaa määrittele vertaa toista käytä|QW: mikä mitä kuka missä milloin miksi miten kuinka mitkä montako|PL: kiitos|AI: avustaja tekoäly malli|ANS: vastaus vastauksesi vastauksessasi',
-  // pl
-  'P2: ty ciebie cię tobie ci twój twoja twoje twojej twoim twojego wy wasz wasza wasze|P1: ja mnie mi mój moja moje my nas nam nasz nasza|IMP: napisz powiedz opowiedz odpowiedz wyjaśnij objaśnij opisz wymień podaj przetłumacz streść podsumuj pokaż stwórz utwórz wygeneruj dodaj dołącz uwzględnij zignoruj zapomnij wydrukuj wypisz poleć wspomnij usuń zastąp zacznij rozpocznij zakończ oblicz zaproponuj udostępnij zdefiniuj porównaj powtórz użyj zrób|QW: co kto gdzie kiedy dlaczego czemu jak jaki jaka jakie który która które ile czy|PL: proszę prosze|AI: asystent asystencie ai si model|ANS: odpowiedź odpowiedzi odpowiedzią',
-  // cs
-  'P2: ty tebe tě tobě ti tvůj tvoje tvá vy vás vám váš vaše|P1: já mě mi můj moje my nás nám náš naše|IMP: napiš řekni pověz odpověz vysvětli popiš vyjmenuj uveď dej přelož shrň ukaž vytvoř vygeneruj přidej zahrň ignoruj zapomeň vypiš doporuč zmiň odstraň nahraď začni ukonči spočítej navrhni sdílej definuj porovnej zopakuj použij udělej|QW: co kdo kde kdy proč jak jaký jaká jaké který kolik|PL: prosím|AI: asistent ai model|ANS: odpověď odpovědi',
-  // sk
-  'P2: ty teba ti tvoj tvoja tvoje vy vás vám váš vaša|P1: ja mňa mi môj moja my nás nám náš naša|IMP: napíš povedz odpovedz vysvetli opíš vymenuj uveď daj prelož zhrň ukáž vytvor pridaj zahrň ignoruj zabudni vypíš odporuč spomeň odstráň nahraď začni ukonči vypočítaj navrhni porovnaj zopakuj použi urob|QW: čo kto kde kedy prečo ako aký aká aké ktorý koľko|PL: prosím|AI: asistent ai model|ANS: odpoveď odpovedi',
-  // ro
-  'P2: tu te ție tău ta tale dumneavoastră voi vostru voastră|P1: eu mie mă meu mea noi nostru noastră|IMP: scrie scrieți spune spuneți răspunde explică descrie enumeră dă tradu traduce rezumă arată creează generează adaugă include ignoră uită recomandă menționează elimină înlocuiește începe încheie calculează sugerează definește compară repetă folosește fă povestește|QW: ce cine unde când cum care cât câte câți|PL: rog|AI: asistent ia model|ANS: răspuns răspunsul',
-  // hu
-  'P2: te téged neked ön önnek ti tiéd|P1: én engem nekem mi minket nekünk|IMP: írj írjon írd írja mondd mondja mondj válaszolj válaszoljon magyarázd magyarázza sorold add adj fordítsd fordítsa foglald mutasd készíts hozz hagyd felejtsd ajánld említsd távolítsd cseréld kezdd fejezd számold javasolj definiáld hasonlítsd ismételd használd csináld meséld mesélj|QW: mi mit ki hol mikor miért hogyan melyik mennyi milyen|PL: kérlek kérem|AI: asszisztens mi modell|ANS: válasz válaszod válaszodban válaszában',
-  // ru
-  'P2: ты вы тебя тебе тобой вас вам вами твой твоя твоё твое твои твоём твоем твоей ваш ваша ваше ваши вашем вашей|P1: я меня мне мной мы нас нам наш наша мой моя|IMP: напиши напишите скажи скажите расскажи расскажите ответь ответьте объясни объясните опиши опишите перечисли назови дай дайте переведи переведите перескажи покажи создай сгенерируй составь добавь добавьте включи вставь игнорируй проигнорируй забудь выведи напечатай порекомендуй посоветуй упомяни удали убери замени перепиши начни закончи заверши вычисли посчитай предложи поделись определи сравни повтори используй сделай|QW: что кто где когда почему зачем как какой какая какое какие который сколько ли|PL: пожалуйста|AI: ассистент ии модель бот чатбот|ANS: ответ ответе ответа ответу',
-  // uk
-  'P2: ти ви тебе тобі вас вам твій твоя твоє твої ваш ваша ваше|P1: я мене мені ми нас нам наш мій моя|IMP: напиши скажи розкажи відповідай відповідь поясни опиши перелічи назви дай переклади підсумуй покажи створи згенеруй додай включи ігноруй проігноруй забудь виведи порекомендуй згадай видали заміни почни закінчи обчисли запропонуй поділися визнач порівняй повтори використай зроби|QW: що хто де коли чому як який яка яке скільки чи|PL: ласка|AI: асистент ші модель|ANS: відповідь відповіді',
-  // bg
-  'P2: ти вие теб тебе ви твой твоя твоето ваш ваша|P1: аз мен ми ние нас нашия мой|IMP: напиши кажи разкажи отговори обясни опиши изброй дай преведи обобщи покажи създай добави игнорирай забрави препоръчай спомени премахни замени започни завърши изчисли предложи сравни повтори използвай направи|QW: какво кой коя къде кога защо как колко дали|PL: моля|AI: асистент ии модел|ANS: отговор отговора',
-  // el
-  'P2: εσύ εσείς σου σας σένα εσένα|P1: εγώ μου μας εμείς εμένα|IMP: γράψε γράψτε πες πείτε απάντησε απαντήστε εξήγησε περιέγραψε απαρίθμησε δώσε μετάφρασε συνόψισε δείξε δημιούργησε πρόσθεσε συμπερίλαβε αγνόησε ξέχασε τύπωσε πρότεινε ανάφερε αφαίρεσε αντικατάστησε ξεκίνα τελείωσε υπολόγισε όρισε σύγκρινε επανάλαβε χρησιμοποίησε κάνε|QW: τι ποιος ποια ποιο πού πότε γιατί πώς πόσο πόσα|PL: παρακαλώ|AI: βοηθός μοντέλο|ANS: απάντηση απάντησή',
-  // tr
-  'P2: sen sana seni senin sende siz size sizi sizin|P1: ben bana beni benim biz bize bizim|IMP: yaz yazın söyle söyleyin anlat anlatın cevapla yanıtla açıkla açıklayın tanımla betimle listele sırala ver verin çevir çevirin özetle özetleyin göster oluştur üret ekle ekleyin dahil unut unutun yazdır öner önerin bahset kaldır sil değiştir başla bitir hesapla paylaş karşılaştır tekrarla kullan yap|QW: ne neden niçin nasıl nerede nereye kim kimin hangi kaç mi mı mu mü|PL: lütfen|AI: asistan yapay model|ANS: cevap cevabın cevabında cevabınızda yanıt yanıtın yanıtında yanıtınızda',
-  // ar
-  'P2: أنت انت أنتم انتم لك عليك إليك منك|P1: أنا انا نحن لي لنا|IMP: اكتب قل أخبرني اخبرني أجب اجب اشرح صف اذكر عدد أعط اعط أعطني اعطني ترجم لخص اعرض أنشئ انشئ أضف اضف ضمن تجاهل انس اطبع اقترح احذف استبدل ابدأ اختم احسب شارك عرف قارن كرر استخدم اجعل|QW: ما ماذا من أين اين متى لماذا كيف كم هل أي|PL: فضلك رجاء الرجاء يرجى|AI: المساعد مساعد الذكاء|ANS: إجابتك اجابتك ردك جوابك الإجابة الاجابة الرد',
-  // fa
-  'P2: تو شما برایت|P1: من ما|IMP: بنویس بگو پاسخ جواب توضیح شرح توصیف فهرست بده ترجمه خلاصه نشان بساز اضافه نادیده فراموش چاپ پیشنهاد ذکر حذف جایگزین شروع محاسبه مقایسه تکرار استفاده بکن کن|QW: چه چی کی کجا چرا چطور چگونه کدام چند آیا|PL: لطفا لطفاً|AI: دستیار هوش|ANS: پاسخت جوابت',
-  // he
-  'P2: אתה את אתם לך שלך אותך|P1: אני אנחנו לי שלי שלנו|IMP: כתוב כתבי תכתוב אמור ספר ספרי ענה עני הסבר תאר פרט מנה תן תני תרגם סכם הראה צור הוסף כלול התעלם שכח הדפס המלץ הזכר הסר החלף התחל סיים חשב הצע שתף הגדר השווה חזור השתמש עשה|QW: מה מי איפה מתי למה מדוע איך כיצד איזה איזו כמה האם|PL: בבקשה|AI: עוזר בינה|ANS: תשובה בתשובתך התשובה',
-  // hi
-  'P2: आप तुम तू आपका आपके आपकी तुम्हारा तुम्हारे तुम्हारी आपको तुम्हें|P1: मैं मुझे मेरा मेरे मेरी हम हमें हमारा हमारे|IMP: लिखो लिखिए लिखें बताओ बताइए बताएं बताएँ दो दीजिए दें समझाओ समझाइए समझाएं वर्णन सूची अनुवाद सारांश दिखाओ दिखाइए बनाओ बनाइए जोड़ो जोड़ें जोड़िए शामिल अनदेखा भूलो भूल सुझाव हटाओ बदलो शुरू खत्म गणना साझा तुलना दोहराओ उपयोग करो कीजिए करें करिए सुनाओ सुनाइए|QW: क्या कौन कहाँ कहां कब क्यों कैसे कौनसा कितना कितने|PL: कृपया|AI: सहायक एआई|ANS: उत्तर जवाब',
-  // bn
-  'P2: আপনি তুমি আপনার তোমার|P1: আমি আমার আমরা|IMP: লিখুন লেখো বলুন বলো ব্যাখ্যা বর্ণনা তালিকা দিন দাও অনুবাদ সারাংশ দেখান তৈরি যোগ উপেক্ষা করুন করো|QW: কী কি কে কোথায় কখন কেন কীভাবে কোন কত|PL: অনুগ্রহ দয়া|AI: সহকারী|ANS: উত্তর',
-  // id / ms
-  'P2: kamu anda engkau kau awak kalian|P1: saya aku kami kita|IMP: tulis tuliskan katakan ceritakan jawab jawablah jelaskan jelaskanlah gambarkan sebutkan berikan beri terjemahkan ringkas ringkaskan rangkum tunjukkan buat buatlah hasilkan tambahkan sertakan abaikan lupakan cetak rekomendasikan sarankan hapus ganti mulai mulailah akhiri hitung bagikan definisikan bandingkan ulangi gunakan lakukan|QW: apa siapa mana kapan mengapa kenapa bagaimana berapa apakah bila|PL: tolong mohon silakan sila|AI: asisten ai model|ANS: jawaban jawabanmu respons balasan',
-  // vi
-  'P2: bạn|P1: tôi mình chúng|IMP: hãy viết nói kể trả giải mô liệt dịch tóm hiển tạo thêm bỏ quên đề gợi xóa thay tính chia so lặp dùng làm|QW: gì ai đâu sao nào nhiêu|PL: xin ơn|AI: ai trợ|ANS: lời',
-  // tl
-  'P2: ikaw ka mo iyong inyo kayo|P1: ako ko akin kami tayo|IMP: isulat sabihin sagutin ipaliwanag ilarawan ilista ibigay isalin ibuod ipakita gumawa idagdag isama huwag kalimutan balewalain|QW: ano sino saan kailan bakit paano alin ilan|PL: pakiusap paki po|AI: ai katulong|ANS: sagot',
-  // sw
-  'P2: wewe yako wako wenu nyinyi|P1: mimi yangu sisi yetu|IMP: andika sema niambie eleza elezea jibu orodhesha toa nipe tafsiri fupisha onyesha unda tengeneza ongeza jumuisha puuza sahau pendekeza ondoa badilisha anza maliza hesabu shiriki linganisha rudia tumia fanya|QW: nini nani wapi lini kwanini vipi gani ngapi je|PL: tafadhali|AI: msaidizi|ANS: jibu',
-  // ko (whole words)
-  'P2: 당신 당신은 당신의 당신이 너 너는 네가 너의 귀하 귀하의 여러분|P1: 나는 내가 저는 제가 저희 우리 우리는 나의 저의|QW: 무엇 뭐 누구 어디 언제 왜 어떻게 어떤 어느 몇 얼마|PL: 제발|ANS: 답변 응답 대답 답',
-];
-// Substrings (scripts written without spaces, and Korean endings), checked only in segments that
-// contain such characters.
-const LEXICON_SUB: readonly string[] = [
-  // zh (simplified, traditional)
-  'P2: 你 您|P1: 我|IMP: 写 寫 告诉 告訴 回答 解释 解釋 描述 列出 给我 給我 翻译 翻譯 总结 總結 概括 显示 顯示 创建 創建 生成 添加 加上 包含 忽略 忘记 忘記 输出 輸出 打印 推荐 推薦 删除 刪除 替换 替換 计算 計算 建议 建議 比较 比較 重复 重複 讲 講|QW: 什么 什麼 谁 誰 哪里 哪裡 为什么 為什麼 怎么 怎麼 怎样 如何 哪个 多少 吗 嗎|PL: 请 請|AI: 助手 人工智能 ai|ANS: 回答 回复 回覆 答案 答复',
-  // ja
-  'P2: あなた きみ お前|P1: 私 わたし 僕 俺 我々|IMP: 書いて 教えて 答えて 説明して 述べて 挙げて 列挙 翻訳 要約 まとめて 見せて 作成 作って 生成 追加 加えて 含めて 無視 忘れて 出力 表示 おすすめ 削除 置き換え 始めて 計算 提案 比較 繰り返 使って|QW: 何 なに なぜ どうして どこ いつ 誰 だれ どう どの どれ いくつ|PL: ください 下さい お願い|AI: アシスタント 人工知能|ANS: 回答 返答 答え 返信',
-  // ko (endings and stems inside words)
-  'P2: 당신|IMP: 써주 써 줘 주세요 주십시오 작성 알려 말해 답해 설명 묘사 나열 열거 번역 요약 보여 만들어 생성 추가 포함 무시 잊어 출력 추천 언급 삭제 바꿔 대체 시작 끝내 계산 제안 공유 정의 비교 반복 사용 하세요 하십시오 해라|QW: 무엇 누구 어디 언제 어떻게 얼마 인가요 일까요 습니까 나요|PL: 부탁|AI: 어시스턴트 인공지능|ANS: 답변 응답',
-  // th
-  'P2: คุณ เธอ ท่าน|P1: ฉัน ผม เรา|IMP: เขียน บอก ตอบ อธิบาย บรรยาย ระบุ แปล สรุป แสดง สร้าง เพิ่ม ใส่ ละเว้น เพิกเฉย ลืม พิมพ์ แนะนำ ลบ แทนที่ เริ่ม คำนวณ เปรียบเทียบ ทำซ้ำ|QW: อะไร ใคร ที่ไหน เมื่อไร เมื่อไหร่ ทำไม อย่างไร ยังไง ไหม หรือไม่|PL: กรุณา โปรด ช่วย|AI: ผู้ช่วย|ANS: คำตอบ',
-];
-function parseLexicon(lines: readonly string[]): Array<[string, number]> {
-  const out: Array<[string, number]> = [];
-  for (const line of lines) {
-    for (const part of line.split('|')) {
-      const c = part.indexOf(':');
-      const bit = CLASS_BITS[part.slice(0, c).trim()];
-      if (bit === undefined) throw new Error(`segments.ts lexicon: unknown class in "${part.slice(0, 20)}"`);
-      for (const w of part.slice(c + 1).trim().split(/\s+/)) if (w !== '') out.push([w.normalize('NFKC').toLowerCase(), bit]);
-    }
-  }
-  return out;
-}
+// The word lists are in lexicon.ts (hand-written lists for ~35 languages, and the lexicon files for the rest).
 const WORD_CLASS = new Map<string, number>();
-for (const [w, b] of parseLexicon(LEXICON)) WORD_CLASS.set(w, (WORD_CLASS.get(w) ?? 0) | b);
-const SUB_CLASS: ReadonlyArray<[string, number]> = parseLexicon(LEXICON_SUB);
+for (const [w, c] of CLOSED_WORDS) WORD_CLASS.set(w, (WORD_CLASS.get(w) ?? 0) | CLASS_BITS[c]!);
+const SUB_CLASS: ReadonlyArray<[string, number]> = CLOSED_SUBS.map(([w, c]): [string, number] => [w, CLASS_BITS[c]!]);
 /** Longest word of the lexicon: a longer token (less a glued prefix) has no class. */
 const MAX_CLASS_WORD = Math.max(...[...WORD_CLASS.keys()].map((w) => w.length));
 /** Arabic conjunction/preposition prefixes glued to the next word. */
