@@ -3,9 +3,10 @@
  *
  * An injection is recognisable by its concepts more than by its wording: "ignore" + "previous" +
  * "instructions", "send" + "password", "you are now" + "unrestricted mode". Each line of
- * src/sentinel/lexicon/*.jsonl gives, for one language, the word forms (or stems, `word*`) of 14
- * concepts, and for the languages the hand-written closed-class lists of segments.ts lack, those seven
- * classes too. The classifier sees concepts as language-independent features (conceptFeatures), so
+ * src/sentinel/lexicon/*.jsonl gives, for one language, the word forms (or stems, `word*`) of concepts:
+ * 14 core ones every language has (*.jsonl) and four tool actions (*-actions.jsonl: delete, pay,
+ * approve, tool); and, for the languages the hand-written closed-class lists below lack, those seven
+ * classes too. A language may have lines in several files, at most one per file. The classifier sees concepts as language-independent features (conceptFeatures), so
  * weights learned from attacks in the 41 training languages carry over to every language the lexicon
  * covers, with no attack examples in it.
  *
@@ -22,8 +23,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TokenSpans } from './rules.ts';
 
-export const CONCEPTS = ['OVR', 'PRIOR', 'INSTR', 'SYS', 'SECRET', 'SEND', 'LINK', 'ROLE', 'NEW', 'URGENT', 'USER', 'HIDE', 'REVEAL', 'DOC'] as const;
+export const CONCEPTS = ['OVR', 'PRIOR', 'INSTR', 'SYS', 'SECRET', 'SEND', 'LINK', 'ROLE', 'NEW', 'URGENT', 'USER', 'HIDE', 'REVEAL', 'DOC', 'DELETE', 'PAY', 'APPROVE', 'TOOL'] as const;
 export type Concept = (typeof CONCEPTS)[number];
+/** Every language must have these (across its lines); the tool-action concepts after them are optional. */
+export const CORE_CONCEPTS: readonly Concept[] = CONCEPTS.slice(0, 14);
 /** The closed classes of segments.ts a lexicon line may add (for languages it has no list for). */
 export const CLOSED_CLASSES = ['P2', 'P1', 'IMP', 'QW', 'PL', 'AI', 'ANS'] as const;
 export type ClosedClass = (typeof CLOSED_CLASSES)[number];
@@ -89,7 +92,13 @@ function checkForm(where: string, key: string, w: unknown): string {
   return w;
 }
 
-interface Sinks { words: Trie; subs: Trie; closedWords: Array<[string, ClosedClass]>; closedSubs: Array<[string, ClosedClass]>; languages: string[]; seen: Set<string> }
+interface Sinks {
+  words: Trie; subs: Trie; closedWords: Array<[string, ClosedClass]>; closedSubs: Array<[string, ClosedClass]>; languages: string[];
+  /** Concepts with forms so far, per language (a language may have lines in several files), and where it was first seen. */
+  have: Map<string, { concepts: Set<string>; where: string }>;
+  /** Languages seen in the current file (a language appears at most once per file). */
+  inFile: Set<string>;
+}
 
 /** Check one line of a lexicon file and add it to `sinks`; throws naming `where` and what is wrong. */
 function addLine(raw: string, where: string, sinks: Sinks): void {
@@ -98,9 +107,10 @@ function addLine(raw: string, where: string, sinks: Sinks): void {
   if (x === null || typeof x !== 'object' || Array.isArray(x)) fail(where, 'a line must be a JSON object');
   if (typeof x.lang !== 'string' || !/^[a-z]{2}$/.test(x.lang)) fail(where, `lang must be an ISO 639-1 code, got ${JSON.stringify(x.lang)}`);
   if (LEXICON_EXCLUDED_LANGUAGES.includes(x.lang)) fail(where, `language ${x.lang} is reserved for the unseen-language probe`);
-  if (sinks.seen.has(x.lang)) fail(where, `language ${x.lang} appears twice`);
-  sinks.seen.add(x.lang);
-  sinks.languages.push(x.lang);
+  if (sinks.inFile.has(x.lang)) fail(where, `language ${x.lang} appears twice in this file`);
+  sinks.inFile.add(x.lang);
+  let have = sinks.have.get(x.lang);
+  if (have === undefined) { sinks.have.set(x.lang, have = { concepts: new Set(), where }); sinks.languages.push(x.lang); }
   for (const [field, trie, closed] of [['words', sinks.words, sinks.closedWords], ['substrings', sinks.subs, sinks.closedSubs]] as const) {
     const m: unknown = x[field] ?? {};
     if (m === null || typeof m !== 'object' || Array.isArray(m)) fail(where, `${field} must be an object`);
@@ -109,6 +119,8 @@ function addLine(raw: string, where: string, sinks: Sinks): void {
       const ci = CONCEPTS.indexOf(key as Concept);
       const closedKey = CLOSED_CLASSES.includes(key as ClosedClass) ? (key as ClosedClass) : null;
       if (ci < 0 && closedKey === null) fail(where, `${field} has an unknown key ${key} (known: ${[...CONCEPTS, ...CLOSED_CLASSES].join(' ')})`);
+      if (forms.length === 0) fail(where, `${field}.${key} is an empty list`);
+      have.concepts.add(key);
       for (const w0 of forms) {
         const w = checkForm(where, key, w0);
         const isStem = w.endsWith('*');
@@ -123,16 +135,21 @@ function addLine(raw: string, where: string, sinks: Sinks): void {
       }
     }
   }
-  for (const c of CONCEPTS) {
-    const n = (x.words?.[c]?.length ?? 0) + (x.substrings?.[c]?.length ?? 0);
-    if (n === 0) fail(where, `concept ${c} has no forms`);
+}
+
+/** After the last line: every language has forms for every core concept. */
+function checkComplete(sinks: Sinks): void {
+  for (const [lang, h] of sinks.have) {
+    const missing = CORE_CONCEPTS.filter((c) => !h.concepts.has(c));
+    if (missing.length > 0) fail(h.where, `language ${lang} has no forms for concept${missing.length > 1 ? 's' : ''} ${missing.join(' ')}`);
   }
 }
 
 /** Check the lines of a lexicon file without installing them (for tests and tooling); throws like the loader. */
 export function checkLexiconText(text: string, name = 'input'): { languages: string[] } {
-  const sinks: Sinks = { words: new Trie(), subs: new Trie(), closedWords: [], closedSubs: [], languages: [], seen: new Set() };
+  const sinks: Sinks = { words: new Trie(), subs: new Trie(), closedWords: [], closedSubs: [], languages: [], have: new Map(), inFile: new Set() };
   text.split('\n').forEach((raw, i) => { if (raw.trim() !== '') addLine(raw, `${name}:${i + 1}`, sinks); });
+  checkComplete(sinks);
   return { languages: sinks.languages };
 }
 
@@ -140,10 +157,12 @@ function load(): void {
   const dir = fileURLToPath(LEXICON_DIR);
   const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
   if (files.length === 0) throw new Error(`Sentinel lexicon: no *.jsonl files in ${dir}`);
-  const sinks: Sinks = { words: WORDS, subs: SUBS, closedWords, closedSubs, languages, seen: new Set() };
+  const sinks: Sinks = { words: WORDS, subs: SUBS, closedWords, closedSubs, languages, have: new Map(), inFile: new Set() };
   for (const f of files) {
+    sinks.inFile = new Set();
     readFileSync(dir + f, 'utf8').split('\n').forEach((raw, i) => { if (raw.trim() !== '') addLine(raw, `${f}:${i + 1}`, sinks); });
   }
+  checkComplete(sinks);
 }
 load();
 
@@ -249,11 +268,11 @@ function parseClosed(lines: readonly string[]): Array<[string, ClosedClass]> {
 export const CLOSED_WORDS: ReadonlyArray<readonly [string, ClosedClass]> = [...parseClosed(CLOSED_INLINE), ...closedWords];
 export const CLOSED_SUBS: ReadonlyArray<readonly [string, ClosedClass]> = [...parseClosed(CLOSED_INLINE_SUB), ...closedSubs];
 
-// Three closed classes are concepts too (they survive the training script's cipher view): the
-// assistant named, the reader addressed, a request made.
-const CLOSED_CONCEPTS: Readonly<Partial<Record<ClosedClass, number>>> = { AI: CONCEPTS.length, P2: CONCEPTS.length + 1, IMP: CONCEPTS.length + 2 };
-/** Names of every concept bit: the 14 concepts, then AI, P2, IMP. */
-export const CONCEPT_NAMES: readonly string[] = [...CONCEPTS, 'AI', 'P2', 'IMP'];
+// Four closed classes are concepts too (they survive the training script's cipher view): the
+// assistant named, the reader addressed, a request made, the answer referred to.
+const CLOSED_CONCEPTS: Readonly<Partial<Record<ClosedClass, number>>> = { AI: CONCEPTS.length, P2: CONCEPTS.length + 1, IMP: CONCEPTS.length + 2, ANS: CONCEPTS.length + 3 };
+/** Names of every concept bit: the concepts, then AI, P2, IMP, ANS. */
+export const CONCEPT_NAMES: readonly string[] = [...CONCEPTS, 'AI', 'P2', 'IMP', 'ANS'];
 for (const [w, c] of CLOSED_WORDS) { const b = CLOSED_CONCEPTS[c]; if (b !== undefined) WORDS.add(w, 1 << b, false); }
 for (const [w, c] of CLOSED_SUBS) { const b = CLOSED_CONCEPTS[c]; if (b !== undefined && w.length >= 2) SUBS.add(w, 1 << b, false); }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONCEPTS, LEXICON_EXCLUDED_LANGUAGES, LEXICON_LANGUAGES, checkLexiconText, conceptFeatures, conceptHits, conceptsIn } from '../../src/sentinel/lexicon.ts';
+import { CONCEPTS, CORE_CONCEPTS, LEXICON_EXCLUDED_LANGUAGES, LEXICON_LANGUAGES, checkLexiconText, conceptFeatures, conceptHits, conceptsIn } from '../../src/sentinel/lexicon.ts';
 import { tokenSpans } from '../../src/sentinel/rules.ts';
 import { normalize } from '../../src/sentinel/normalize.ts';
 
@@ -64,12 +64,16 @@ test('a malformed lexicon line is refused with its file, line and what is wrong'
     [{ ...good, words: { ...good.words, OVR: ['pay no'] } }, /whitespace/],
     [{ ...good, words: { ...good.words, OVR: ['ig*'] } }, /a '\*' must end a stem of at least 4/],
     [{ ...good, words: { ...good.words, NOPE: ['x'] } }, /unknown key NOPE/],
-    [{ ...good, words: { ...good.words, DOC: [] } }, /concept DOC has no forms/],
+    [{ ...good, words: { ...good.words, DOC: [] } }, /words\.DOC is an empty list/],
+    [{ ...good, words: Object.fromEntries(Object.entries(good.words).filter(([k]) => k !== 'DOC' && k !== 'OVR')) }, /language xx has no forms for concepts OVR DOC/],
     [{ ...good, substrings: { OVR: ['忽'] } }, /2\+ characters/],
   ];
   for (const [line, re] of bad) {
     assert.throws(() => checkLexiconText(typeof line === 'string' ? line : JSON.stringify(line), 'bad.jsonl'), (e: Error) => re.test(e.message) && e.message.includes('bad.jsonl:1'), String(re));
   }
   const dup = JSON.stringify(good) + '\n' + JSON.stringify(good);
-  assert.throws(() => checkLexiconText(dup, 'dup.jsonl'), /dup\.jsonl:2: language xx appears twice/);
+  assert.throws(() => checkLexiconText(dup, 'dup.jsonl'), /dup\.jsonl:2: language xx appears twice in this file/);
+  // The tool-action concepts are optional; the core ones are not.
+  const core = { ...good, words: Object.fromEntries(CORE_CONCEPTS.map((c) => [c, ['w' + c.toLowerCase()]])) };
+  assert.deepEqual(checkLexiconText(JSON.stringify(core), 'core.jsonl').languages, ['xx']);
 });
