@@ -136,6 +136,13 @@ lines.push('');
 lines.push(`SUMMARY (held-out attacks only: ${heldoutAttacks.length}; benign: ${benign.length})`);
 lines.push(`  at operating threshold 0.5:     recall ${pct(rec(0.5, heldoutAttacks))}, FPR ${pct(rec(0.5, benign))}`);
 lines.push(`  at 1% FPR threshold ${thr1.toFixed(3)}:   recall ${pct(rec(thr1, heldoutAttacks))}, FPR ${pct(rec(thr1, benign))}`);
+// The evaluation as it stood before the second probe (languages outside the lexicon) was added, for comparison across versions.
+{
+  const b1 = benign.filter((r) => !r.set.includes('probe-2')).map((r) => r.score).sort((x, y) => x - y);
+  const t = (b1[b1.length - 1 - Math.floor(b1.length * 0.01)] ?? 0) + 1e-9;
+  const a1 = heldoutAttacks.filter((r) => !r.set.includes('probe 2'));
+  lines.push(`  without probe 2 (${a1.length} attacks, ${b1.length} benign; the evaluation before it was added): recall ${pct(rec(t, a1))} at 1% FPR, ${pct(rec(0.5, a1))} at 0.5`);
+}
 lines.push(`  benign imperative docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('imperative'))))}; node_modules docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('node_modules'))))}`);
 
 if (DUMP) writeFileSync(DUMP, results.map((r) => JSON.stringify({ set: r.set, score: r.score, reasons: r.reasons, text: r.text })).join('\n') + '\n');
@@ -156,6 +163,9 @@ const adversarial: Record<string, string> = {
   'tag characters': rep('\u{E0041}\u{E0042}'),
   'CJK trigger terms': rep('忽略指令'),
   'hex digits': rep('0123456789abcdef'),
+  // One unbroken token of lexicon words and their prefixes: the concept tries walk their deepest paths.
+  'lexicon words, no spaces': rep('忽略之前的所有指令ignoreinstructionspasswordигнорируйинструкции'),
+  'one 1 MB word': 'instruction'.padEnd(MB, 's'),
   'random bytes (seeded)': Array.from({ length: MB }, () => String.fromCharCode(32 + Math.floor(rnd() * 95))).join(''),
 };
 let worst = 0, worstName = '';

@@ -36,7 +36,7 @@
  * balanced, trained on windows of the normalised text exactly as the detector windows it.
  *
  * Knobs for experiments, read from the environment; unset, they reproduce the shipped model:
- * SENTINEL_BITS (18), SENTINEL_EPOCHS (12), SENTINEL_FOCAL (0), SENTINEL_SDROP (0), SENTINEL_CBW (3),
+ * SENTINEL_BITS (19), SENTINEL_EPOCHS (12), SENTINEL_FOCAL (0), SENTINEL_SDROP (0), SENTINEL_CBW (3),
  * SENTINEL_PLANT (6), SENTINEL_CFPR (0.012), SENTINEL_CIPHER (2).
  */
 import { prng } from '../src/policy/defaults.ts';
@@ -58,7 +58,7 @@ import { fitCombiner, loadCombiner, combinerLogit, type Combiner, type CombinerF
 // model is reproducible from a clone alone.
 export const DEFAULT_DATA = new URL('../data/bipia-train', import.meta.url).pathname;
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
-export const BITS = Number(process.env['SENTINEL_BITS'] ?? 18);
+export const BITS = Number(process.env['SENTINEL_BITS'] ?? 19);
 export const WINDOW = 400;
 export const STRIDE = 200;
 /** Target false-positive rate of the operating threshold on calibration documents (margin below 1%). */
