@@ -47,7 +47,7 @@ import { LEXICON_EXCLUDED_LANGUAGES, conceptHits } from '../src/sentinel/lexicon
 import { FeatureExtractor, encodeModel, logitOf, sigmoid } from '../src/sentinel/classifier.ts';
 import { unitFeatures } from '../src/sentinel/detector.ts';
 import { tokenize, tokenSpans } from '../src/sentinel/rules.ts';
-import { rot13Candidates } from '../src/sentinel/segments.ts';
+import { scrambledCandidates } from '../src/sentinel/segments.ts';
 import { rot13 } from '../src/sentinel/normalize.ts';
 import { toBase64, toHex, utf8 } from '../src/encoding/bytes.ts';
 import { encodeStructure, loadModel, structureLogitOf } from '../src/sentinel/classifier.ts';
@@ -431,8 +431,8 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
   // emails produce such views (short codes, names). They are negatives, or the junk they decode to
   // scores like the unknown and the decoded-content boost flags the document.
   for (const c of [...sp.train, ...sp.benignTrain.map((text) => ({ text }))]) {
-    const r = rot13Candidates(normalize(c.text).text);
-    if (r !== null) examplesOfBenign(fx, r, 2, ex);
+    const r = scrambledCandidates(normalize(c.text).text);
+    if (r !== null) examplesOfBenign(fx, r.text, 2, ex);
   }
   for (const t of sp.benignDev) examplesOfBenign(fx, t, 1, ex);
   for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, CORPUS_BENIGN_WEIGHT, ex);

@@ -1,6 +1,7 @@
 /**
- * Layer 2: find encoded segments (base64/base64url, hex, \xHH escapes, URL percent-encoding, HTML
- * numeric entities, \uXXXX escapes) and decode them so the detector can rescan the plain text.
+ * Layer 2: find encoded segments (base64/base64url, base32, hex, \xHH escapes, URL percent-encoding,
+ * HTML numeric entities, \uXXXX escapes, Morse code) and decode them so the detector can rescan the
+ * plain text.
  * rot13 has no syntax to find; the detector rescans a rot13 view of the whole text instead.
  *
  * All scanners are single passes over the string with character tests (no regular expressions with
@@ -8,7 +9,7 @@
  * mostly printable text: binary blobs (images, keys) are not text and are not rescanned.
  */
 
-export type EncodingKind = 'base64' | 'hex' | 'url' | 'html-entities' | 'unicode-escapes';
+export type EncodingKind = 'base64' | 'base32' | 'hex' | 'url' | 'html-entities' | 'unicode-escapes' | 'morse';
 
 export interface DecodedSegment {
   readonly kind: EncodingKind;
@@ -258,10 +259,84 @@ function scanEntitiesAndEscapes(s: string, out: DecodedSegment[]): void {
   }
 }
 
+/** RFC 4648 base32 (upper-case alphabet A-Z 2-7, '=' padding): value of a character, or -1. */
+const B32_VAL = new Int8Array(128).fill(-1);
+for (let i = 0; i < 32; i++) B32_VAL['ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.charCodeAt(i)] = i;
+
+/** Runs of the base32 alphabet (at least MIN_B32 characters, with a digit 2-7) that decode to text. */
+function scanBase32(s: string, out: DecodedSegment[]): void {
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    const c0 = s.charCodeAt(i);
+    if (c0 >= 128 || B32_VAL[c0]! < 0 || (i > 0 && isB64Char(s.charCodeAt(i - 1)))) { i++; continue; }
+    const start = i;
+    let digits = 0;
+    while (i < n) { const c = s.charCodeAt(i); if (c < 128 && B32_VAL[c]! >= 0) { if (c <= 0x39) digits++; i++; } else break; }
+    let end = i;
+    while (i < n && s.charCodeAt(i) === 0x3d && i - end < 6) i++; // padding
+    // Part of a longer base64/identifier run (lower case follows): not base32.
+    if (i < n && isB64Char(s.charCodeAt(i))) { while (i < n && isB64Char(s.charCodeAt(i))) i++; continue; }
+    if (end - start < MIN_B32 || digits === 0) continue;
+    const bytes = new Uint8Array(Math.floor(((end - start) * 5) / 8) + 1);
+    let o = 0, acc = 0, bits = 0;
+    for (let k = start; k < end; k++) {
+      acc = ((acc << 5) | B32_VAL[s.charCodeAt(k)]!) & 0xffff; bits += 5;
+      if (bits >= 8) { bits -= 8; bytes[o++] = (acc >> bits) & 0xff; }
+    }
+    const text = lenientUtf8.decode(bytes.subarray(0, o));
+    if (looksLikeText(text)) out.push({ kind: 'base32', text, start, end: i });
+  }
+}
+const MIN_B32 = 16;
+
+/** International Morse code: dots and dashes to a letter or digit. */
+const MORSE: ReadonlyMap<string, string> = new Map(
+  ('a.- b-... c-.-. d-.. e. f..-. g--. h.... i.. j.--- k-.- l.-.. m-- n-. o--- p.--. q--.- r.-. s... t- u..- v...- w.-- x-..- y-.-- z--.. ' +
+    '0----- 1.---- 2..--- 3...-- 4....- 5..... 6-.... 7--... 8---.. 9----.').split(' ').map((e) => [e.slice(1), e.charAt(0)]),
+);
+function isMorseChar(c: number): boolean {
+  return c === 0x2e || c === 0x2d || c === 0x20 || c === 0x2f || c === 0x7c || c === 0xb7 || c === 0x2212 || c === 0x2013 || c === 0x5f;
+}
+/**
+ * Runs of Morse code (dots and dashes; letters split by a space, words by '/', '|' or 3+ spaces)
+ * of at least eight letters that decode to text.
+ */
+function scanMorse(s: string, out: DecodedSegment[]): void {
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    if (!isMorseChar(s.charCodeAt(i))) { i++; continue; }
+    const start = i;
+    let dots = 0, dashes = 0;
+    while (i < n && isMorseChar(s.charCodeAt(i))) { const c = s.charCodeAt(i); if (c === 0x2e || c === 0xb7) dots++; else if (c === 0x2d || c === 0x2212 || c === 0x2013 || c === 0x5f) dashes++; i++; }
+    if (dots === 0 || dashes === 0 || dots + dashes < 16) continue;
+    let text = '', letter = '', spaces = 0, letters = 0, unknown = 0;
+    const flush = (): void => {
+      if (letter === '') return;
+      const l = MORSE.get(letter);
+      if (l === undefined) unknown++; else { text += l; letters++; }
+      letter = '';
+    };
+    for (let k = start; k < i; k++) {
+      const c = s.charCodeAt(k);
+      if (c === 0x2e || c === 0xb7) { if (spaces >= 3) text += ' '; spaces = 0; letter += '.'; }
+      else if (c === 0x2d || c === 0x2212 || c === 0x2013 || c === 0x5f) { if (spaces >= 3) text += ' '; spaces = 0; letter += '-'; }
+      else if (c === 0x20) { flush(); spaces++; }
+      else { flush(); if (!text.endsWith(' ')) text += ' '; spaces = 0; } // '/' or '|': a word break
+    }
+    flush();
+    text = text.trim();
+    if (letters >= 8 && unknown * 10 <= letters && looksLikeText(text)) out.push({ kind: 'morse', text, start, end: i });
+  }
+}
+
 /** All encoded segments of `s` that decode to text. Linear in `s.length`. */
 export function findEncoded(s: string): DecodedSegment[] {
   const out: DecodedSegment[] = [];
   scanBase64(s, out);
+  scanBase32(s, out);
+  scanMorse(s, out);
   scanHex(s, out);
   scanPercent(s, out);
   scanEntitiesAndEscapes(s, out);

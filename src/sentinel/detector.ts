@@ -4,7 +4,8 @@
  *   normalise (NFKC, invisibles, tags, bidi, confusables)
  *     -> classifier + phrase rules over overlapping windows (a long document is not diluted) and over
  *        segments (sentences, lines, table cells) with context features (task injection, segments.ts)
- *     -> rot13: segments that read as words only after rot13 are decoded and rescanned
+ *     -> scrambled letters: segments that read as words only after a Caesar shift (rot13 among them)
+ *        or backwards are decoded and rescanned
  *     -> hidden segments (tag characters, HTML comments, CSS-hidden elements): rescanned
  *     -> encoded segments (base64, hex, URL, entities, \u escapes): decoded and rescanned, depth <= 3
  *     -> markdown / <img> exfiltration links, obfuscation flags
@@ -23,7 +24,7 @@ import { scanMarkup } from './markup.ts';
 import { matchRulesIn, tokenize, tokenSpans, type RuleHit } from './rules.ts';
 import { FeatureExtractor, logit, sigmoid, structureLogitOf, type Model } from './classifier.ts';
 import { combinerLogit, emptyEvidence, HIGH_LOGIT, logitFeature, type Combiner, type Evidence } from './combiner.ts';
-import { contextFeaturesOf, rot13Candidates, rot13Reveal, segment } from './segments.ts';
+import { contextFeaturesOf, scrambledCandidates, scrambledReveal, segment } from './segments.ts';
 import { conceptFeatures, conceptHits, conceptsIn, type ConceptHits } from './lexicon.ts';
 
 export type UnitKind = 'window' | 'segment';
@@ -221,20 +222,22 @@ export class Detector {
         if (tokenize(payload.toLowerCase()).length >= 3) hiddenProse = true;
         hiddenScore = Math.max(hiddenScore, sub(payload, 'hidden:tag-characters', true));
       }
-      // rot13: sentences that read as words only after rot13 are decoded and rescanned.
-      const r13 = rot13Candidates(n.text);
-      if (r13 !== null && budget.chars > 0) {
-        rot13Score = sub(r13, 'decoded:rot13', false);
+      // Scrambled letters: sentences that read as words only after a Caesar shift (rot13 among them)
+      // or backwards are decoded and rescanned.
+      const scr = scrambledCandidates(n.text);
+      if (scr !== null && budget.chars > 0) {
+        const how = scr.views.join('+');
+        rot13Score = sub(scr.text, `decoded:${how}`, false);
         // And in place, with its document around it, like other decoded prose.
-        const inPlace = n.text.length <= MAX_REVEAL ? rot13Reveal(n.text) : null;
-        if (inPlace !== null && budget.chars >= inPlace.length) rot13Score = Math.max(rot13Score, sub(inPlace, 'decoded:rot13-in-context', false));
+        const inPlace = n.text.length <= MAX_REVEAL ? scrambledReveal(n.text) : null;
+        if (inPlace !== null && budget.chars >= inPlace.length) rot13Score = Math.max(rot13Score, sub(inPlace, `decoded:${how}-in-context`, false));
       }
       // Encoded segments. Prose hidden in base64 or hex is how "stealth" injections travel; URL-encoding
       // and entities are common in benign text, so for them only the content counts.
       const encoded = findEncoded(n.clean);
       for (const s of encoded) {
         if (budget.chars <= 0) { reasons.push('decode-budget-exhausted'); break; }
-        if ((s.kind === 'base64' || s.kind === 'hex') && s.text.length >= 32 && tokenize(s.text.toLowerCase()).length >= ENCODED_PROSE_WORDS) {
+        if ((s.kind === 'base64' || s.kind === 'base32' || s.kind === 'hex') && s.text.length >= 32 && tokenize(s.text.toLowerCase()).length >= ENCODED_PROSE_WORDS) {
           e.encodedProse = 1;
           reasons.push(`encoded-prose:${s.kind}`);
         }

@@ -201,16 +201,18 @@ function joinLetterSpacing(s: string, counts: Record<string, number>): string {
     if (isLetter(c) && !prevLetter && i + 1 < n && isSep(s.charCodeAt(i + 1))) {
       let j = i;
       let letters = 0, m = 0;
+      // The separator between letters of one word ("i.g.n.o.r.e" uses '.'): another one is a word break.
+      const inWord = s.charCodeAt(i + 1);
       while (j < n && isLetter(s.charCodeAt(j)) && (j + 1 >= n || !isLetter(s.charCodeAt(j + 1)))) {
         if (m + 2 > joined.length) { const g = new Uint16Array(2 * joined.length); g.set(joined); joined = g; }
         letters++;
         joined[m++] = s.charCodeAt(j);
-        // separator(s): one = same word, two or more = word break
+        // separator(s): one = same word, two or more (or a different one) = word break
         let k = j + 1;
-        let seps = 0;
-        while (k < n && isSep(s.charCodeAt(k)) && seps < 4) { k++; seps++; }
+        let seps = 0, other = false;
+        while (k < n && isSep(s.charCodeAt(k)) && seps < 4) { if (s.charCodeAt(k) !== inWord) other = true; k++; seps++; }
         if (seps === 0 || k >= n || !isLetter(s.charCodeAt(k))) { j = j + 1; break; }
-        if (seps >= 2) joined[m++] = 0x20;
+        if (seps >= 2 || other) joined[m++] = 0x20;
         j = k;
       }
       if (letters >= 4) {
@@ -239,13 +241,26 @@ function stringOfUnits(u: Uint16Array, a: number, b: number): string {
   return out;
 }
 
+/** Latin small capitals (ᴀʙᴄ…, "small caps" text generators) and the letter each one shows; NFKC keeps them. */
+const SMALL_CAPITALS: ReadonlyMap<string, string> = new Map([...'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ'].map((c, i) => [c, 'abcdefghijklmnopqrstuvwyz'[i]!]));
+const SMALL_CAPITAL = new RegExp(`[${[...SMALL_CAPITALS.keys()].join('')}]`, 'gu');
+/** `s` with Latin small capitals folded to their letters (one character for one, linear), counted as 'small-capitals'. */
+function foldSmallCapitals(s: string, counts: Record<string, number>): string {
+  SMALL_CAPITAL.lastIndex = 0;
+  if (!SMALL_CAPITAL.test(s)) return s;
+  let n = 0;
+  const out = s.replace(SMALL_CAPITAL, (c) => { n++; return SMALL_CAPITALS.get(c)!; });
+  counts['small-capitals'] = n;
+  return out;
+}
+
 /** Normalise untrusted text for scanning. Never throws on any string. */
 export function normalize(input: string): Normalized {
   const counts: Record<string, number> = {};
   const hidden: string[] = [];
   const clean = stripHidden(input, counts, hidden).normalize('NFKC');
   // 'İ' (Turkish, Azerbaijani capital dotted I) lower-cases to 'i' + U+0307: fold it back to 'i', as written in lower case.
-  const text = foldWords(clean.toLowerCase().replaceAll('i\u0307', 'i'), counts);
+  const text = foldWords(foldSmallCapitals(clean.toLowerCase().replaceAll('i\u0307', 'i'), counts), counts);
   const flags = Object.keys(counts).sort();
   return { clean, text, hidden, flags, counts };
 }

@@ -10,7 +10,6 @@
  * MAX_SEGMENT characters. Everything here is one pass over the text (plus a token-count map): linear.
  */
 import { clipTokens, firstTokenAfter, isTokenChar, MAX_TOKEN, type TokenSpans } from './rules.ts';
-import { rot13 } from './normalize.ts';
 import { CLOSED_SUBS, CLOSED_WORDS } from './lexicon.ts';
 
 export const MAX_SEGMENT = 320;
@@ -440,66 +439,111 @@ const COMMON = new Set(('the and to of a in is you your that it for on with as a
   'using without every word words each text one before after also but so there here its his her has had would could just like ' +
   'who where when why le la les de des et un une est pour der die das und ist nicht el los las y en que por con para').split(' '));
 
-// The same words after rot13: "the rot13 of token t is common" is "t is in ROT13_COMMON".
-const ROT13_COMMON = new Set([...COMMON].map(rot13));
+/**
+ * Views under which a token becomes a common word, as bits: bit k (1..25) when it is a common word
+ * shifted forward by k letters (a Caesar shift; rot13 is k = 13), bit REVERSED when it is a common
+ * word or a closed-class word of any language written backwards. One map lookup per token.
+ */
+const REVERSED = 26;
 const MAX_COMMON = Math.max(...[...COMMON].map((w) => w.length));
+const ALT_VIEWS = new Map<string, number>();
+function shiftWord(w: string, k: number): string {
+  let o = '';
+  for (let i = 0; i < w.length; i++) o += String.fromCharCode(((w.charCodeAt(i) - 97 + k) % 26) + 97);
+  return o;
+}
+/** Common and closed-class words of 3+ characters: what prose reads as, forwards, in ~80 languages. */
+const KNOWN = new Set([...COMMON, ...WORD_CLASS.keys()].filter((w) => w.length >= 3));
+// Shifted: the common words, and the closed-class words of 4+ letters a-z (request verbs, pronouns).
+for (const w of new Set([...COMMON, ...[...KNOWN].filter((x) => x.length >= 4 && /^[a-z]+$/.test(x))])) {
+  for (let k = 1; k < 26; k++) { const t = shiftWord(w, k); ALT_VIEWS.set(t, (ALT_VIEWS.get(t) ?? 0) | (1 << k)); }
+}
+for (const w of KNOWN) { const r = [...w].reverse().join(''); if (r !== w) ALT_VIEWS.set(r, (ALT_VIEWS.get(r) ?? 0) | (1 << REVERSED)); }
+const MAX_ALT = Math.max(...[...ALT_VIEWS.keys()].map((w) => w.length));
+
+/** A segment that reads as words only in another view, and that view (a shift 1..25, or REVERSED). */
+interface Scrambled { readonly seg: Segment; readonly view: number }
 
 /**
- * Words of text[a, b) (tokens as tokenize finds them in that substring, made only of a-z) and how
- * many of them are common words, as they are and after rot13. rot13 maps a-z onto a-z and leaves
- * everything else, so the rotated text has the same tokens and words: one pass serves both views
- * and the rotated text is built only for a segment that qualifies.
+ * Words of text[a, b) (tokens as tokenize finds them in that substring), how many of them are known
+ * words as written, and how many become common words in each view (counts[k], k = 1..26).
  */
-function commonRates(text: string, a: number, b: number): { words: number; common: number; commonRot: number } {
-  let words = 0, common = 0, commonRot = 0;
+function viewRates(text: string, a: number, b: number, counts: Int32Array): { words: number; known: number } {
+  counts.fill(0);
+  let words = 0, known = 0;
   let i = a;
   while (i < b) {
-    if (!isTokenChar(text.charCodeAt(i))) { i++; continue; } // ('@' tokens are not a-z words)
+    if (!isTokenChar(text.charCodeAt(i))) { i++; continue; }
     const start = i;
     while (i < b && isTokenChar(text.charCodeAt(i))) i++;
     const end = Math.min(i, start + MAX_TOKEN);
-    let ascii = true;
-    for (let k = start; k < end; k++) { const c = text.charCodeAt(k); if (c < 0x61 || c > 0x7a) { ascii = false; break; } }
-    if (!ascii) continue;
     words++;
-    if (end - start <= MAX_COMMON) {
-      const t = text.slice(start, end);
-      if (COMMON.has(t)) common++;
-      if (ROT13_COMMON.has(t)) commonRot++;
-    }
+    if (end - start > Math.max(MAX_ALT, MAX_COMMON)) continue;
+    const t = text.slice(start, end);
+    if (COMMON.has(t) || KNOWN.has(t)) known++;
+    const v = ALT_VIEWS.get(t);
+    // Two-letter words shift into other two-letter words by chance ("me" -> "we"): only rot13, the
+    // common case, counts them.
+    if (v !== undefined) for (let k = 1; k <= REVERSED; k++) if (v & (1 << k) && (k === 13 || end - start >= 3)) counts[k]!++;
   }
-  return { words, common, commonRot };
+  return { words, known };
 }
 
-/**
- * rot13 has no syntax to find: decode the segments of normalised `text` whose rot13 reads as common
- * words much more than the segment itself does, and return them joined (null when there are none).
- */
-export function rot13Candidates(text: string): string | null {
-  const segs = rot13Segments(text);
-  return segs.length === 0 ? null : segs.map((sg) => rot13(text.slice(sg.start, sg.end))).join('\n');
-}
-
-/**
- * `text` with the segments rot13Candidates decodes rotated in place (so they are read with their
- * document around them), or null when there are none.
- */
-export function rot13Reveal(text: string): string | null {
-  const segs = rot13Segments(text);
-  if (segs.length === 0) return null;
-  let out = '', at = 0;
-  for (const sg of segs) { out += text.slice(at, sg.start) + rot13(text.slice(sg.start, sg.end)); at = sg.end; }
-  return out + text.slice(at);
-}
-
-/** Segments of `text` that read as common words much more after rot13 than as written. */
-function rot13Segments(text: string): Segment[] {
-  const out: Segment[] = [];
+/** Segments of `text` that read as common words much more in another view than as written. */
+function scrambledSegments(text: string): Scrambled[] {
+  const out: Scrambled[] = [];
+  const counts = new Int32Array(REVERSED + 1);
   for (const sg of segment(text)) {
-    const c = commonRates(text, sg.start, sg.end);
+    const c = viewRates(text, sg.start, sg.end, counts);
     if (c.words < 3) continue;
-    const rate = c.common / c.words, decodedRate = c.commonRot / c.words;
-    if (decodedRate >= 0.2 && decodedRate > rate + 0.15) out.push(sg);
+    let best = 0;
+    for (let k = 1; k <= REVERSED; k++) if (counts[k]! > counts[best]!) best = k;
+    if (best === 0) continue;
+    const rate = c.known / c.words, decodedRate = counts[best]! / c.words;
+    if (decodedRate >= 0.2 && decodedRate > rate + 0.15 && (best === 13 || counts[best]! >= 2)) out.push({ seg: sg, view: best });
   }
   return out;
+}
+
+/** text[seg] read in its view: shifted back, or reversed. */
+function unscramble(text: string, x: Scrambled): string {
+  const t = text.slice(x.seg.start, x.seg.end);
+  if (x.view === REVERSED) return [...t].reverse().join('');
+  return t.replace(/[a-z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - 97 + 26 - x.view) % 26) + 97));
+}
+
+/** Each whitespace-separated word of `t` reversed, in place. */
+function reverseEachWord(t: string): string {
+  return t.split(' ').map((w) => [...w].reverse().join('')).join(' ');
+}
+
+/** Name of a view, for the detector's reasons: rot13, caesar, reversed. */
+function viewName(view: number): string {
+  return view === 13 ? 'rot13' : view === REVERSED ? 'reversed' : 'caesar';
+}
+
+/**
+ * Scrambled letters have no syntax to find: decode the segments of normalised `text` that read as
+ * words much more after a Caesar shift (rot13 included) or written backwards than as they stand, and
+ * return them joined with the names of the views found (null when there are none).
+ */
+export function scrambledCandidates(text: string): { text: string; views: string[] } | null {
+  const segs = scrambledSegments(text);
+  if (segs.length === 0) return null;
+  // A backwards segment was written either as a whole (word order reversed too) or word by word:
+  // both readings are given.
+  const lines = segs.map((x) => (x.view === REVERSED ? `${unscramble(text, x)}\n${reverseEachWord(text.slice(x.seg.start, x.seg.end))}` : unscramble(text, x)));
+  return { text: lines.join('\n'), views: [...new Set(segs.map((x) => viewName(x.view)))] };
+}
+
+/**
+ * `text` with the segments scrambledCandidates decodes put back in place (so they are read with
+ * their document around them), or null when there are none.
+ */
+export function scrambledReveal(text: string): string | null {
+  const segs = scrambledSegments(text);
+  if (segs.length === 0) return null;
+  let out = '', at = 0;
+  for (const x of segs) { out += text.slice(at, x.seg.start) + unscramble(text, x); at = x.seg.end; }
+  return out + text.slice(at);
 }

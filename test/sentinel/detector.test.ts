@@ -36,7 +36,23 @@ const obfuscations: Record<string, (s: string) => string> = {
   'html comment': (s) => `<!-- ${s} -->`,
   'hidden css': (s) => `<span style="display: none">${s}</span>`,
   'base64 inside url-encoding': (s) => encodeURIComponent('payload: ' + toBase64(utf8(s))),
+  // Families the training never saw (the evaluation's "unseen" obfuscations): decoded or folded.
+  'caesar shift 5': (s) => s.replace(/[a-z]/gi, (c) => { const b = c <= 'Z' ? 65 : 97; return String.fromCharCode(((c.charCodeAt(0) - b + 5) % 26) + b); }),
+  'reversed': (s) => [...s].reverse().join(''),
+  'each word reversed': (s) => s.split(' ').map((w) => [...w].reverse().join('')).join(' '),
+  'dotted letters': (s) => s.split(' ').map((w) => [...w].join('.')).join(' '),
+  'small capitals': (s) => s.replace(/[a-z]/g, (c) => 'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡxʏᴢ'.charAt(c.charCodeAt(0) - 97)),
+  base32: (s) => base32(utf8(s)),
+  morse: (s) => s.toLowerCase().split(' ').map((w) => [...w].map((c) => MORSE[c] ?? '').filter((m) => m !== '').join(' ')).join(' / '),
 };
+function base32(b: Uint8Array): string {
+  const al = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let out = '', acc = 0, n = 0;
+  for (const x of b) { acc = (acc << 8) | x; n += 8; while (n >= 5) { out += al[(acc >>> (n - 5)) & 31]; n -= 5; } acc &= (1 << n) - 1; }
+  if (n > 0) out += al[(acc << (5 - n)) & 31];
+  return out.padEnd(Math.ceil(out.length / 8) * 8, '=');
+}
+const MORSE: Record<string, string> = Object.fromEntries('.- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- .-- -..- -.-- --..'.split(' ').map((m, i) => [String.fromCharCode(97 + i), m]));
 for (const [name, f] of Object.entries(obfuscations)) {
   test(`obfuscated injection is flagged: ${name}`, () => {
     const v = scan(inEmail(f(ATTACK)));
@@ -56,6 +72,11 @@ test('normalisation reports what it removed and folds look-alikes', () => {
 
 test('decoders keep text and drop binary', () => {
   assert.deepEqual(findEncoded(toBase64(utf8('please approve the wire transfer today'))).map((s) => s.text), ['please approve the wire transfer today']);
+  assert.deepEqual(findEncoded(base32(utf8('please approve the wire transfer today'))).map((s) => [s.kind, s.text]), [['base32', 'please approve the wire transfer today']]);
+  assert.deepEqual(findEncoded('.--. .-.. . .- ... . / .- .--. .--. .-. --- ...- . / - --- -.. .- -.--').map((s) => [s.kind, s.text]), [['morse', 'please approve today']]);
+  // Upper-case identifiers, separator lines and base64 with lower case are not base32 or Morse.
+  assert.deepEqual(findEncoded('MAX_RETRY_COUNT_DEFAULT THE_QUICK_BROWN ------------------------ ....... ........'), []);
+  assert.deepEqual(findEncoded(base32(new Uint8Array(40).map((_, i) => (i * 97 + 13) & 0xff))), []);
   const binary = new Uint8Array(48).map((_, i) => (i * 97 + 13) & 0xff);
   assert.deepEqual(findEncoded(toBase64(binary)), []);
 });
