@@ -18,7 +18,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { defaultDetector, OPERATING_THRESHOLD } from '../src/sentinel/index.ts';
 import { DEFAULT_DATA, OBFUSCATIONS, PROBE_LANGUAGES, REPO, insertAttack, loadSplits, shuffle, templateLines, trainingShufflePrng, type Attack, type Context, type Position } from './train-sentinel.ts';
-import { toBase64, utf8 } from '../src/encoding/bytes.ts';
+import { toBase32, toBase64, utf8 } from '../src/encoding/bytes.ts';
 import { runScenarios } from '../src/sentinel/scenarios.ts';
 import { LEXICON_EXCLUDED_LANGUAGES } from '../src/sentinel/lexicon.ts';
 
@@ -111,14 +111,6 @@ for (const [name, f] of Object.entries(variants)) {
 }
 // Obfuscation families nothing in training uses (the combiner is fitted on OBFUSCATIONS only): a
 // measure of "other obfuscations". Letter-level ones are applied to English attacks only.
-/** RFC 4648 base32 with padding (test data only). */
-function toBase32(b: Uint8Array): string {
-  const al = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let out = '', acc = 0, n = 0;
-  for (const x of b) { acc = (acc << 8) | x; n += 8; while (n >= 5) { out += al[(acc >>> (n - 5)) & 31]; n -= 5; } acc &= (1 << n) - 1; }
-  if (n > 0) out += al[(acc << (5 - n)) & 31];
-  return out.padEnd(Math.ceil(out.length / 8) * 8, '=');
-}
 const SMALL_CAPS = 'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡxʏᴢ';
 const MORSE = '.- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- .-- -..- -.-- --..'.split(' ');
 const letters = (s: string, f: (i: number, c: string) => string): string => s.replace(/[a-z]/gi, (c) => f(c.toLowerCase().charCodeAt(0) - 97, c));

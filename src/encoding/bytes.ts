@@ -111,6 +111,19 @@ export const fromBase64 = (s: string, what = 'base64 value'): Uint8Array => dec(
 export const toBase64url = (b: Uint8Array): string => enc(b, B64URL, false);
 export const fromBase64url = (s: string, what = 'base64url value'): Uint8Array => dec(s, DEC_URL, false, what);
 
+/** RFC 4648 base32 (upper-case alphabet, '=' padding to a multiple of 8). */
+export function toBase32(b: Uint8Array): string {
+  const al = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let out = '', acc = 0, n = 0;
+  for (const x of b) {
+    acc = (acc << 8) | x; n += 8;
+    while (n >= 5) { out += al[(acc >>> (n - 5)) & 31]; n -= 5; }
+    acc &= (1 << n) - 1;
+  }
+  if (n > 0) out += al[(acc << (5 - n)) & 31];
+  return out.padEnd(Math.ceil(out.length / 8) * 8, '=');
+}
+
 /** Does base64url text `s` encode exactly `b`? Allocation-free (hot path of bundle verification). */
 export function base64urlEquals(s: string, b: Uint8Array): boolean {
   if (s.length !== Math.ceil((b.length * 4) / 3)) return false;
