@@ -73,6 +73,12 @@ const COMBINER_TARGET_FPR = Number(process.env['SENTINEL_CFPR'] ?? 0.012);
 const CORPUS_BENIGN_WEIGHT = Number(process.env['SENTINEL_CBW'] ?? 3);
 /** Documents each corpus attack is planted in. */
 const CORPUS_PLANTINGS = Number(process.env['SENTINEL_PLANT'] ?? 6);
+/**
+ * Plantings of each BIPIA-style corpus attack (attacks-corpus-bipia-style-*: plain requests aimed at the
+ * assistant, no override wording). Fewer than the other corpora: at full weight they taught the model
+ * that any imperative is an attack (benign imperative documents flagged 2.5% -> 12.5%).
+ */
+const BIPIA_STYLE_PLANTINGS = Number(process.env['SENTINEL_BSTYLE'] ?? 2);
 /** Enciphered plantings of each corpus attack (the unfamiliar-language view; see unitsOf). */
 const CIPHER_VIEWS = Number(process.env['SENTINEL_CIPHER'] ?? 2);
 
@@ -89,7 +95,7 @@ export function shuffle<T>(xs: T[], rnd: () => number): T[] {
 }
 
 export interface Context { source: 'email' | 'table' | 'code'; text: string }
-export interface Attack { category: string; text: string; kind: 'text' | 'code' | 'handwritten'; lang: string }
+export interface Attack { category: string; text: string; kind: 'text' | 'code' | 'handwritten'; lang: string; /** The data/sentinel file it came from (hand-written corpora). */ source?: string }
 export interface Splits {
   train: Context[]; calib: Context[]; test: Context[];
   trainAttacks: Attack[]; heldoutBipiaAttacks: Attack[]; handwrittenTrain: Attack[]; handwrittenHeldout: Attack[];
@@ -199,7 +205,7 @@ export function loadSplits(dataDir = DEFAULT_DATA): Splits {
       for (const text of texts) (held.includes(category) ? heldoutBipiaAttacks : trainAttacks).push({ category, text, kind, lang: 'en' });
     }
   }
-  const hw = (f: string): Attack[] => readJsonl(`${REPO}data/sentinel/${f}`).map((r) => ({ category: String(r['category']), text: String(r['text']), kind: 'handwritten', lang: String(r['lang']) }));
+  const hw = (f: string): Attack[] => readJsonl(`${REPO}data/sentinel/${f}`).map((r) => ({ category: String(r['category']), text: String(r['text']), kind: 'handwritten', lang: String(r['lang']), source: f }));
   return {
     train, calib, test, trainAttacks, heldoutBipiaAttacks,
     handwrittenTrain: hw('attacks-train.jsonl'), handwrittenHeldout: hw('attacks-heldout.jsonl'),
@@ -457,7 +463,8 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
   for (const d of sp.corpusBenign) { const l = byLang.get(d.lang) ?? []; l.push(d.text); byLang.set(d.lang, l); }
   for (const a of sp.corpusAttacks) {
     const same = byLang.get(a.lang) ?? [];
-    for (let k = 0; k < CORPUS_PLANTINGS; k++) {
+    const plantings = a.source?.startsWith('attacks-corpus-bipia-style') ? BIPIA_STYLE_PLANTINGS : CORPUS_PLANTINGS;
+    for (let k = 0; k < plantings; k++) {
       const pool = k % 2 === 0 && same.length > 0 ? same : hosts;
       examplesOfPositive(fx, insertAttack(pool[Math.floor(rnd() * pool.length)]!, a.text, positions[k % 3]!), ex);
     }
