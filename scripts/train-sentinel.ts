@@ -24,7 +24,7 @@
  *   data/sentinel/probe-unseen-languages.jsonl and probe2-unseen-languages.jsonl (their languages,
  *   PROBE_LANGUAGES and LEXICON_EXCLUDED_LANGUAGES, are refused in training files).
  *
- * Every corpus attack is also planted twice, and every benign corpus document added once, in the
+ * Every corpus attack is also planted three times, and every benign corpus document added once, in the
  * "unfamiliar language" view (unitsOf): letters enciphered so nothing but the concepts of the
  * multilingual lexicon (src/sentinel/lexicon.ts) is recognisable, which teaches the model what those
  * concepts mean in a language it has no attacks in.
@@ -37,7 +37,7 @@
  *
  * Knobs for experiments, read from the environment; unset, they reproduce the shipped model:
  * SENTINEL_BITS (19), SENTINEL_EPOCHS (12), SENTINEL_FOCAL (0), SENTINEL_SDROP (0), SENTINEL_CBW (3),
- * SENTINEL_PLANT (6), SENTINEL_CFPR (0.012), SENTINEL_CIPHER (2).
+ * SENTINEL_PLANT (6), SENTINEL_CFPR (0.012), SENTINEL_CIPHER (3).
  */
 import { prng } from '../src/policy/defaults.ts';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -80,7 +80,7 @@ const CORPUS_PLANTINGS = Number(process.env['SENTINEL_PLANT'] ?? 6);
  */
 const BIPIA_STYLE_PLANTINGS = Number(process.env['SENTINEL_BSTYLE'] ?? 2);
 /** Enciphered plantings of each corpus attack (the unfamiliar-language view; see unitsOf). */
-const CIPHER_VIEWS = Number(process.env['SENTINEL_CIPHER'] ?? 2);
+const CIPHER_VIEWS = Number(process.env['SENTINEL_CIPHER'] ?? 3);
 
 export const HELDOUT_TEXT_CATEGORIES = ['Learning and Tutoring', 'Language Translation', 'Homophonic Substitution', 'Space Removal & Grouping', 'Persuasion', 'Malware Distribution'];
 export const HELDOUT_CODE_CATEGORIES = ['Memory Scanning', 'Crippling Critical Infrastructures', 'Cryptocurrency Mining'];
