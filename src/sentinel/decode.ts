@@ -24,6 +24,7 @@ const lenientUtf8 = new TextDecoder('utf-8', { fatal: false });
 /** Minimum encoded length worth decoding: shorter runs cannot hold an instruction. */
 const MIN_B64 = 16;
 const MIN_HEX = 16;
+const MIN_B32 = 16;
 
 const B64_VAL = new Int8Array(128).fill(-1);
 {
@@ -288,7 +289,6 @@ function scanBase32(s: string, out: DecodedSegment[]): void {
     if (looksLikeText(text)) out.push({ kind: 'base32', text, start, end: i });
   }
 }
-const MIN_B32 = 16;
 
 /** International Morse code: dots and dashes to a letter or digit. */
 const MORSE: ReadonlyMap<string, string> = new Map(

@@ -24,7 +24,7 @@ import { scanMarkup } from './markup.ts';
 import { matchRulesIn, tokenize, tokenSpans, type RuleHit } from './rules.ts';
 import { FeatureExtractor, logit, sigmoid, structureLogitOf, type Model } from './classifier.ts';
 import { combinerLogit, emptyEvidence, HIGH_LOGIT, logitFeature, type Combiner, type Evidence } from './combiner.ts';
-import { contextFeaturesOf, scrambledCandidates, scrambledReveal, segment } from './segments.ts';
+import { contextFeaturesOf, scrambled, segment } from './segments.ts';
 import { conceptFeatures, conceptHits, conceptsIn, type ConceptHits } from './lexicon.ts';
 
 export type UnitKind = 'window' | 'segment';
@@ -75,10 +75,15 @@ export function unitFeatures(fx: FeatureExtractor, text: string, window: number,
   return out;
 }
 const WINDOW_EXTRAS = new Map<number, readonly string[]>();
+const MAX_EXTRAS_CACHE = 4096;
 /** Context features of a window with these concepts (frozen and shared: the extractor caches by identity). */
 function windowExtras(bits: number): readonly string[] {
   let f = WINDOW_EXTRAS.get(bits);
-  if (f === undefined) WINDOW_EXTRAS.set(bits, f = Object.freeze(['u:win', ...conceptFeatures('w', bits)]));
+  if (f === undefined) {
+    // Bounded like every cache fed by untrusted text (distinct concept sets are up to 2^22).
+    if (WINDOW_EXTRAS.size >= MAX_EXTRAS_CACHE) WINDOW_EXTRAS.clear();
+    WINDOW_EXTRAS.set(bits, f = Object.freeze(['u:win', ...conceptFeatures('w', bits)]));
+  }
   return f;
 }
 const SEGMENT_EXTRAS = new WeakMap<readonly string[], Map<number, readonly string[]>>();
@@ -88,7 +93,10 @@ function segmentExtras(ctx: readonly string[], bits: number): readonly string[] 
   let byBits = SEGMENT_EXTRAS.get(ctx);
   if (byBits === undefined) SEGMENT_EXTRAS.set(ctx, byBits = new Map());
   let f = byBits.get(bits);
-  if (f === undefined) byBits.set(bits, f = Object.freeze([...ctx, ...conceptFeatures('s', bits)]));
+  if (f === undefined) {
+    if (byBits.size >= MAX_EXTRAS_CACHE) byBits.clear();
+    byBits.set(bits, f = Object.freeze([...ctx, ...conceptFeatures('s', bits)]));
+  }
   return f;
 }
 
@@ -226,13 +234,12 @@ export class Detector {
       }
       // Scrambled letters: sentences that read as words only after a Caesar shift (rot13 among them)
       // or backwards are decoded and rescanned.
-      const scr = scrambledCandidates(n.text);
+      const scr = scrambled(n.text);
       if (scr !== null && budget.chars > 0) {
         const how = scr.views.join('+');
         rot13Score = sub(scr.text, `decoded:${how}`, false);
         // And in place, with its document around it, like other decoded prose.
-        const inPlace = n.text.length <= MAX_REVEAL ? scrambledReveal(n.text) : null;
-        if (inPlace !== null && budget.chars >= inPlace.length) rot13Score = Math.max(rot13Score, sub(inPlace, `decoded:${how}-in-context`, false));
+        if (n.text.length <= MAX_REVEAL && budget.chars >= scr.inPlace.length) rot13Score = Math.max(rot13Score, sub(scr.inPlace, `decoded:${how}-in-context`, false));
       }
       // Encoded segments. Prose hidden in base64 or hex is how "stealth" injections travel; URL-encoding
       // and entities are common in benign text, so for them only the content counts.

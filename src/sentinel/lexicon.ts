@@ -145,10 +145,16 @@ function checkComplete(sinks: Sinks): void {
   }
 }
 
+/** Every line of one lexicon file (its text, its name for errors) into `sinks`. */
+function addFile(text: string, name: string, sinks: Sinks): void {
+  sinks.inFile = new Set();
+  text.split('\n').forEach((raw, i) => { if (raw.trim() !== '') addLine(raw, `${name}:${i + 1}`, sinks); });
+}
+
 /** Check the lines of a lexicon file without installing them (for tests and tooling); throws like the loader. */
 export function checkLexiconText(text: string, name = 'input'): { languages: string[] } {
   const sinks: Sinks = { words: new Trie(), subs: new Trie(), closedWords: [], closedSubs: [], languages: [], have: new Map(), inFile: new Set() };
-  text.split('\n').forEach((raw, i) => { if (raw.trim() !== '') addLine(raw, `${name}:${i + 1}`, sinks); });
+  addFile(text, name, sinks);
   checkComplete(sinks);
   return { languages: sinks.languages };
 }
@@ -158,10 +164,7 @@ function load(): void {
   const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
   if (files.length === 0) throw new Error(`Sentinel lexicon: no *.jsonl files in ${dir}`);
   const sinks: Sinks = { words: WORDS, subs: SUBS, closedWords, closedSubs, languages, have: new Map(), inFile: new Set() };
-  for (const f of files) {
-    sinks.inFile = new Set();
-    readFileSync(dir + f, 'utf8').split('\n').forEach((raw, i) => { if (raw.trim() !== '') addLine(raw, `${f}:${i + 1}`, sinks); });
-  }
+  for (const f of files) addFile(readFileSync(dir + f, 'utf8'), f, sinks);
   checkComplete(sinks);
 }
 load();
@@ -345,6 +348,7 @@ export function conceptsIn(h: ConceptHits, start: number, end: number): number {
 }
 
 const FEATURE_CACHE = new Map<number, readonly string[]>();
+const MAX_FEATURE_CACHE = 4096;
 
 /**
  * Feature strings of a set of concepts (bits in CONCEPTS order), `prefix` naming the unit kind: each
@@ -364,6 +368,8 @@ export function conceptFeatures(prefix: 'w' | 's', bits: number): readonly strin
     for (let j = i + 1; j < on.length; j++) out.push(`${prefix}kk:${on[i]}+${on[j]}`);
   }
   f = Object.freeze(out);
+  // Bounded: crafted text could produce many distinct concept sets in a long-lived process.
+  if (FEATURE_CACHE.size >= MAX_FEATURE_CACHE) FEATURE_CACHE.clear();
   FEATURE_CACHE.set(key, f);
   return f;
 }

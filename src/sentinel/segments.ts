@@ -59,9 +59,8 @@ export function segment(text: string): Segment[] {
 // --- Closed-class lexicon ------------------------------------------------------------------------
 // Who a sentence addresses and what it asks for is carried by a few closed-class words in every
 // language: second-person pronouns, request verbs in the imperative, question words, "please", names of
-// the assistant and of its answer. These lists are small and hand-written, one line per language, so a
-// planted request is recognised by its shape in languages whose content words the classifier never saw.
-// Classes are bits; a token may carry several.
+// the assistant and of its answer, so a planted request is recognised by its shape in languages whose
+// content words the classifier never saw. Classes are bits; a token may carry several.
 const C_P2 = 1, C_P1 = 2, C_IMP = 4, C_QW = 8, C_PLEASE = 16, C_AI = 32, C_ANS = 64;
 const CLASS_BITS: Readonly<Record<string, number>> = { P2: C_P2, P1: C_P1, IMP: C_IMP, QW: C_QW, PL: C_PLEASE, AI: C_AI, ANS: C_ANS };
 // The word lists are in lexicon.ts (hand-written lists for ~35 languages, and the lexicon files for the rest).
@@ -524,26 +523,24 @@ function viewName(view: number): string {
 
 /**
  * Scrambled letters have no syntax to find: decode the segments of normalised `text` that read as
- * words much more after a Caesar shift (rot13 included) or written backwards than as they stand, and
- * return them joined with the names of the views found (null when there are none).
+ * words much more after a Caesar shift (rot13 included) or written backwards than as they stand.
+ * Returns the decoded segments joined (`text`), the names of the views found, and `text` with those
+ * segments decoded in place (`inPlace`, so they can be read with their document around them); null
+ * when there are none. One pass finds the segments for all three.
  */
-export function scrambledCandidates(text: string): { text: string; views: string[] } | null {
+export function scrambled(text: string): { text: string; views: string[]; inPlace: string } | null {
   const segs = scrambledSegments(text);
   if (segs.length === 0) return null;
   // A backwards segment was written either as a whole (word order reversed too) or word by word:
   // both readings are given.
   const lines = segs.map((x) => (x.view === REVERSED ? `${unscramble(text, x)}\n${reverseEachWord(text.slice(x.seg.start, x.seg.end))}` : unscramble(text, x)));
-  return { text: lines.join('\n'), views: [...new Set(segs.map((x) => viewName(x.view)))] };
+  let inPlace = '', at = 0;
+  for (const x of segs) { inPlace += text.slice(at, x.seg.start) + unscramble(text, x); at = x.seg.end; }
+  return { text: lines.join('\n'), views: [...new Set(segs.map((x) => viewName(x.view)))], inPlace: inPlace + text.slice(at) };
 }
 
-/**
- * `text` with the segments scrambledCandidates decodes put back in place (so they are read with
- * their document around them), or null when there are none.
- */
-export function scrambledReveal(text: string): string | null {
-  const segs = scrambledSegments(text);
-  if (segs.length === 0) return null;
-  let out = '', at = 0;
-  for (const x of segs) { out += text.slice(at, x.seg.start) + unscramble(text, x); at = x.seg.end; }
-  return out + text.slice(at);
+/** scrambled() without the in-place text: the decoded segments and their views, or null. */
+export function scrambledCandidates(text: string): { text: string; views: string[] } | null {
+  const r = scrambled(text);
+  return r === null ? null : { text: r.text, views: r.views };
 }
