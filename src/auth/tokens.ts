@@ -19,9 +19,12 @@ import { SiosError } from '../errors.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { Sql, blob, num, optNum, str, type Row } from './db.ts';
 import type { Principal, PrincipalStore } from './principals.ts';
-import { dummyCompare, hashSecret, issueSecret, parseSecret } from './secrets.ts';
+import { hashSecret, issueSecret, parseSecret } from './secrets.ts';
 import { timingSafeEqual } from '../encoding/bytes.ts';
 import { expectObject, expectString } from './validate.ts';
+
+/** What an unknown id's (already hashed) secret is compared with: the same work as a known id. */
+const ZERO_HASH = new Uint8Array(32);
 
 export interface ApiToken {
   readonly id: string;
@@ -133,9 +136,13 @@ export class ApiTokens {
       t = v.token; principal = v.principal; lastUsedAt = v.lastUsedAt;
       if (t.expiresAt !== null && now >= t.expiresAt) throw expired();
     } else {
+      // A stale entry is dropped; a wrong secret leaves a fresh one alone (anyone who knows a token's id
+      // must not be able to keep it out of the cache).
+      if (v !== undefined && !timingSafeEqual(hash, v.hash)) throw unknownToken();
       if (v !== undefined) this.#verified.delete(id);
       const r = this.#sql.get(`SELECT ${COLS} FROM auth_token WHERE id = ?`, id);
-      if (!r) { dummyCompare('api-token', secret); throw unknownToken(); }
+      // The secret is already hashed: an unknown id costs one comparison, like a known one.
+      if (!r) { timingSafeEqual(hash, ZERO_HASH); throw unknownToken(); }
       if (!timingSafeEqual(hash, blob(r, 'hash'))) throw unknownToken();
       t = fromRow(r);
       if (t.revokedAt !== null) throw new SiosError('ERR_REVOKED', 'this API token was revoked; issue a new one', { details: { reason: 'token-revoked' } });

@@ -3,6 +3,7 @@
  * data folder. Opening it unlocks the operator key with a KeyProtector (the passphrase, or a TPM
  * seal), derives the key that wraps tenant data keys, and opens ledgers on demand.
  */
+import { writeFileAtomic } from '../atomic-file.ts';
 import * as fs from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { SiosError } from '../errors.ts';
@@ -82,15 +83,6 @@ function attestedOptions(o: OpenOptions): AttestedOptions {
   if (o.refreshMs !== undefined) a.refreshMs = o.refreshMs;
   if (o.now !== undefined) a.now = o.now;
   return a;
-}
-
-function writeFileAtomic(file: string, data: string, mode = 0o600): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w', mode);
-  try { fs.writeSync(fd, data); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-  fs.renameSync(tmp, file);
-  const dfd = fs.openSync(fs.realpathSync(file + '/..'), 'r');
-  try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
 }
 
 export function readConfig(dir: string): DeploymentConfig {

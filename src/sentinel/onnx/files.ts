@@ -6,6 +6,7 @@
  * cannot be swapped between verification and use. As in brains/manifest.ts verifyWeights: paths are
  * relative to the pack directory, symlinks that resolve outside it and non-regular files are refused.
  */
+import { writeFileAtomic } from '../../atomic-file.ts';
 import * as fs from 'node:fs';
 import * as nodeCrypto from 'node:crypto';
 import * as path from 'node:path';
@@ -94,11 +95,7 @@ export function readSmallFile(root: string, rel: string, max: number): Uint8Arra
   return new Uint8Array(fs.readFileSync(p));
 }
 
-/** Writes `data` to root/rel atomically (temporary file, fsync, rename). */
+/** Writes `data` to root/rel atomically (see src/atomic-file.ts). */
 export function writeAtomic(root: string, rel: string, data: string): void {
-  const file = path.join(root, rel);
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w', 0o644);
-  try { fs.writeSync(fd, data); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-  fs.renameSync(tmp, file);
+  writeFileAtomic(path.join(root, rel), data, 0o644);
 }
