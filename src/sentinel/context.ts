@@ -112,7 +112,7 @@ export class TurnGuard {
         const l = label(kind, item.confidentiality ?? conf, item.integrity);
         if (l.integrity === 'trusted') { trustedShown.push({ source: item.source, text: turn.read(labeled(item.text, l)) }); continue; }
         if (o.scan) {
-          const v = await o.scan(item.text);
+          const v = await scanOrHold(o.scan, item.text);
           if (v.verdict === 'injection') {
             quarantined.push(await (o.quarantine as (t: string) => Quarantine)(i.tenant).hold({ source: item.source, text: item.text, verdict: v }));
             continue;
@@ -146,4 +146,18 @@ export class TurnGuard {
 /** Identity of a call for plan matching; null (never matches) when the arguments are not plain JSON. */
 function callKey(c: ToolCall): string | null {
   try { return c.skill + '\u0000' + canonicalize(c.args as Json); } catch { return null; }
+}
+
+/**
+ * The detector's verdict on one context item. A text longer than the detector may score (an ONNX pack's
+ * bound) is neither shown unscored nor allowed to fail the whole turn: it is held in quarantine, with
+ * the reason, for a person to review and release.
+ */
+async function scanOrHold(scan: (t: string) => Verdict | Promise<Verdict>, text: string): Promise<Verdict> {
+  try {
+    return await scan(text);
+  } catch (e) {
+    if (e instanceof SiosError && e.code === 'ERR_TOO_LARGE') return { verdict: 'injection', score: 1, reasons: ['too-large-to-scan', e.message] };
+    throw e;
+  }
 }

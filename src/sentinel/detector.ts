@@ -125,10 +125,13 @@ export interface Verdict {
 
 interface SegmentResult { score: number; reasons: string[]; evidence: Evidence }
 
-function round3(x: number): number { return Math.round(x * 1000) / 1000; }
+/** A score or probability rounded for verdicts and reasons. */
+export function round3(x: number): number { return Math.round(x * 1000) / 1000; }
+/** A layer scoring at least this much is named in the reasons. */
+export const REPORT_AT = 0.25;
 
 /** Maps a probability so that `threshold` lands on the operating threshold 0.5 (piecewise linear). */
-function toScore(p: number, threshold: number): number {
+export function toScore(p: number, threshold: number): number {
   return p < threshold ? (0.5 * p) / threshold : 0.5 + (0.5 * (p - threshold)) / (1 - threshold);
 }
 
@@ -211,7 +214,7 @@ export class Detector {
     e.unitHigh = logitFeature(Math.max(seg, win), HIGH_LOGIT);
     if (strongest !== null) { e.rule = strongest.weight; e.ruleStrong = Math.max(0, strongest.weight - STRONG_RULE) / (1 - STRONG_RULE); }
     const p = sigmoid(best.z);
-    if (this.calibrate(p) >= 0.25) reasons.push(`classifier:${round3(p)}`, `classifier-unit:${best.kind}`);
+    if (this.calibrate(p) >= REPORT_AT) reasons.push(`classifier:${round3(p)}`, `classifier-unit:${best.kind}`);
     for (const h of best.hits) reasons.push(`rule:${h.id}`);
     if (strongest !== null && strongest.weight >= STRONG_RULE) reasons.push(`rule:${strongest.id}`);
     for (const id of pairIds) reasons.push(`rule:${id}`);
@@ -221,7 +224,7 @@ export class Detector {
       const sub = (text: string, label: string, always: boolean): number => {
         budget.chars -= text.length;
         const r = this.scanSegment(text, depth + 1, budget);
-        if (always || r.score >= 0.25) reasons.push(label, ...r.reasons.map((x) => `${label}>${x}`));
+        if (always || r.score >= REPORT_AT) reasons.push(label, ...r.reasons.map((x) => `${label}>${x}`));
         return r.score;
       };
       // Tag-character payloads: invisible text is an attack technique in itself.
@@ -287,7 +290,7 @@ export class Detector {
     // name, an empty trailing parameter) exfiltrates as soon as it is rendered.
     const exfil = e.exfilLink > 0 ? EXFIL_LINK_SCORE : 0;
     const score = Math.max(combined, payload, rule, stealth, invisible, exfil);
-    if (obf.length > 0 && score >= 0.25) for (const f of obf) reasons.push(`obfuscation:${f}`);
+    if (obf.length > 0 && score >= REPORT_AT) for (const f of obf) reasons.push(`obfuscation:${f}`);
     return { score, reasons, evidence: e };
   }
 }

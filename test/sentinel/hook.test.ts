@@ -167,3 +167,25 @@ test('guard: an async detector (the ONNX plug-in path) is awaited; what it flags
   assert.ok(seen.some((t) => t.includes('Lunch') || t.includes('noon')));
   p.end();
 });
+
+test('guard: a context item longer than the detector may score is held in quarantine, not shown and not failing the turn', async () => {
+  const sealed: { kind: string; body: Record<string, Json> }[] = [];
+  const q = quarantine(sealed);
+  const bounded = async (text: string): Promise<Verdict> => {
+    if (text.length > 100) throw new SiosError('ERR_TOO_LARGE', `text is ${text.length} characters; the ONNX detector scans at most 100; split the text`);
+    return scan(text);
+  };
+  const guard = new TurnGuard({ scan: bounded, authority: new LabelAuthority(), canaries: new CanaryBook(), quarantine: () => q });
+  let seen: string[] = [];
+  const brainRt = new ScriptedBrain({ obey: true });
+  const runtime = { propose: (i: Parameters<ScriptedBrain['propose']>[0]) => { seen = i.context.map((c) => c.text); return brainRt.propose(i); }, review: brainRt.review.bind(brainRt) };
+  const p = await guard.propose({
+    runtime, tenant: 't1', clearance: 2, task: 'summarise', tools: [], signal: AbortSignal.timeout(5000),
+    context: [{ source: 'mail:9', text: 'Quarterly archive notes. '.repeat(10) }, { source: 'mail:10', text: 'Lunch is at noon on Friday.' }],
+  });
+  assert.equal(p.quarantined.length, 1);
+  assert.ok(!seen.some((t) => t.includes('archive notes')));
+  assert.ok(seen.some((t) => t.includes('Lunch') || t.includes('noon')));
+  assert.ok(sealed.some((e) => JSON.stringify(e.body).includes('too-large-to-scan')), JSON.stringify(sealed));
+  p.end();
+});

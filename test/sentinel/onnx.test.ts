@@ -22,7 +22,8 @@ import {
   CombinedDetector, loadCombinedDetector, OnnxDetector, PACK_MANIFEST_FILE, parseDetectorManifest, signDetectorPack,
   verifyDetectorPack, type DetectorManifest, type SignPackInput,
 } from '../../src/sentinel/onnx/index.ts';
-import { calibrate, softmaxAt, tokenWindows, windowCount } from '../../src/sentinel/onnx/windows.ts';
+import { softmaxAt, tokenWindows, windowCount } from '../../src/sentinel/onnx/windows.ts';
+import { toScore as calibrate } from '../../src/sentinel/detector.ts';
 import { command as sentinelCommand, scanStream } from '../../src/cli/commands/sentinel.ts';
 import { utf8 } from '../../src/encoding/bytes.ts';
 import type { SkillHandle } from '../../src/gate/types.ts';

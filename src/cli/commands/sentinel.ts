@@ -339,6 +339,7 @@ async function quarantineCommand(args: ParsedArgs): Promise<number> {
   if (args.positionals.length !== 2 || (action !== 'list' && action !== 'show' && action !== 'release')) {
     throw new SiosError('ERR_INPUT', `use 'sios sentinel quarantine list|show|release'. See --help`);
   }
+  onlyOptions(args, `sentinel quarantine ${action}`, action === 'list' ? ['tenant', 'status', 'data', 'passphrase-file'] : action === 'show' ? ['tenant', 'item', 'data', 'passphrase-file'] : ['tenant', 'item', 'by', 'reason', 'data', 'passphrase-file']);
   const tenant = needOpt(args, 'tenant');
   const d = await openDeployment(args);
   try {

@@ -54,6 +54,7 @@ Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. --port 0 picks a free port.
     try {
       const deployment = await Deployment.open(dataDir(args), { passphrase });
       const pluginDir = str(args, 'sentinel-plugin');
+      if (pluginDir === '') throw new SiosError('ERR_INPUT', '--sentinel-plugin needs the detector pack directory. See --help');
       // Loaded only when asked for; verified against the operator key before any inference.
       const detector = pluginDir === undefined ? undefined : await (await import('../../sentinel/onnx/index.ts')).loadCombinedDetector(pluginDir, new TrustedPublishers(deployment.signer.publicKey));
       plugin = detector;

@@ -5,14 +5,11 @@
  * (normalisation, decoding, hidden text, exfiltration links) found.
  */
 import { SiosError } from '../../errors.ts';
-import { OPERATING_THRESHOLD, type Detector, type Verdict } from '../detector.ts';
+import { OPERATING_THRESHOLD, REPORT_AT, round3, type Detector, type Verdict } from '../detector.ts';
 import type { OnnxDetector } from './pack.ts';
 
-/** A pack score at least this high is named in the reasons (the built-in classifier's own rule). */
-const REPORT_AT = 0.25;
+/** Most reasons in a combined verdict. */
 const MAX_REASONS = 16;
-
-function round3(x: number): number { return Math.round(x * 1000) / 1000; }
 
 export class CombinedDetector {
   readonly builtin: Pick<Detector, 'scan'>;
@@ -25,6 +22,8 @@ export class CombinedDetector {
   async scan(text: string): Promise<Verdict> {
     if (typeof text !== 'string') throw new SiosError('ERR_INPUT', 'CombinedDetector.scan expects a string');
     const b = this.builtin.scan(text);
+    // The score is the larger of the two: when the built-in one is already 1, the pack cannot change it.
+    if (b.score >= 1) return b;
     const o = await this.plugin.score(text);
     const score = round3(Math.min(1, Math.max(0, b.score, o.score)));
     let reasons = [...b.reasons];

@@ -20,12 +20,11 @@ import {
 } from './manifest.ts';
 import { packHas, packRoot, readPackFile, readSmallFile, writeAtomic } from './files.ts';
 import { OnnxClassifier, openSession, type ClassifierLimits, type WindowScore } from './runtime.ts';
-import { calibrate } from './windows.ts';
+import { round3, toScore } from '../detector.ts';
 
 /** Bound on the envelope file: a 64 KiB manifest plus a 3309-byte signature in base64url, pretty-printed. */
 const MAX_ENVELOPE_BYTES = 256 * 1024;
 
-function round3(x: number): number { return Math.round(x * 1000) / 1000; }
 
 export interface VerifiedPack {
   readonly manifest: DetectorManifest;
@@ -110,13 +109,13 @@ export class OnnxDetector {
 
   async score(text: string): Promise<PluginScore> {
     const r = await this.#classifier.score(text);
-    return { ...r, score: calibrate(r.p, this.manifest.threshold) };
+    return { ...r, score: toScore(r.p, this.manifest.threshold) };
   }
 
   /** One full window of benign text through the model (OnnxClassifier.selfTest). */
   async selfTest(): Promise<PluginScore> {
     const r = await this.#classifier.selfTest();
-    return { ...r, score: calibrate(r.p, this.manifest.threshold) };
+    return { ...r, score: toScore(r.p, this.manifest.threshold) };
   }
 
   /** The verdict reason naming this pack and the probability, e.g. "onnx:prompt-guard@1.0.0:0.973". */

@@ -44,7 +44,3 @@ export function softmaxAt(logits: ArrayLike<number>, k: number): number {
   return Math.exp(logits[k]! - max) / sum;
 }
 
-/** Map a probability so that the calibrated threshold `t` (0 < t < 1) lands on 0.5. */
-export function calibrate(p: number, t: number): number {
-  return p < t ? (0.5 * p) / t : 0.5 + (0.5 * (p - t)) / (1 - t);
-}
