@@ -65,6 +65,7 @@ test('a revoked token and a disabled or changed principal are refused at the nex
   f.app.principals.update(f.ids.nurse, { clearance: 0 });
   const after = await f.call('POST', '/v1/tenants/st-mary/actions', f.tokens.nurse, read);
   assert.equal(after.status, 403, JSON.stringify(after.body));
+  assert.equal(code(after), 'ERR_FORBIDDEN', JSON.stringify(after.body));
   f.app.principals.disable(f.ids.nurse);
   const disabled = await f.call('POST', '/v1/tenants/st-mary/actions', f.tokens.nurse, read);
   assert.equal(disabled.status, 403);

@@ -81,6 +81,8 @@ test('stopping the writers fails pending commits safely; the next commit gets a 
   // Whatever was acknowledged is durable, and the ledger opens and takes new entries.
   const reopened = open(file);
   assert.ok(reopened.size >= acked.length);
+  // Every acknowledged sequence number is in the reopened ledger.
+  assert.ok(acked.every((seq) => seq < reopened.size), `acked up to ${Math.max(-1, ...acked)}, ledger size ${reopened.size}`);
   const r = await reopened.seal({ kind: 'admin', body: { after: true } });
   assert.equal(r.seq, reopened.size - 1);
   await reopened.close();
