@@ -482,8 +482,8 @@ function viewRates(text: string, a: number, b: number, counts: Int32Array): { wo
     if (COMMON.has(t) || KNOWN.has(t)) known++;
     const v = ALT_VIEWS.get(t);
     // Two-letter words shift into other two-letter words by chance ("me" -> "we"): only rot13, the
-    // common case, counts them.
-    if (v !== undefined) for (let k = 1; k <= REVERSED; k++) if (v & (1 << k) && (k === 13 || end - start >= 3)) counts[k]!++;
+    // common case, counts them; a one-letter word ("n" -> "a") never counts.
+    if (v !== undefined && end - start >= 2) for (let k = 1; k <= REVERSED; k++) if (v & (1 << k) && (k === 13 || end - start >= 3)) counts[k]!++;
   }
   return { words, known };
 }
@@ -499,7 +499,8 @@ function scrambledSegments(text: string): Scrambled[] {
     for (let k = 1; k <= REVERSED; k++) if (counts[k]! > counts[best]!) best = k;
     if (best === 0) continue;
     const rate = c.known / c.words, decodedRate = counts[best]! / c.words;
-    if (decodedRate >= 0.2 && decodedRate > rate + 0.15 && (best === 13 || counts[best]! >= 2)) out.push({ seg: sg, view: best });
+    // At least two words read in the view: one chance word in a table cell ("jr." -> "we") is not prose.
+    if (decodedRate >= 0.2 && decodedRate > rate + 0.15 && counts[best]! >= 2) out.push({ seg: sg, view: best });
   }
   return out;
 }
