@@ -4,14 +4,15 @@
  * An injection is recognisable by its concepts more than by its wording: "ignore" + "previous" +
  * "instructions", "send" + "password", "you are now" + "unrestricted mode". Each line of
  * src/sentinel/lexicon/*.jsonl gives, for one language, the word forms (or stems, `word*`) of concepts:
- * 14 core ones every language has (*.jsonl) and four tool actions (*-actions.jsonl: delete, pay,
- * approve, tool); and, for the languages the hand-written closed-class lists below lack, those seven
- * classes too. A language may have lines in several files, at most one per file. The classifier sees concepts as language-independent features (conceptFeatures), so
+ * 14 core ones every language has (*.jsonl), four tool actions (*-actions.jsonl: delete, pay,
+ * approve, tool) and five more (*-more.jsonl: void, task, only, promote, summary); and, for the
+ * languages the hand-written closed-class lists below lack, those seven classes too. A language may have lines in several files, at most one per file. The classifier sees concepts as language-independent features (conceptFeatures), so
  * weights learned from attacks in the 41 training languages carry over to every language the lexicon
  * covers, with no attack examples in it.
  *
  * Matching is one walk of a character trie per token (words and stems) and, for scripts written
- * without spaces, one bounded walk per character (substrings): linear in the text.
+ * without spaces, one bounded walk per character (substrings): linear in the text. A long token that
+ * matches nothing is tried with one typo (conceptHits), within a per-text budget of trie steps.
  *
  * Languages in LEXICON_EXCLUDED_LANGUAGES are refused: they are kept out so that the second probe of
  * the evaluation (data/sentinel/probe2-unseen-languages.jsonl) measures languages SIOS knows nothing of.
@@ -23,7 +24,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TokenSpans } from './rules.ts';
 
-export const CONCEPTS = ['OVR', 'PRIOR', 'INSTR', 'SYS', 'SECRET', 'SEND', 'LINK', 'ROLE', 'NEW', 'URGENT', 'USER', 'HIDE', 'REVEAL', 'DOC', 'DELETE', 'PAY', 'APPROVE', 'TOOL'] as const;
+export const CONCEPTS = ['OVR', 'PRIOR', 'INSTR', 'SYS', 'SECRET', 'SEND', 'LINK', 'ROLE', 'NEW', 'URGENT', 'USER', 'HIDE', 'REVEAL', 'DOC', 'DELETE', 'PAY', 'APPROVE', 'TOOL', 'VOID', 'TASK', 'ONLY', 'PROMOTE', 'SUMMARY'] as const;
 export type Concept = (typeof CONCEPTS)[number];
 /** Every language must have these (across its lines); the tool-action concepts after them are optional. */
 export const CORE_CONCEPTS: readonly Concept[] = CONCEPTS.slice(0, 14);
@@ -36,6 +37,12 @@ export const LEXICON_EXCLUDED_LANGUAGES: readonly string[] = ['fo', 'lb', 'mt', 
 
 /** Shortest stem (characters before '*'): shorter ones would match unrelated words. */
 const MIN_STEM = 4;
+/** Typo-tolerant matching (see conceptHits): tokens of this many characters, edits after the first FUZZY_FROM, forms of FUZZY_MIN_FORM+. */
+const FUZZY = process.env['SENTINEL_FUZZY'] !== '0';
+const FUZZY_MIN_TOKEN = 6, FUZZY_MAX_TOKEN = 24, FUZZY_FROM = 2, FUZZY_MIN_FORM = 6;
+/** Trie steps the fuzzy walks of one text may take, per character (prose in the corpora takes 1.9 on average; crafted text is cut off). */
+const FUZZY_STEPS_PER_CHAR = 4;
+const FUZZY_MAX_FANOUT = 16;
 /** Longest substring walked from one position (scripts without spaces). */
 const MAX_SUB = 12;
 
@@ -50,17 +57,20 @@ class Trie {
   readonly word: number[] = [0];
   /** Bits of a stem ending at the node (the token may go on). */
   readonly stem: number[] = [0];
+  /** Characters from the root to the node. */
+  readonly depth: number[] = [0];
   add(w: string, bits: number, isStem: boolean): void {
     let n = 0;
     for (let i = 0; i < w.length; i++) {
       const c = w.charCodeAt(i);
       let k = this.kids[n]!.get(c);
-      if (k === undefined) { k = this.kids.length; this.kids.push(new Map()); this.word.push(0); this.stem.push(0); this.kids[n]!.set(c, k); }
+      if (k === undefined) { k = this.kids.length; this.kids.push(new Map()); this.word.push(0); this.stem.push(0); this.depth.push(i + 1); this.kids[n]!.set(c, k); }
       n = k;
     }
     if (isStem) this.stem[n]! |= bits; else this.word[n]! |= bits;
   }
   child(n: number, c: number): number { return this.kids[n]!.get(c) ?? -1; }
+  children(n: number): ReadonlyMap<number, number> { return this.kids[n]!; }
   get size(): number { return this.kids.length; }
 }
 
@@ -314,6 +324,42 @@ export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
     }
     return bits | word[n]!;
   };
+  const depth = WORDS.depth;
+  // The rest of a token, text[i, b), walked exactly from node n; only forms of FUZZY_MIN_FORM+ characters count.
+  // Fuzzy walks are bounded per text (FUZZY_STEPS_PER_CHAR), so crafted tokens cannot make them quadratic.
+  let fuzzySteps = FUZZY_STEPS_PER_CHAR * text.length + 4096;
+  const rest = (n: number, i: number, b: number): number => {
+    let bits = 0;
+    for (; i < b; i++) {
+      fuzzySteps--;
+      n = WORDS.child(n, text.charCodeAt(i));
+      if (n < 0) return bits;
+      if (depth[n]! >= FUZZY_MIN_FORM) bits |= stem[n]!;
+    }
+    return depth[n]! >= FUZZY_MIN_FORM ? bits | word[n]! : bits;
+  };
+  // One typo inside the token: a letter dropped, added, replaced, or two neighbours swapped, neither in
+  // the first two letters nor in the last two (where words of one language differ from another's by
+  // their endings: "report" is not a typo of "reporte").
+  const fuzzy = (a: number, b: number): number => {
+    let n = 0, bits = 0;
+    for (let i = a; i < b - 1 && n >= 0 && fuzzySteps > 0; i++) {
+      if (i - a >= FUZZY_FROM) {
+        const c = text.charCodeAt(i);
+        bits |= rest(n, i + 1, b); // an extra letter in the token
+        // A replaced or missing letter is looked for under nodes of few children only (deep in a
+        // word): under a busy node near the root every child is a guess, and costs a walk.
+        if (WORDS.children(n).size <= FUZZY_MAX_FANOUT) for (const [ch, k] of WORDS.children(n)) {
+          if (fuzzySteps <= 0) break;
+          if (ch !== c) bits |= rest(k, i + 1, b); // a letter replaced
+          bits |= rest(k, i, b); // a letter missing from the token
+        }
+        if (i + 1 < b) { const k1 = WORDS.child(n, text.charCodeAt(i + 1)); if (k1 >= 0) { const k2 = WORDS.child(k1, c); if (k2 >= 0) bits |= rest(k2, i + 2, b); } } // two swapped
+      }
+      n = WORDS.child(n, text.charCodeAt(i));
+    }
+    return bits;
+  };
   const subAt = (i: number, b: number): number => {
     if (!isNoSpaceScript(text.charCodeAt(i))) return 0;
     let m = 0, sb = 0;
@@ -331,12 +377,18 @@ export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
     const c0 = text.charCodeAt(a);
     // Arabic conjunctions glued to the next word (segments.ts strips them too).
     if (bits === 0 && b - a > 2 && (c0 === 0x648 || c0 === 0x641)) bits = walk(a + 1, b);
+    // Misspelt on purpose or by haste ("insturctions", "igonre"): a long alphabetic token that is no
+    // form may be one typo away from one (Latin, Greek, Cyrillic; bounded walks: linear in the text).
+    if (bits === 0 && FUZZY && fuzzySteps > 0 && b - a >= FUZZY_MIN_TOKEN && b - a <= FUZZY_MAX_TOKEN && c0 >= 0x61 && c0 < 0x530) bits = fuzzy(a, b);
     if (hasSubs) bits |= subAt(a, b);
     if (bits !== 0) push(a, bits);
     if (hasSubs) for (let i = a + 1; i < b; i++) { const sb = subAt(i, b); if (sb !== 0) push(i, sb); }
   }
+  lastFuzzySteps = FUZZY_STEPS_PER_CHAR * text.length + 4096 - fuzzySteps;
   return { count, pos, bits: bitsOut };
 }
+/** Fuzzy trie steps the last conceptHits call took (for tests and measurement). */
+export let lastFuzzySteps = 0;
 
 /** OR of the concept bits of the hits in [start, end) (binary search, then the hits inside). */
 export function conceptsIn(h: ConceptHits, start: number, end: number): number {
