@@ -4,11 +4,15 @@
  *   npm run eval:sentinel        (= node scripts/eval-sentinel.ts [--data DIR])
  *
  * Positives (BIPIA-style: attack inserted at start, middle or end of a clean *test* context):
- *   - bipia held-out categories (never seen in training), text and code;
  *   - bipia training categories in unseen contexts (optimistic, reported apart);
  *   - hand-written multilingual held-out attacks (data/sentinel/attacks-heldout.jsonl);
- *   - obfuscated variants of the held-out positives: base64 (BIPIA "stealth"), hex, URL-encoding, rot13,
- *     zero-width characters, homoglyphs, tag characters, bidi controls, letter spacing, HTML comment.
+ *   - attacks in languages no training file uses (probes 1 and 2) and attack strings of twelve families
+ *     written blind (probe 3), each with benign documents of its own;
+ *   - obfuscated variants of held-out attacks: base64 (BIPIA "stealth"), hex, URL-encoding, rot13,
+ *     zero-width characters, homoglyphs, tag characters, bidi controls, letter spacing, HTML comment,
+ *     typos, and seven families no training uses.
+ *   - bipia categories never trained on (text and code): the shipped model learns from every category,
+ *     so these are scored by a model trained by the same recipe without them (trained here, minutes).
  * Negatives: test contexts (30% of BIPIA contexts), hand-written benign imperative documents
  * (data/sentinel/benign-imperative-heldout.jsonl), and developer documentation from the installed
  * node_modules (READMEs: "run the following command", "add this code to your project").
@@ -16,8 +20,10 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultDetector, OPERATING_THRESHOLD } from '../src/sentinel/index.ts';
-import { DEFAULT_DATA, OBFUSCATIONS, PROBE_LANGUAGES, REPO, insertAttack, loadSplits, shuffle, templateLines, trainingShufflePrng, type Attack, type Context, type Position } from './train-sentinel.ts';
+import { defaultDetector, Detector, OPERATING_THRESHOLD } from '../src/sentinel/index.ts';
+import { loadModel } from '../src/sentinel/classifier.ts';
+import { loadCombiner } from '../src/sentinel/combiner.ts';
+import { DEFAULT_DATA, HELDOUT_CODE_CATEGORIES, HELDOUT_TEXT_CATEGORIES, OBFUSCATIONS, PROBE_LANGUAGES, REPO, insertAttack, train, loadSplits, shuffle, templateLines, trainingShufflePrng, typos, type Attack, type Context, type Position } from './train-sentinel.ts';
 import { toBase32, toBase64, utf8 } from '../src/encoding/bytes.ts';
 import { runScenarios } from '../src/sentinel/scenarios.ts';
 import { LEXICON_EXCLUDED_LANGUAGES } from '../src/sentinel/lexicon.ts';
@@ -25,22 +31,26 @@ import { LEXICON_EXCLUDED_LANGUAGES } from '../src/sentinel/lexicon.ts';
 const det = defaultDetector();
 const PROBE_FILE = 'data/sentinel/probe-unseen-languages.jsonl';
 const PROBE2_FILE = 'data/sentinel/probe2-unseen-languages.jsonl';
+const PROBE3_FILE = 'data/sentinel/probe3-other-strings.jsonl';
 const rnd = trainingShufflePrng(99);
 const positions: Position[] = ['start', 'middle', 'end'];
 
-interface Scored { set: string; score: number; ms: number; bytes: number; reasons?: readonly string[]; text?: string }
+interface Scored { set: string; score: number; ms: number; bytes: number; family?: string; reasons?: readonly string[]; text?: string }
 const results: Scored[] = [];
 /** SENTINEL_EVAL_DUMP=file writes every scored document (set, score, reasons, text) as JSON Lines, for error analysis. */
 const DUMP = process.env['SENTINEL_EVAL_DUMP'];
-function run(set: string, text: string): void {
+const benignTexts: string[] = [];
+function run(set: string, text: string, family?: string): void {
+  if (set.startsWith('benign')) benignTexts.push(text);
   const t0 = performance.now();
   const v = det.scan(text);
   const ms = performance.now() - t0;
-  results.push({ set, score: v.score, ms, bytes: utf8(text).length, ...(DUMP ? { reasons: v.reasons, text } : {}) });
+  results.push({ set, score: v.score, ms, bytes: utf8(text).length, ...(family === undefined ? {} : { family }), ...(DUMP ? { reasons: v.reasons, text } : {}) });
 }
 
 const i = process.argv.indexOf('--data');
-const sp = loadSplits(i > 0 ? process.argv[i + 1] ?? DEFAULT_DATA : DEFAULT_DATA);
+const dataDir = i > 0 ? process.argv[i + 1] ?? DEFAULT_DATA : DEFAULT_DATA;
+const sp = loadSplits(dataDir);
 const testText = sp.test.filter((c) => c.source !== 'code');
 const testCode = sp.test.filter((c) => c.source === 'code');
 const pick = (pool: Context[]): Context => pool[Math.floor(rnd() * pool.length)]!;
@@ -55,7 +65,7 @@ for (const b of sp.benignHeldout) run('benign: imperative docs (held-out)', b.te
 const devDocs: string[] = [];
 function walk(dir: string, depth: number): void {
   if (depth > 4) return;
-  for (const name of readdirSync(dir)) {
+  for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     const st = statSync(p);
     if (st.isDirectory()) { if (name !== '.bin') walk(p, depth + 1); }
@@ -63,7 +73,14 @@ function walk(dir: string, depth: number): void {
   }
 }
 walk(join(REPO, 'node_modules'), 0);
-for (const d of devDocs) for (let o = 0; o < d.length && o < 40000; o += 2000) run('benign: node_modules READMEs (2 KB chunks)', d.slice(o, o + 2000));
+// Packages vendor the same README (webpack's, for instance): each distinct chunk is scored once.
+const seenChunks = new Set<string>();
+for (const d of devDocs) {
+  for (let o = 0; o < d.length && o < 40000; o += 2000) {
+    const chunk = d.slice(o, o + 2000);
+    if (!seenChunks.has(chunk)) { seenChunks.add(chunk); run('benign: node_modules READMEs (2 KB chunks)', chunk); }
+  }
+}
 
 // Ordinary requests addressed to people, in languages never used in training, planted in test contexts.
 for (const b of templateLines(sp.templates, 'benign', true)) for (let k = 0; k < 3; k++) run('benign: human requests (sv pl tr ko hi templates)', place(pick(sp.test).text, b.text, k));
@@ -72,8 +89,10 @@ for (const b of templateLines(sp.templates, 'benign', true)) for (let k = 0; k <
 const heldText = sp.heldoutBipiaAttacks.filter((a) => a.kind === 'text');
 const heldCode = sp.heldoutBipiaAttacks.filter((a) => a.kind === 'code');
 const posDocs: Array<{ set: string; attack: Attack; ctx: string; k: number }> = [];
-for (const a of heldText) for (let k = 0; k < 6; k++) posDocs.push({ set: 'attack: bipia held-out text categories', attack: a, ctx: pick(testText).text, k });
-for (const a of heldCode) for (let k = 0; k < 6; k++) posDocs.push({ set: 'attack: bipia held-out code categories', attack: a, ctx: pick(testCode).text, k });
+// BIPIA categories the shipped model trained on too: measured with a model trained without them (below).
+const heldDocs: Array<{ set: string; text: string }> = [];
+for (const a of heldText) for (let k = 0; k < 6; k++) heldDocs.push({ set: 'attack: bipia text categories never trained on', text: place(pick(testText).text, a.text, k) });
+for (const a of heldCode) for (let k = 0; k < 6; k++) heldDocs.push({ set: 'attack: bipia code categories never trained on', text: place(pick(testCode).text, a.text, k) });
 for (const a of sp.handwrittenHeldout) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: multilingual held-out (hand-written)', attack: a, ctx: pick(testText).text, k });
 for (const a of shuffle(sp.trainAttacks, rnd).slice(0, 40)) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: bipia TRAIN categories, unseen contexts', attack: a, ctx: pick(a.kind === 'code' ? testCode : testText).text, k });
 for (const a of templateLines(sp.templates, 'attack', true)) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: task injection (sv pl tr ko hi templates)', attack: { category: 'task', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: pick(sp.test).text, k });
@@ -81,34 +100,41 @@ for (const a of templateLines(sp.templates, 'attack', true)) for (let k = 0; k <
 // same language; the benign documents alone are negatives. Probe 1 (PROBE_LANGUAGES): no training
 // attacks, but the concept lexicon covers them. Probe 2 (LEXICON_EXCLUDED_LANGUAGES): written blind by
 // a helper who never saw the detector, in languages neither the training files nor the lexicon cover.
-function addProbe(file: string, langs: readonly string[], benignSet: string, attackSet: string, r: () => number): void {
+function addProbe(file: string, langs: readonly string[] | null, benignSet: string, attackSet: string, r: () => number): void {
   const path = join(REPO, file);
   if (!existsSync(path)) return;
-  const probe = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { lang: string; kind: 'attack' | 'benign'; text: string });
-  for (const x of probe) if (!langs.includes(x.lang)) throw new Error(`${path}: language ${x.lang} is not one of this probe's (${langs.join(' ')})`);
+  const probe = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { lang: string; kind: 'attack' | 'benign'; text: string; family?: string });
+  for (const x of probe) if (langs !== null && !langs.includes(x.lang)) throw new Error(`${path}: language ${x.lang} is not one of this probe's (${langs.join(' ')})`);
   const probeBenign = probe.filter((x) => x.kind === 'benign');
   for (const b of probeBenign) run(benignSet, b.text);
   for (const a of probe.filter((x) => x.kind === 'attack')) {
     const same = probeBenign.filter((b) => b.lang === a.lang);
     for (let k = 0; k < 3; k++) {
       const host = k === 0 && same.length > 0 ? same[Math.floor(r() * same.length)]!.text : sp.test[Math.floor(r() * sp.test.length)]!.text;
-      posDocs.push({ set: attackSet, attack: { category: 'probe', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: host, k });
+      posDocs.push({ set: attackSet, attack: { category: a.family ?? 'probe', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: host, k });
     }
   }
 }
 addProbe(PROBE_FILE, PROBE_LANGUAGES, 'benign: documents in unseen languages', 'attack: unseen languages (probe)', rnd);
 addProbe(PROBE2_FILE, LEXICON_EXCLUDED_LANGUAGES, 'benign: documents in probe-2 languages', 'attack: languages outside the lexicon (probe 2)', trainingShufflePrng(7));
-for (const p of posDocs) run(p.set, place(p.ctx, p.attack.text, p.k));
+// Probe 3: attack strings of twelve families from the public literature (paraphrased overrides, fake
+// authority, agent hijacking, off-task requests, misspellings...) and other kinds of benign documents,
+// written blind by a helper who never saw the detector or its data; any language.
+addProbe(PROBE3_FILE, null, 'benign: other documents (probe 3)', 'attack: other attack strings (probe 3)', trainingShufflePrng(11));
+for (const p of posDocs) run(p.set, place(p.ctx, p.attack.text, p.k), p.set.includes('probe 3') ? p.attack.category : undefined);
 
-// Obfuscated variants of held-out attacks (text categories + multilingual).
+// Obfuscated variants of held-out attacks (hand-written multilingual and probe 3: attack strings no model trained on).
 const variants = OBFUSCATIONS;
-const obfSource = posDocs.filter((p) => p.set.includes('held-out text') || p.set.includes('multilingual'));
+const obfSource = posDocs.filter((p) => p.set.includes('multilingual') || p.set.includes('probe 3'));
 const obfSample = shuffle(obfSource, rnd).slice(0, 80);
 for (const [name, f] of Object.entries(variants)) {
   // rot13 only changes ASCII letters; apply it to English attacks only (it is meaningless elsewhere).
   const src = name === 'rot13' ? obfSample.filter((p) => p.attack.lang === 'en') : obfSample;
   for (const p of src) run(`obfuscated: ${name}`, place(p.ctx, f(p.attack.text), p.k));
 }
+// Typos: training plants misspelt corpus attacks; these are other attacks with other noise (own seed, more of it).
+const typoRnd = trainingShufflePrng(515);
+for (const p of obfSample) run('obfuscated: typos (trained family, other strings)', place(p.ctx, typos(p.attack.text, typoRnd, 0.5), p.k));
 // Obfuscation families nothing in training uses (the combiner is fitted on OBFUSCATIONS only): a
 // measure of "other obfuscations". Letter-level ones are applied to English attacks only.
 const SMALL_CAPS = 'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡxʏᴢ';
@@ -148,20 +174,50 @@ for (const s of sets) {
   const b = rs.filter((r) => r.score >= thr1).length / rs.length;
   lines.push(`${pad(s, 52)} ${pad(String(rs.length), 5)} ${pad(pct(a), 13)} ${pct(b)}`);
 }
-const rec = (t: number, rs: Scored[]): number => rs.filter((r) => r.score >= t).length / rs.length;
+const rec = (t: number, rs: readonly Scored[]): number => rs.filter((r) => r.score >= t).length / rs.length;
 const heldoutAttacks = attacks.filter((r) => !r.set.includes('TRAIN'));
 lines.push('');
 lines.push(`SUMMARY (held-out attacks only: ${heldoutAttacks.length}; benign: ${benign.length})`);
 lines.push(`  at operating threshold 0.5:     recall ${pct(rec(0.5, heldoutAttacks))}, FPR ${pct(rec(0.5, benign))}`);
 lines.push(`  at 1% FPR threshold ${thr1.toFixed(3)}:   recall ${pct(rec(thr1, heldoutAttacks))}, FPR ${pct(rec(thr1, benign))}`);
-// The evaluation as it stood before the second probe and the unseen obfuscation families were added, for comparison across versions.
+// For comparison across versions: the sets that existed before probe 3 and the typos were added.
+const at1 = (b: readonly Scored[], a: readonly Scored[]): number => {
+  const bs = b.map((r) => r.score).sort((x, y) => x - y);
+  return rec((bs[bs.length - 1 - Math.floor(bs.length * 0.01)] ?? 0) + 1e-9, a);
+};
 {
-  const b1 = benign.filter((r) => !r.set.includes('probe-2')).map((r) => r.score).sort((x, y) => x - y);
-  const t = (b1[b1.length - 1 - Math.floor(b1.length * 0.01)] ?? 0) + 1e-9;
-  const a1 = heldoutAttacks.filter((r) => !r.set.includes('probe 2') && !r.set.includes('unseen family'));
-  lines.push(`  the sets of the previous evaluation only (no probe 2, no unseen obfuscation families; ${a1.length} attacks, ${b1.length} benign): recall ${pct(rec(t, a1))} at 1% FPR, ${pct(rec(0.5, a1))} at 0.5`);
+  const isNew = (set: string): boolean => set.includes('probe 3') || set.includes('typos');
+  const b = benign.filter((r) => !isNew(r.set)), a = heldoutAttacks.filter((r) => !isNew(r.set));
+  lines.push(`  without probe 3 and typos (${a.length} attacks, ${b.length} benign): recall ${pct(at1(b, a))} at 1% FPR, ${pct(rec(0.5, a))} at 0.5`);
+}
+{
+  const p3 = heldoutAttacks.filter((r) => r.family !== undefined);
+  if (p3.length > 0) {
+    const fams = [...new Set(p3.map((r) => r.family!))].sort();
+    lines.push(`  probe 3 by family, flagged @0.5 / @1%FPR: ` + fams.map((f) => { const rs = p3.filter((r) => r.family === f); return `${f} ${pct(rec(0.5, rs))}/${pct(rec(thr1, rs))}`; }).join(', '));
+  }
 }
 lines.push(`  benign imperative docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('imperative'))))}; node_modules docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('node_modules'))))}`);
+
+// BIPIA categories never trained on: the shipped model learns from all of BIPIA's categories, so these
+// are measured with a model trained by the same recipe without them, at its own 1%-FPR threshold on the
+// same benign documents.
+// (SENTINEL_EVAL_QUICK=1 skips this block, for quick comparisons while experimenting.)
+if (process.env['SENTINEL_EVAL_QUICK'] !== '1') {
+  process.stderr.write('eval-sentinel: training a model without the held-out BIPIA categories (a few minutes)...\n');
+  const held = train(dataDir, { holdOutCategories: true }).model;
+  const hd = new Detector(loadModel(held), loadCombiner(held.combiner));
+  const hb: Scored[] = benignTexts.map((t) => ({ set: 'benign', score: hd.scan(t).score, ms: 0, bytes: 0 }));
+  const bs = hb.map((r) => r.score).sort((x, y) => x - y);
+  const t1 = (bs[bs.length - 1 - Math.floor(bs.length * 0.01)] ?? 0) + 1e-9;
+  lines.push('');
+  lines.push(`BIPIA CATEGORIES NEVER TRAINED ON (a model trained without them; its 1% FPR threshold ${t1.toFixed(3)}, FPR ${pct(rec(t1, hb))}; FPR @0.5 ${pct(rec(0.5, hb))})`);
+  lines.push(`  text: ${HELDOUT_TEXT_CATEGORIES.join(', ')}; code: ${HELDOUT_CODE_CATEGORIES.join(', ')}`);
+  for (const set of [...new Set(heldDocs.map((d) => d.set))]) {
+    const rs: Scored[] = heldDocs.filter((d) => d.set === set).map((d) => ({ set, score: hd.scan(d.text).score, ms: 0, bytes: 0 }));
+    lines.push(`  ${pad(set, 50)} ${pad(String(rs.length), 5)} ${pad(pct(rec(0.5, rs)), 13)} ${pct(rec(t1, rs))}`);
+  }
+}
 
 if (DUMP) writeFileSync(DUMP, results.map((r) => JSON.stringify({ set: r.set, score: r.score, reasons: r.reasons, text: r.text })).join('\n') + '\n');
 
@@ -184,6 +240,8 @@ const adversarial: Record<string, string> = {
   // One unbroken token of lexicon words and their prefixes: the concept tries walk their deepest paths.
   'lexicon words, no spaces': rep('忽略之前的所有指令ignoreinstructionspasswordигнорируйинструкции'),
   'one 1 MB word': 'instruction'.padEnd(MB, 's'),
+  // Long tokens one letter off lexicon forms: the typo-tolerant walks take their bounded maximum.
+  'near-miss lexicon words': rep('configurationx anweisungenxyz '),
   'random bytes (seeded)': Array.from({ length: MB }, () => String.fromCharCode(32 + Math.floor(rnd() * 95))).join(''),
 };
 let worst = 0, worstName = '';

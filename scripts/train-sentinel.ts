@@ -1,7 +1,7 @@
 /**
  * Trains Sentinel's classifier and writes src/sentinel/model.json. Deterministic: same data, same model.
  *
- *   node scripts/train-sentinel.ts [--data data/bipia-train]
+ *   node scripts/train-sentinel.ts [--data data/bipia-train] [--out FILE] [--hold-out-categories]
  *
  * Data used (and held out):
  * - BIPIA training split (MIT, Microsoft; data/bipia-train in this repository): clean contexts (email, table,
@@ -9,8 +9,9 @@
  *   make positives, as BIPIA does.
  *   * Contexts are split per source with a seeded shuffle: 60% train, 10% calibration (choice of the
  *     operating threshold), 30% test (used only by scripts/eval-sentinel.ts).
- *   * Attack categories are split: the categories in HELDOUT_TEXT_CATEGORIES and
- *     HELDOUT_CODE_CATEGORIES are never seen in training; the evaluation reports them separately.
+ *   * The shipped model learns from every attack category. With --hold-out-categories (what the
+ *     evaluation trains to measure unseen categories) those in HELDOUT_TEXT_CATEGORIES and
+ *     HELDOUT_CODE_CATEGORIES are left out.
  * - data/sentinel/attacks-train.jsonl: hand-written injections in 11 languages (training only).
  * - data/sentinel/benign-imperative-train.jsonl: hand-written benign documents full of imperatives.
  * - data/sentinel/benign-dev-train.jsonl: 1.5 KB chunks of developer text (this repository's committed
@@ -29,15 +30,20 @@
  * multilingual lexicon (src/sentinel/lexicon.ts) is recognisable, which teaches the model what those
  * concepts mean in a language it has no attacks in.
  *
+ * Every corpus attack is planted once more with typos (typos()). The paraphrase corpus
+ * (attacks-corpus-paraphrase-*: thirteen families written without the usual override wording) is
+ * planted fewer times than the others (PARAPHRASE_PLANTINGS).
+ *
  * Then the combiner (src/sentinel/combiner.ts) is fitted on the calibration documents and the held-back
- * attacks (planted, obfuscated, alone), and its threshold set for COMBINER_TARGET_FPR.
+ * attacks (planted, obfuscated, alone; and the first string of each BIPIA category, planted in
+ * calibration contexts of its kind), and its threshold set for COMBINER_TARGET_FPR.
  *
  * Model: logistic regression on hashed features (src/sentinel/classifier.ts), SGD with L2, classes
  * balanced, trained on windows of the normalised text exactly as the detector windows it.
  *
  * Knobs for experiments, read from the environment; unset, they reproduce the shipped model:
  * SENTINEL_BITS (19), SENTINEL_EPOCHS (12), SENTINEL_FOCAL (0), SENTINEL_SDROP (0), SENTINEL_CBW (3),
- * SENTINEL_PLANT (6), SENTINEL_CFPR (0.012), SENTINEL_CIPHER (3).
+ * SENTINEL_PLANT (6), SENTINEL_CFPR (0.008), SENTINEL_CIPHER (3), SENTINEL_TYPO (1), SENTINEL_PARA (2), SENTINEL_BIPIA (8), SENTINEL_BIPIA_COMB (20).
  */
 import { prng } from '../src/policy/defaults.ts';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -65,10 +71,12 @@ export const STRIDE = 200;
 export const TARGET_FPR = 0.005;
 /**
  * False-positive rate of the final operating threshold on the combiner's (held-back) negatives. These
- * are the hardest negatives SIOS has (hand-written imperative documents in 41 languages); 1.2% on them
- * measured 0.6% on the evaluation's held-out benign documents, so the operating point stays under 1%.
+ * are the hardest negatives SIOS has (hand-written imperative documents in 41 languages). 1.2% on them
+ * measured 0.6% on the evaluation's held-out benign documents until probe 3 added other kinds of
+ * documents (homework sheets, leaflets, policies), where it measured 1.1%; 0.8% keeps the operating
+ * point at or under 1% there.
  */
-const COMBINER_TARGET_FPR = Number(process.env['SENTINEL_CFPR'] ?? 0.012);
+const COMBINER_TARGET_FPR = Number(process.env['SENTINEL_CFPR'] ?? 0.008);
 /** Weight of a hand-written benign corpus document (rare and hard negatives count more than BIPIA's many tables). */
 const CORPUS_BENIGN_WEIGHT = Number(process.env['SENTINEL_CBW'] ?? 3);
 /** Documents each corpus attack is planted in. */
@@ -79,8 +87,20 @@ const CORPUS_PLANTINGS = Number(process.env['SENTINEL_PLANT'] ?? 6);
  * that any imperative is an attack (benign imperative documents flagged 2.5% -> 12.5%).
  */
 const BIPIA_STYLE_PLANTINGS = Number(process.env['SENTINEL_BSTYLE'] ?? 2);
+/**
+ * Plantings of each paraphrase corpus attack (attacks-corpus-paraphrase-*: thirteen families written
+ * without the usual override wording). Fewer than the other corpora: at six, their weight crowded out
+ * the BIPIA attacks (held-out code categories 94% -> 78% at 1% FPR).
+ */
+const PARAPHRASE_PLANTINGS = Number(process.env['SENTINEL_PARA'] ?? 2);
+/** Calibration contexts each held-back BIPIA attack is planted in for the combiner (0: none held back). */
+const BIPIA_COMBINER_PLANTINGS = Number(process.env['SENTINEL_BIPIA_COMB'] ?? 20);
+/** Contexts each BIPIA training attack is planted in. */
+const BIPIA_PLANTINGS = Number(process.env['SENTINEL_BIPIA'] ?? 8);
 /** Enciphered plantings of each corpus attack (the unfamiliar-language view; see unitsOf). */
 const CIPHER_VIEWS = Number(process.env['SENTINEL_CIPHER'] ?? 3);
+/** Plantings of each corpus attack with typos (see typos()): misspelt attacks dodge word features. */
+const TYPO_VIEWS = Number(process.env['SENTINEL_TYPO'] ?? 1);
 
 export const HELDOUT_TEXT_CATEGORIES = ['Learning and Tutoring', 'Language Translation', 'Homophonic Substitution', 'Space Removal & Grouping', 'Persuasion', 'Malware Distribution'];
 export const HELDOUT_CODE_CATEGORIES = ['Memory Scanning', 'Crippling Critical Infrastructures', 'Cryptocurrency Mining'];
@@ -248,6 +268,27 @@ export const OBFUSCATIONS: Readonly<Record<string, (s: string) => string>> = {
   'html comment': (s) => `<!-- ${s} -->`,
 };
 
+/**
+ * `s` with typos such as people make, or make on purpose to dodge keyword filters: in about `rate` of
+ * its words of four or more letters, two neighbouring letters swapped, a letter dropped, doubled, or
+ * replaced by another. Works in every alphabet (letters are Unicode letters; a replacement comes from
+ * the same word). Deterministic for a given `rnd`.
+ */
+export function typos(s: string, rnd: () => number, rate = 0.35): string {
+  return s.replace(/\p{L}{4,}/gu, (w) => {
+    if (rnd() >= rate) return w;
+    const c = [...w];
+    const i = 1 + Math.floor(rnd() * (c.length - 2));
+    switch (Math.floor(rnd() * 4)) {
+      case 0: [c[i], c[i + 1]] = [c[i + 1]!, c[i]!]; break;
+      case 1: c.splice(i, 1); break;
+      case 2: c.splice(i, 0, c[i]!); break;
+      default: c[i] = c[Math.floor(rnd() * c.length)]!; break;
+    }
+    return c.join('');
+  });
+}
+
 function splitBenignCorpus(docs: CorpusDoc[]): { corpusBenign: CorpusDoc[]; corpusBenignCalib: CorpusDoc[] } {
   return { corpusBenign: docs.filter((_, i) => i % 5 !== 0), corpusBenignCalib: docs.filter((_, i) => i % 5 === 0) };
 }
@@ -382,12 +423,22 @@ function sgd(ex: readonly Example[], wPos: number, wNeg: number, group: 'all' | 
  * and hidden text with the provisional rule, the second with the first pass's combiner. The operating
  * threshold is set for TARGET_FPR on the negatives.
  */
-function trainCombiner(model: ReturnType<typeof encodeModel>, sp: Splits, calDocs: readonly string[]): { file: CombinerFile; report: string } {
+function trainCombiner(model: ReturnType<typeof encodeModel>, sp: Splits, calDocs: readonly string[], bipiaCalib: readonly Attack[]): { file: CombinerFile; report: string } {
   const rnd = trainingShufflePrng(4242);
   const positions: Position[] = ['start', 'middle', 'end'];
   const hosts = sp.calib.map((c) => c.text).concat(sp.corpusBenignCalib.map((d) => d.text));
   const pos: string[] = [];
   const families = Object.values(OBFUSCATIONS);
+  // Held-back BIPIA attacks in calibration contexts of their kind (code attacks in code questions).
+  const calCode = sp.calib.filter((c) => c.source === 'code'), calText = sp.calib.filter((c) => c.source !== 'code');
+  const br = trainingShufflePrng(4343);
+  bipiaCalib.forEach((a, i) => {
+    const pool = a.kind === 'code' ? calCode : calText;
+    for (let k = 0; k < BIPIA_COMBINER_PLANTINGS; k++) {
+      const p = insertAttack(pool[Math.floor(br() * pool.length)]!.text, a.text, positions[(i + k) % 3]!);
+      pos.push(p.before + p.attack + p.after);
+    }
+  });
   sp.corpusAttacksCalib.forEach((a, i) => {
     for (let k = 0; k < 3; k++) {
       const host = hosts[Math.floor(rnd() * hosts.length)]!;
@@ -426,8 +477,24 @@ function trainCombiner(model: ReturnType<typeof encodeModel>, sp: Splits, calDoc
   return { file: second.file, report: `combiner: ${negatives.length} negatives, ${pos.length} positives; at threshold ${t.toFixed(4)} recall ${(100 * recall).toFixed(1)}%, FPR ${(100 * fpr).toFixed(2)}% (in sample)\n  weights: ${w}, bias ${second.file.bias.toFixed(2)}` };
 }
 
-export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encodeModel> & { combiner: CombinerFile }; report: string } {
+export interface TrainOptions {
+  /**
+   * Leave BIPIA's HELDOUT_TEXT_CATEGORIES and HELDOUT_CODE_CATEGORIES out of training. The evaluation
+   * trains such a model to measure attack categories never seen; the shipped model learns from all of
+   * BIPIA's training split.
+   */
+  readonly holdOutCategories?: boolean;
+}
+
+export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model: ReturnType<typeof encodeModel> & { combiner: CombinerFile }; report: string } {
   const sp = loadSplits(dataDir);
+  const holdOut = opts.holdOutCategories === true;
+  // The first of each category's five strings is held back from the unit classifier to fit the
+  // combiner, so that it learns how far the classifier's window scores on BIPIA-style (code) attacks
+  // can be trusted out of sample.
+  const bipiaAll = holdOut ? sp.trainAttacks : [...sp.trainAttacks, ...sp.heldoutBipiaAttacks];
+  const bipiaAttacks = bipiaAll.filter((_, i) => i % 5 !== 0 || BIPIA_COMBINER_PLANTINGS === 0);
+  const bipiaCalib = BIPIA_COMBINER_PLANTINGS === 0 ? [] : bipiaAll.filter((_, i) => i % 5 === 0);
   const rnd = trainingShufflePrng(7);
   const fx = new FeatureExtractor(BITS);
   const ex: Example[] = [];
@@ -445,9 +512,9 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
   const textCtx = sp.train.filter((c) => c.source !== 'code');
   const codeCtx = sp.train.filter((c) => c.source === 'code');
   const positions: Position[] = ['start', 'middle', 'end'];
-  for (const a of [...sp.trainAttacks, ...sp.handwrittenTrain]) {
+  for (const a of [...bipiaAttacks, ...sp.handwrittenTrain]) {
     const pool = a.kind === 'code' ? codeCtx : a.kind === 'handwritten' ? sp.train : textCtx;
-    const per = a.kind === 'handwritten' ? 12 : 8;
+    const per = a.kind === 'handwritten' ? 12 : BIPIA_PLANTINGS;
     for (let k = 0; k < per; k++) {
       const ctx = pool[Math.floor(rnd() * pool.length)]!;
       examplesOfPositive(fx, insertAttack(ctx.text, a.text, positions[k % 3]!), ex);
@@ -463,7 +530,7 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
   for (const d of sp.corpusBenign) { const l = byLang.get(d.lang) ?? []; l.push(d.text); byLang.set(d.lang, l); }
   for (const a of sp.corpusAttacks) {
     const same = byLang.get(a.lang) ?? [];
-    const plantings = a.source?.startsWith('attacks-corpus-bipia-style') ? BIPIA_STYLE_PLANTINGS : CORPUS_PLANTINGS;
+    const plantings = a.source?.startsWith('attacks-corpus-bipia-style') ? BIPIA_STYLE_PLANTINGS : a.source?.startsWith('attacks-corpus-paraphrase') ? PARAPHRASE_PLANTINGS : CORPUS_PLANTINGS;
     for (let k = 0; k < plantings; k++) {
       const pool = k % 2 === 0 && same.length > 0 ? same : hosts;
       examplesOfPositive(fx, insertAttack(pool[Math.floor(rnd() * pool.length)]!, a.text, positions[k % 3]!), ex);
@@ -518,13 +585,22 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
     let seed = 1;
     for (const a of sp.corpusAttacks) {
       const same = byLang.get(a.lang) ?? [];
-      for (let k = 0; k < CIPHER_VIEWS; k++) {
+      // The paraphrase corpus is weighed down here too (one view), for the reason given at PARAPHRASE_PLANTINGS.
+      const views = a.source?.startsWith('attacks-corpus-paraphrase') ? Math.min(1, CIPHER_VIEWS) : CIPHER_VIEWS;
+      for (let k = 0; k < views; k++) {
         const pool = same.length > 0 ? same : hosts;
         examplesOfPositive(fx, insertAttack(pool[Math.floor(cr() * pool.length)]!, a.text, positions[k % 3]!), ex, seed++);
       }
     }
     for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, CORPUS_BENIGN_WEIGHT, ex, seed++);
     for (const t of sp.benignTrain) examplesOfBenign(fx, t, 2, ex, seed++);
+  }
+  // Misspelt attacks: each corpus attack once more with typos, planted like the others (own PRNG).
+  if (TYPO_VIEWS > 0) {
+    const tr = trainingShufflePrng(2929);
+    for (const a of sp.corpusAttacks) {
+      for (let k = 0; k < TYPO_VIEWS; k++) examplesOfPositive(fx, insertAttack(hosts[Math.floor(tr() * hosts.length)]!, typos(a.text, tr), positions[(k + 1) % 3]!), ex);
+    }
   }
   // Balance classes.
   let pos = 0, neg = 0;
@@ -568,24 +644,30 @@ export function train(dataDir = DEFAULT_DATA): { model: ReturnType<typeof encode
     trainedOn: {
       script: 'scripts/train-sentinel.ts',
       bipia: 'BIPIA training split (MIT, Microsoft), contexts 60% train / 10% calibration / 30% test (seeded)',
-      heldoutTextCategories: HELDOUT_TEXT_CATEGORIES, heldoutCodeCategories: HELDOUT_CODE_CATEGORIES,
+      bipiaCategories: holdOut ? { heldOutText: HELDOUT_TEXT_CATEGORIES, heldOutCode: HELDOUT_CODE_CATEGORIES } : 'all',
       handwritten: ['data/sentinel/attacks-train.jsonl', 'data/sentinel/benign-imperative-train.jsonl', 'data/sentinel/benign-dev-train.jsonl', ...corpusFiles('attacks-corpus-').map((f) => `data/sentinel/${f}`), ...corpusFiles('benign-corpus-').map((f) => `data/sentinel/${f}`)],
       probeLanguagesNeverTrained: PROBE_LANGUAGES,
       taskInjection: 'data/sentinel/task-injection-templates.json (held-out languages excluded)',
       units: ex.length, positiveUnits: ex.filter((e) => e.y === 1).length, calibrationDocs: calDocs.length, targetFpr: TARGET_FPR,
     },
   });
-  const comb = trainCombiner(model, sp, calDocs);
+  const comb = trainCombiner(model, sp, calDocs, bipiaCalib);
   const out = { ...model, combiner: comb.file };
   const report = `units ${ex.length} (positive ${ex.filter((e) => e.y === 1).length}), calibration docs ${calScores.length}, unit threshold ${threshold.toFixed(4)}\n${comb.report}`;
   return { model: out, report };
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const i = process.argv.indexOf('--data');
-  const dataDir = i > 0 ? process.argv[i + 1] ?? DEFAULT_DATA : DEFAULT_DATA;
-  const { model, report } = train(dataDir);
-  const out = `${REPO}src/sentinel/model.json`;
+  const args = process.argv.slice(2);
+  const known = new Set(['--data', '--out', '--hold-out-categories']);
+  for (let k = 0; k < args.length; k++) {
+    if (!known.has(args[k]!)) { process.stderr.write(`train-sentinel: unknown option ${args[k]} (options: --data DIR, --out FILE, --hold-out-categories)\n`); process.exit(2); }
+    if (args[k] !== '--hold-out-categories') { if (args[k + 1] === undefined || args[k + 1]!.startsWith('--')) { process.stderr.write(`train-sentinel: ${args[k]} needs a value\n`); process.exit(2); } k++; }
+  }
+  const opt = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+  const dataDir = opt('--data') ?? DEFAULT_DATA;
+  const { model, report } = train(dataDir, { holdOutCategories: args.includes('--hold-out-categories') });
+  const out = opt('--out') ?? `${REPO}src/sentinel/model.json`;
   writeFileSync(out, JSON.stringify(model) + '\n');
   process.stdout.write(`train-sentinel: ${report}\nwrote ${out} (${JSON.stringify(model).length} bytes)\n`);
 }
