@@ -338,9 +338,9 @@ export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
     }
     return depth[n]! >= FUZZY_MIN_FORM ? bits | word[n]! : bits;
   };
-  // One typo inside the token: a letter dropped, added, replaced, or two neighbours swapped, neither in
-  // the first two letters nor in the last two (where words of one language differ from another's by
-  // their endings: "report" is not a typo of "reporte").
+  // One typo inside the token: a letter dropped, added, replaced, or two neighbours swapped, not in the
+  // first two letters and never a letter dropped or added at the very end (where words of one language
+  // differ from another's by their endings: "report" is not a typo of "reporte").
   const fuzzy = (a: number, b: number): number => {
     let n = 0, bits = 0;
     for (let i = a; i < b - 1 && n >= 0 && fuzzySteps > 0; i++) {
@@ -378,8 +378,8 @@ export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
     // Arabic conjunctions glued to the next word (segments.ts strips them too).
     if (bits === 0 && b - a > 2 && (c0 === 0x648 || c0 === 0x641)) bits = walk(a + 1, b);
     // Misspelt on purpose or by haste ("insturctions", "igonre"): a long alphabetic token that is no
-    // form may be one typo away from one (Latin, Greek, Cyrillic; bounded walks: linear in the text).
-    if (bits === 0 && FUZZY && fuzzySteps > 0 && b - a >= FUZZY_MIN_TOKEN && b - a <= FUZZY_MAX_TOKEN && c0 >= 0x61 && c0 < 0x530) bits = fuzzy(a, b);
+    // form may be one typo away from one (Latin, Greek, Cyrillic, Armenian; bounded walks: linear in the text).
+    if (bits === 0 && FUZZY && fuzzySteps > 0 && b - a >= FUZZY_MIN_TOKEN && b - a <= FUZZY_MAX_TOKEN && c0 >= 0x61 && c0 < 0x590) bits = fuzzy(a, b);
     if (hasSubs) bits |= subAt(a, b);
     if (bits !== 0) push(a, bits);
     if (hasSubs) for (let i = a + 1; i < b; i++) { const sb = subAt(i, b); if (sb !== 0) push(i, sb); }
