@@ -234,7 +234,8 @@ export class FeatureExtractor {
     const base = a - 1;
     const unitCode = (j: number): number => (j === 0 ? 0x20 : j <= b - a ? codes[base + j]! : 0x20);
 
-    const m = this.clip(start, end);
+    // An empty unit has no tokens (clipping would cut the token around `start` into an empty piece).
+    const m = start < end ? this.clip(start, end) : 0;
     const need = 3 * L + 2 * m + 2 * hits.length + extras.length + 1;
     if (this.arena.length - this.arenaUsed < need) { this.arena = new Int32Array(Math.max(need, X.ARENA)); this.arenaUsed = 0; }
     const out = this.arena;

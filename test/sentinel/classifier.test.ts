@@ -1,0 +1,36 @@
+/** The feature extractor: a range of a prepared text is featurised exactly as that text alone. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FeatureExtractor } from '../../src/sentinel/classifier.ts';
+import { tokenSpans } from '../../src/sentinel/rules.ts';
+import { prng } from '../../src/policy/defaults.ts';
+
+test('extractRange(a, b) of a prepared text = extract(text.slice(a, b)): 4,000 random texts and ranges (property)', () => {
+  // Whitespace runs of every kind, punctuation, Latin, Cyrillic and CJK (no-space script) letters, digits:
+  // what the collapsed codes, the edge rules and the token clipping of extractRange have to agree on.
+  const alphabet = ['a', 'b', 'e', ' ', ' ', '  ', '\n', '\t', '\u00a0', '.', ',', '-', '"', 'ß', 'é', 'и', '忽', '略', 'x', '1'];
+  const r = prng(20261123);
+  const whole = new FeatureExtractor(16), alone = new FeatureExtractor(16);
+  let empty = 0;
+  for (let t = 0; t < 4000; t++) {
+    let s = '';
+    for (let n = Math.floor(r() * 60); n > 0; n--) s += alphabet[Math.floor(r() * alphabet.length)];
+    const a = Math.floor(r() * (s.length + 1)), b = a + Math.floor(r() * (s.length - a + 1));
+    if (a === b) empty++;
+    whole.prepare(s, tokenSpans(s));
+    const got = [...whole.extractRange(a, b, [], ['u:x'])].sort((x, y) => x - y);
+    whole.release();
+    const want = [...alone.extract(s.slice(a, b), [], ['u:x'])].sort((x, y) => x - y);
+    alone.release();
+    assert.deepEqual(got, want, `text ${JSON.stringify(s)}, range [${a}, ${b}) = ${JSON.stringify(s.slice(a, b))}`);
+  }
+  assert.ok(empty > 50, 'empty ranges are among the cases');
+});
+
+test('extractRange refuses a range outside the prepared text', () => {
+  const fx = new FeatureExtractor(16);
+  fx.prepare('abc', tokenSpans('abc'));
+  assert.throws(() => fx.extractRange(2, 4, [], []), /outside the prepared text \(length 3\)/);
+  assert.throws(() => fx.extractRange(2, 1, [], []), RangeError);
+  fx.release();
+});
