@@ -17,21 +17,10 @@ test('sios serve prints its URL, serves the console and the API, and stops clean
   fs.writeFileSync(passFile, 'correct horse battery staple\n');
   const data = path.join(dir, 'data');
   await initDeployment(data, [passphraseProtector('correct horse battery staple')], { id: 'serve-test' });
-  const script = `const { command } = await import(${JSON.stringify(SERVE)}); process.exitCode = await command.run({ values: { data: ${JSON.stringify(data)}, port: '0', 'passphrase-file': ${JSON.stringify(passFile)} }, positionals: [] });`;
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SIOS_PASSPHRASE: '' } });
-  let out = '', err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c; });
-  child.stderr.on('data', (c: Buffer) => { err += c; });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const served = await startServe(data, passFile);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const check = setInterval(() => {
-        const m = /serving on (http:\/\/localhost:\d+)\//.exec(out);
-        if (m) { clearInterval(check); resolve(m[1]!); }
-      }, 25);
-      void exited.then((c) => { clearInterval(check); reject(new Error(`sios serve exited (${c}) before serving: ${err}`)); });
-    });
-    assert.match(out, /SIOS serve-test serving on http:\/\/localhost:\d+\//);
+    const url = served.url;
+    assert.match(served.out(), /SIOS serve-test serving on http:\/\/localhost:\d+\//);
     const health = await (await fetch(url + '/v1/health')).json() as { ok: boolean; deployment: string };
     assert.deepEqual([health.ok, health.deployment], [true, 'serve-test']);
     for (const p of ['/', '/console', '/approve', '/verifier.html']) {
@@ -41,12 +30,10 @@ test('sios serve prints its URL, serves the console and the API, and stops clean
       assert.match(await r.text(), /<title>SIOS/);
     }
     assert.equal((await fetch(url + '/nope')).status, 404);
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, err);
-    assert.match(err, /SIGTERM: stopping\nstopped\n/);
+    assert.equal(await served.stop(), 0, served.err());
+    assert.match(served.err(), /SIGTERM: stopping\nstopped\n/);
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exited;
+    await served.kill();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -83,31 +70,41 @@ test('sios serve --sentinel-plugin: a missing or unsigned detector pack stops st
       return true;
     });
     // The deployment still opens and serves afterwards (nothing was left locked or half-started).
-    const ok = spawnServeOnce(data, passFile);
-    assert.match(await ok, /serving on http:\/\/localhost:\d+\//);
+    const served = await startServe(data, passFile);
+    try {
+      assert.match(served.out(), /serving on http:\/\/localhost:\d+\//);
+      assert.equal(await served.stop(), 0, served.err());
+    } finally {
+      await served.kill();
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
-/** Starts `sios serve` in a child process, waits for its URL line, stops it; resolves with its stdout. */
-async function spawnServeOnce(data: string, passFile: string): Promise<string> {
+/**
+ * Starts `sios serve` on the deployment in a child process and waits for its URL line. stop() sends
+ * SIGTERM and resolves with the exit code; kill() makes sure the child is gone (for finally blocks).
+ */
+async function startServe(data: string, passFile: string): Promise<{ url: string; out(): string; err(): string; stop(): Promise<number | null>; kill(): Promise<void> }> {
   const script = `const { command } = await import(${JSON.stringify(SERVE)}); process.exitCode = await command.run({ values: { data: ${JSON.stringify(data)}, port: '0', 'passphrase-file': ${JSON.stringify(passFile)} }, positionals: [] });`;
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SIOS_PASSPHRASE: '' } });
   let out = '', err = '';
   child.stdout.on('data', (c: Buffer) => { out += c; });
   child.stderr.on('data', (c: Buffer) => { err += c; });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const kill = async (): Promise<void> => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); await exited; };
   try {
-    await new Promise<void>((resolve, reject) => {
-      const check = setInterval(() => { if (/serving on /.test(out)) { clearInterval(check); resolve(); } }, 25);
+    const url = await new Promise<string>((resolve, reject) => {
+      const check = setInterval(() => {
+        const m = /serving on (http:\/\/localhost:\d+)\//.exec(out);
+        if (m) { clearInterval(check); resolve(m[1]!); }
+      }, 25);
       void exited.then((c) => { clearInterval(check); reject(new Error(`sios serve exited (${c}) before serving: ${err}`)); });
     });
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, err);
-    return out;
-  } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exited;
+    return { url, out: () => out, err: () => err, stop: async () => { child.kill('SIGTERM'); return exited; }, kill };
+  } catch (e) {
+    await kill();
+    throw e;
   }
 }
