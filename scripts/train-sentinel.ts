@@ -43,7 +43,7 @@
  *
  * Knobs for experiments, read from the environment; unset, they reproduce the shipped model:
  * SENTINEL_BITS (19), SENTINEL_EPOCHS (12), SENTINEL_FOCAL (0), SENTINEL_SDROP (0), SENTINEL_CBW (3),
- * SENTINEL_PLANT (6), SENTINEL_CFPR (0.008), SENTINEL_CIPHER (3), SENTINEL_TYPO (1), SENTINEL_PARA (2), SENTINEL_BIPIA (8), SENTINEL_BIPIA_COMB (20).
+ * SENTINEL_PLANT (6), SENTINEL_CFPR (0.008), SENTINEL_CIPHER (3), SENTINEL_TYPO (1), SENTINEL_PARA (2), SENTINEL_PARA_CIPHER (1), SENTINEL_BIPIA (8), SENTINEL_BIPIA_COMB (20).
  */
 import { prng } from '../src/policy/defaults.ts';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -97,6 +97,8 @@ const PARAPHRASE_PLANTINGS = Number(process.env['SENTINEL_PARA'] ?? 2);
 const BIPIA_COMBINER_PLANTINGS = Number(process.env['SENTINEL_BIPIA_COMB'] ?? 20);
 /** Contexts each BIPIA training attack is planted in. */
 const BIPIA_PLANTINGS = Number(process.env['SENTINEL_BIPIA'] ?? 8);
+/** Enciphered plantings of each paraphrase corpus attack (weighed down like PARAPHRASE_PLANTINGS). */
+const PARAPHRASE_CIPHER_VIEWS = Number(process.env['SENTINEL_PARA_CIPHER'] ?? 1);
 /** Enciphered plantings of each corpus attack (the unfamiliar-language view; see unitsOf). */
 const CIPHER_VIEWS = Number(process.env['SENTINEL_CIPHER'] ?? 3);
 /** Plantings of each corpus attack with typos (see typos()): misspelt attacks dodge word features. */
@@ -586,7 +588,7 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
     for (const a of sp.corpusAttacks) {
       const same = byLang.get(a.lang) ?? [];
       // The paraphrase corpus is weighed down here too (one view), for the reason given at PARAPHRASE_PLANTINGS.
-      const views = a.source?.startsWith('attacks-corpus-paraphrase') ? Math.min(1, CIPHER_VIEWS) : CIPHER_VIEWS;
+      const views = a.source?.startsWith('attacks-corpus-paraphrase') ? Math.min(PARAPHRASE_CIPHER_VIEWS, CIPHER_VIEWS) : CIPHER_VIEWS;
       for (let k = 0; k < views; k++) {
         const pool = same.length > 0 ? same : hosts;
         examplesOfPositive(fx, insertAttack(pool[Math.floor(cr() * pool.length)]!, a.text, positions[k % 3]!), ex, seed++);
