@@ -20,6 +20,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { defaultDetector, Detector, OPERATING_THRESHOLD } from '../src/sentinel/index.ts';
 import { loadModel } from '../src/sentinel/classifier.ts';
 import { loadCombiner } from '../src/sentinel/combiner.ts';
@@ -48,8 +49,13 @@ function run(set: string, text: string, family?: string): void {
   results.push({ set, score: v.score, ms, bytes: utf8(text).length, ...(family === undefined ? {} : { family }), ...(DUMP ? { reasons: v.reasons, text } : {}) });
 }
 
-const i = process.argv.indexOf('--data');
-const dataDir = i > 0 ? process.argv[i + 1] ?? DEFAULT_DATA : DEFAULT_DATA;
+let dataDir: string;
+try {
+  dataDir = parseArgs({ options: { data: { type: 'string' } }, strict: true, allowPositionals: false }).values.data ?? DEFAULT_DATA;
+} catch (e) {
+  process.stderr.write(`eval-sentinel: ${(e as Error).message} (option: --data DIR)\n`);
+  process.exit(2);
+}
 const sp = loadSplits(dataDir);
 const testText = sp.test.filter((c) => c.source !== 'code');
 const testCode = sp.test.filter((c) => c.source === 'code');
@@ -157,10 +163,12 @@ for (const [name, o] of Object.entries(UNSEEN_OBFUSCATIONS)) {
 // --- figures
 const benign = results.filter((r) => r.set.startsWith('benign'));
 const attacks = results.filter((r) => !r.set.startsWith('benign'));
-const benignScores = benign.map((r) => r.score).sort((a, b) => a - b);
-// Threshold for 1% FPR on all benign test docs: the smallest threshold with <= 1% of them at or above it.
-const allowed = Math.floor(benignScores.length * 0.01);
-const thr1 = (benignScores[benignScores.length - 1 - allowed] ?? 0) + 1e-9;
+/** Threshold for 1% FPR on these benign documents: the smallest with <= 1% of them at or above it. */
+function thresholdAt1(bs: readonly Scored[]): number {
+  const sorted = bs.map((r) => r.score).sort((a, b) => a - b);
+  return (sorted[sorted.length - 1 - Math.floor(sorted.length * 0.01)] ?? 0) + 1e-9;
+}
+const thr1 = thresholdAt1(benign);
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const sets = [...new Set(results.map((r) => r.set))];
 const lines: string[] = [];
@@ -181,14 +189,10 @@ lines.push(`SUMMARY (held-out attacks only: ${heldoutAttacks.length}; benign: ${
 lines.push(`  at operating threshold 0.5:     recall ${pct(rec(0.5, heldoutAttacks))}, FPR ${pct(rec(0.5, benign))}`);
 lines.push(`  at 1% FPR threshold ${thr1.toFixed(3)}:   recall ${pct(rec(thr1, heldoutAttacks))}, FPR ${pct(rec(thr1, benign))}`);
 // For comparison across versions: the sets that existed before probe 3 and the typos were added.
-const at1 = (b: readonly Scored[], a: readonly Scored[]): number => {
-  const bs = b.map((r) => r.score).sort((x, y) => x - y);
-  return rec((bs[bs.length - 1 - Math.floor(bs.length * 0.01)] ?? 0) + 1e-9, a);
-};
 {
   const isNew = (set: string): boolean => set.includes('probe 3') || set.includes('typos');
   const b = benign.filter((r) => !isNew(r.set)), a = heldoutAttacks.filter((r) => !isNew(r.set));
-  lines.push(`  without probe 3 and typos (${a.length} attacks, ${b.length} benign): recall ${pct(at1(b, a))} at 1% FPR, ${pct(rec(0.5, a))} at 0.5`);
+  lines.push(`  without probe 3 and typos (${a.length} attacks, ${b.length} benign): recall ${pct(rec(thresholdAt1(b), a))} at 1% FPR, ${pct(rec(0.5, a))} at 0.5`);
 }
 {
   const p3 = heldoutAttacks.filter((r) => r.family !== undefined);
@@ -208,8 +212,7 @@ if (process.env['SENTINEL_EVAL_QUICK'] !== '1') {
   const held = train(dataDir, { holdOutCategories: true }).model;
   const hd = new Detector(loadModel(held), loadCombiner(held.combiner));
   const hb: Scored[] = benignTexts.map((t) => ({ set: 'benign', score: hd.scan(t).score, ms: 0, bytes: 0 }));
-  const bs = hb.map((r) => r.score).sort((x, y) => x - y);
-  const t1 = (bs[bs.length - 1 - Math.floor(bs.length * 0.01)] ?? 0) + 1e-9;
+  const t1 = thresholdAt1(hb);
   lines.push('');
   lines.push(`BIPIA CATEGORIES NEVER TRAINED ON (a model trained without them; its 1% FPR threshold ${t1.toFixed(3)}, FPR ${pct(rec(t1, hb))}; FPR @0.5 ${pct(rec(0.5, hb))})`);
   lines.push(`  text: ${HELDOUT_TEXT_CATEGORIES.join(', ')}; code: ${HELDOUT_CODE_CATEGORIES.join(', ')}`);

@@ -48,6 +48,7 @@
 import { prng } from '../src/policy/defaults.ts';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { normalize } from '../src/sentinel/normalize.ts';
 import { LEXICON_EXCLUDED_LANGUAGES, conceptHits } from '../src/sentinel/lexicon.ts';
 import { FeatureExtractor, encodeModel, logitOf, sigmoid } from '../src/sentinel/classifier.ts';
@@ -60,11 +61,23 @@ import { encodeStructure, loadModel, structureLogitOf } from '../src/sentinel/cl
 import { Detector } from '../src/sentinel/detector.ts';
 import { fitCombiner, loadCombiner, combinerLogit, type Combiner, type CombinerFile, type Evidence } from '../src/sentinel/combiner.ts';
 
+/**
+ * An experiment knob from the environment (see the list above); unset, its default. A value that is not
+ * a finite number is refused, naming the variable, rather than silently training another model.
+ */
+function knob(name: string, dflt: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name}=${JSON.stringify(raw)} is not a non-negative number; unset it to train the shipped model`);
+  return v;
+}
+
 // The BIPIA training split ships in the repository (MIT, see data/bipia-train/LICENSE) so that the
 // model is reproducible from a clone alone.
 export const DEFAULT_DATA = new URL('../data/bipia-train', import.meta.url).pathname;
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
-export const BITS = Number(process.env['SENTINEL_BITS'] ?? 19);
+export const BITS = knob('SENTINEL_BITS', 19);
 export const WINDOW = 400;
 export const STRIDE = 200;
 /** Target false-positive rate of the operating threshold on calibration documents (margin below 1%). */
@@ -76,33 +89,43 @@ export const TARGET_FPR = 0.005;
  * documents (homework sheets, leaflets, policies), where it measured 1.1%; 0.8% keeps the operating
  * point at or under 1% there.
  */
-const COMBINER_TARGET_FPR = Number(process.env['SENTINEL_CFPR'] ?? 0.008);
+const COMBINER_TARGET_FPR = knob('SENTINEL_CFPR', 0.008);
 /** Weight of a hand-written benign corpus document (rare and hard negatives count more than BIPIA's many tables). */
-const CORPUS_BENIGN_WEIGHT = Number(process.env['SENTINEL_CBW'] ?? 3);
+const CORPUS_BENIGN_WEIGHT = knob('SENTINEL_CBW', 3);
 /** Documents each corpus attack is planted in. */
-const CORPUS_PLANTINGS = Number(process.env['SENTINEL_PLANT'] ?? 6);
+const CORPUS_PLANTINGS = knob('SENTINEL_PLANT', 6);
 /**
  * Plantings of each BIPIA-style corpus attack (attacks-corpus-bipia-style-*: plain requests aimed at the
  * assistant, no override wording). Fewer than the other corpora: at full weight they taught the model
  * that any imperative is an attack (benign imperative documents flagged 2.5% -> 12.5%).
  */
-const BIPIA_STYLE_PLANTINGS = Number(process.env['SENTINEL_BSTYLE'] ?? 2);
+const BIPIA_STYLE_PLANTINGS = knob('SENTINEL_BSTYLE', 2);
 /**
  * Plantings of each paraphrase corpus attack (attacks-corpus-paraphrase-*: thirteen families written
  * without the usual override wording). Fewer than the other corpora: at six, their weight crowded out
  * the BIPIA attacks (held-out code categories 94% -> 78% at 1% FPR).
  */
-const PARAPHRASE_PLANTINGS = Number(process.env['SENTINEL_PARA'] ?? 2);
+const PARAPHRASE_PLANTINGS = knob('SENTINEL_PARA', 2);
 /** Calibration contexts each held-back BIPIA attack is planted in for the combiner (0: none held back). */
-const BIPIA_COMBINER_PLANTINGS = Number(process.env['SENTINEL_BIPIA_COMB'] ?? 20);
+const BIPIA_COMBINER_PLANTINGS = knob('SENTINEL_BIPIA_COMB', 20);
 /** Contexts each BIPIA training attack is planted in. */
-const BIPIA_PLANTINGS = Number(process.env['SENTINEL_BIPIA'] ?? 8);
+const BIPIA_PLANTINGS = knob('SENTINEL_BIPIA', 8);
 /** Enciphered plantings of each paraphrase corpus attack (weighed down like PARAPHRASE_PLANTINGS). */
-const PARAPHRASE_CIPHER_VIEWS = Number(process.env['SENTINEL_PARA_CIPHER'] ?? 1);
+const PARAPHRASE_CIPHER_VIEWS = knob('SENTINEL_PARA_CIPHER', 1);
 /** Enciphered plantings of each corpus attack (the unfamiliar-language view; see unitsOf). */
-const CIPHER_VIEWS = Number(process.env['SENTINEL_CIPHER'] ?? 3);
+const CIPHER_VIEWS = knob('SENTINEL_CIPHER', 3);
 /** Plantings of each corpus attack with typos (see typos()): misspelt attacks dodge word features. */
-const TYPO_VIEWS = Number(process.env['SENTINEL_TYPO'] ?? 1);
+const TYPO_VIEWS = knob('SENTINEL_TYPO', 1);
+
+/**
+ * How often a corpus attack is planted, plainly and in the cipher view, by the corpus it comes from: the
+ * BIPIA-style and paraphrase corpora are weighed down (see their constants); the others get the defaults.
+ */
+function corpusWeight(a: Attack): { plantings: number; cipherViews: number } {
+  if (a.source?.startsWith('attacks-corpus-bipia-style')) return { plantings: BIPIA_STYLE_PLANTINGS, cipherViews: CIPHER_VIEWS };
+  if (a.source?.startsWith('attacks-corpus-paraphrase')) return { plantings: PARAPHRASE_PLANTINGS, cipherViews: Math.min(PARAPHRASE_CIPHER_VIEWS, CIPHER_VIEWS) };
+  return { plantings: CORPUS_PLANTINGS, cipherViews: CIPHER_VIEWS };
+}
 
 export const HELDOUT_TEXT_CATEGORIES = ['Learning and Tutoring', 'Language Translation', 'Homophonic Substitution', 'Space Removal & Grouping', 'Persuasion', 'Malware Distribution'];
 export const HELDOUT_CODE_CATEGORIES = ['Memory Scanning', 'Crippling Critical Infrastructures', 'Cryptocurrency Mining'];
@@ -317,7 +340,7 @@ interface Example { f: Int32Array; y: number; w: number }
 // 0 = off. At 0.25 it lifted held-out-language task injection (7% -> 72% at the operating point) but
 // tripled false positives on READMEs and imperative documents (FPR at 0.5: 3% -> 12%), so it is off
 // until the calibration set covers those documents.
-const STRUCTURE_DROPOUT = Number(process.env['SENTINEL_SDROP'] ?? 0);
+const STRUCTURE_DROPOUT = knob('SENTINEL_SDROP', 0);
 function withStructureOnly(out: Example[], e: Example, kind: 'window' | 'segment'): void {
   out.push(e);
   if (kind !== 'segment') return;
@@ -391,8 +414,8 @@ function sgd(ex: readonly Example[], wPos: number, wNeg: number, group: 'all' | 
   const weights = new Float64Array(1 << BITS);
   let bias = 0;
   const l2 = 1e-4; // 1e-5 made the calibration scores saturate (threshold clamped at its cap)
-  const epochs = Number(process.env['SENTINEL_EPOCHS'] ?? 12);
-  const focal = Number(process.env['SENTINEL_FOCAL'] ?? 0);
+  const epochs = knob('SENTINEL_EPOCHS', 12);
+  const focal = knob('SENTINEL_FOCAL', 0);
   for (let ep = 0; ep < epochs; ep++) {
     const lr = 0.5 / (1 + ep * 0.5);
     const order = shuffle([...ex], rnd);
@@ -532,7 +555,7 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
   for (const d of sp.corpusBenign) { const l = byLang.get(d.lang) ?? []; l.push(d.text); byLang.set(d.lang, l); }
   for (const a of sp.corpusAttacks) {
     const same = byLang.get(a.lang) ?? [];
-    const plantings = a.source?.startsWith('attacks-corpus-bipia-style') ? BIPIA_STYLE_PLANTINGS : a.source?.startsWith('attacks-corpus-paraphrase') ? PARAPHRASE_PLANTINGS : CORPUS_PLANTINGS;
+    const plantings = corpusWeight(a).plantings;
     for (let k = 0; k < plantings; k++) {
       const pool = k % 2 === 0 && same.length > 0 ? same : hosts;
       examplesOfPositive(fx, insertAttack(pool[Math.floor(rnd() * pool.length)]!, a.text, positions[k % 3]!), ex);
@@ -587,9 +610,7 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
     let seed = 1;
     for (const a of sp.corpusAttacks) {
       const same = byLang.get(a.lang) ?? [];
-      // The paraphrase corpus is weighed down here too (one view), for the reason given at PARAPHRASE_PLANTINGS.
-      const views = a.source?.startsWith('attacks-corpus-paraphrase') ? Math.min(PARAPHRASE_CIPHER_VIEWS, CIPHER_VIEWS) : CIPHER_VIEWS;
-      for (let k = 0; k < views; k++) {
+      for (let k = 0; k < corpusWeight(a).cipherViews; k++) {
         const pool = same.length > 0 ? same : hosts;
         examplesOfPositive(fx, insertAttack(pool[Math.floor(cr() * pool.length)]!, a.text, positions[k % 3]!), ex, seed++);
       }
@@ -660,16 +681,15 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const args = process.argv.slice(2);
-  const known = new Set(['--data', '--out', '--hold-out-categories']);
-  for (let k = 0; k < args.length; k++) {
-    if (!known.has(args[k]!)) { process.stderr.write(`train-sentinel: unknown option ${args[k]} (options: --data DIR, --out FILE, --hold-out-categories)\n`); process.exit(2); }
-    if (args[k] !== '--hold-out-categories') { if (args[k + 1] === undefined || args[k + 1]!.startsWith('--')) { process.stderr.write(`train-sentinel: ${args[k]} needs a value\n`); process.exit(2); } k++; }
+  let a: { data?: string; out?: string; 'hold-out-categories'?: boolean };
+  try {
+    a = parseArgs({ options: { data: { type: 'string' }, out: { type: 'string' }, 'hold-out-categories': { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    process.stderr.write(`train-sentinel: ${(e as Error).message} (options: --data DIR, --out FILE, --hold-out-categories)\n`);
+    process.exit(2);
   }
-  const opt = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
-  const dataDir = opt('--data') ?? DEFAULT_DATA;
-  const { model, report } = train(dataDir, { holdOutCategories: args.includes('--hold-out-categories') });
-  const out = opt('--out') ?? `${REPO}src/sentinel/model.json`;
+  const { model, report } = train(a.data ?? DEFAULT_DATA, { holdOutCategories: a['hold-out-categories'] === true });
+  const out = a.out ?? `${REPO}src/sentinel/model.json`;
   writeFileSync(out, JSON.stringify(model) + '\n');
   process.stdout.write(`train-sentinel: ${report}\nwrote ${out} (${JSON.stringify(model).length} bytes)\n`);
 }

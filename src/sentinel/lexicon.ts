@@ -22,7 +22,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { TokenSpans } from './rules.ts';
+import { IntPairs, type TokenSpans } from './rules.ts';
 
 export const CONCEPTS = ['OVR', 'PRIOR', 'INSTR', 'SYS', 'SECRET', 'SEND', 'LINK', 'ROLE', 'NEW', 'URGENT', 'USER', 'HIDE', 'REVEAL', 'DOC', 'DELETE', 'PAY', 'APPROVE', 'TOOL', 'VOID', 'TASK', 'ONLY', 'PROMOTE', 'SUMMARY'] as const;
 export type Concept = (typeof CONCEPTS)[number];
@@ -38,7 +38,6 @@ export const LEXICON_EXCLUDED_LANGUAGES: readonly string[] = ['fo', 'lb', 'mt', 
 /** Shortest stem (characters before '*'): shorter ones would match unrelated words. */
 const MIN_STEM = 4;
 /** Typo-tolerant matching (see conceptHits): tokens of this many characters, edits after the first FUZZY_FROM, forms of FUZZY_MIN_FORM+. */
-const FUZZY = process.env['SENTINEL_FUZZY'] !== '0';
 const FUZZY_MIN_TOKEN = 6, FUZZY_MAX_TOKEN = 24, FUZZY_FROM = 2, FUZZY_MIN_FORM = 6;
 /** Trie steps the fuzzy walks of one text may take, per character (prose in the corpora takes 1.9 on average; crafted text is cut off). */
 const FUZZY_STEPS_PER_CHAR = 4;
@@ -304,16 +303,8 @@ export interface ConceptHits { readonly count: number; readonly pos: Int32Array;
  * in the substring trie.
  */
 export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
-  let cap = 64, count = 0;
-  let pos = new Int32Array(cap), bitsOut = new Int32Array(cap);
-  const push = (p: number, b: number): void => {
-    if (count === cap) {
-      cap *= 2;
-      const p2 = new Int32Array(cap); p2.set(pos); pos = p2;
-      const b2 = new Int32Array(cap); b2.set(bitsOut); bitsOut = b2;
-    }
-    pos[count] = p; bitsOut[count] = b; count++;
-  };
+  const hits = new IntPairs(64);
+  const push = (p: number, b: number): void => hits.push(p, b);
   const stem = WORDS.stem, word = WORDS.word;
   const walk = (a: number, b: number): number => {
     let n = 0, bits = 0;
@@ -379,13 +370,13 @@ export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
     if (bits === 0 && b - a > 2 && (c0 === 0x648 || c0 === 0x641)) bits = walk(a + 1, b);
     // Misspelt on purpose or by haste ("insturctions", "igonre"): a long alphabetic token that is no
     // form may be one typo away from one (Latin, Greek, Cyrillic, Armenian; bounded walks: linear in the text).
-    if (bits === 0 && FUZZY && fuzzySteps > 0 && b - a >= FUZZY_MIN_TOKEN && b - a <= FUZZY_MAX_TOKEN && c0 >= 0x61 && c0 < 0x590) bits = fuzzy(a, b);
+    if (bits === 0 && fuzzySteps > 0 && b - a >= FUZZY_MIN_TOKEN && b - a <= FUZZY_MAX_TOKEN && c0 >= 0x61 && c0 < 0x590) bits = fuzzy(a, b);
     if (hasSubs) bits |= subAt(a, b);
     if (bits !== 0) push(a, bits);
     if (hasSubs) for (let i = a + 1; i < b; i++) { const sb = subAt(i, b); if (sb !== 0) push(i, sb); }
   }
   lastFuzzySteps = FUZZY_STEPS_PER_CHAR * text.length + 4096 - fuzzySteps;
-  return { count, pos, bits: bitsOut };
+  return { count: hits.count, pos: hits.first, bits: hits.second };
 }
 /** Fuzzy trie steps the last conceptHits call took (for tests and measurement). */
 export let lastFuzzySteps = 0;

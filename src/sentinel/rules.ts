@@ -303,6 +303,27 @@ export function tokenize(s: string, ends?: number[]): string[] {
 }
 
 /**
+ * Pairs of integers in two arrays that grow together (a token's start and end, a hit's position and
+ * bits): what the linear scans over a text emit, with no object per pair.
+ */
+export class IntPairs {
+  first: Int32Array;
+  second: Int32Array;
+  count = 0;
+  constructor(capacity: number) {
+    this.first = new Int32Array(Math.max(1, capacity));
+    this.second = new Int32Array(Math.max(1, capacity));
+  }
+  push(a: number, b: number): void {
+    if (this.count === this.first.length) {
+      const f = new Int32Array(this.count * 2); f.set(this.first); this.first = f;
+      const g = new Int32Array(this.count * 2); g.set(this.second); this.second = g;
+    }
+    this.first[this.count] = a; this.second[this.count] = b; this.count++;
+  }
+}
+
+/**
  * Tokens of a whole text as offsets, computed once and shared by the rules, the classifier's windows and
  * segments, and the segment context features (no string per token). Token k is s[start[k], end[k]):
  * either a maximal run of token characters (`end` is the end of the run; the token itself is its first
@@ -321,17 +342,8 @@ export interface TokenSpans {
 
 export function tokenSpans(s: string): TokenSpans {
   const n = s.length;
-  let cap = 16 + (n >> 3);
-  let start = new Int32Array(cap), end = new Int32Array(cap);
-  let count = 0;
-  const push = (a: number, b: number): void => {
-    if (count === cap) {
-      cap *= 2;
-      const s2 = new Int32Array(cap); s2.set(start); start = s2;
-      const e2 = new Int32Array(cap); e2.set(end); end = e2;
-    }
-    start[count] = a; end[count] = b; count++;
-  };
+  const out = new IntPairs(16 + (n >> 3));
+  const push = (a: number, b: number): void => out.push(a, b);
   let i = 0;
   while (i < n) {
     const c = s.charCodeAt(i);
@@ -344,7 +356,7 @@ export function tokenSpans(s: string): TokenSpans {
     while (i < n && TOKEN_CHAR[s.charCodeAt(i)] === 1) i++;
     push(a, i);
   }
-  return { count, start, end };
+  return { count: out.count, start: out.first, end: out.second };
 }
 
 /**
