@@ -108,6 +108,8 @@ const STRONG_RULE = 0.7;
 /** Words of decoded base64/hex text that make it "encoded prose", and the score that alone gives. */
 const ENCODED_PROSE_WORDS = 8;
 const ENCODED_PROSE_SCORE = 0.55;
+/** Words one scrambled run (Caesar-shifted or backwards) must read in its view to count as encoded prose. */
+const SCRAMBLED_PROSE_WORDS = 6;
 /** Score of an image link whose URL carries data to fill in (see markup.ts classifyUrl). */
 const EXFIL_LINK_SCORE = 0.6;
 /** Score of text written in invisible Unicode tag characters (three words or more). */
@@ -176,7 +178,8 @@ export class Detector {
     return this.scanSegment(input, 0, { chars: input.length + 4096 });
   }
 
-  private scanSegment(raw: string, depth: number, budget: { chars: number }): SegmentResult {
+  /** `unscrambled`: `raw` is text a Caesar or backwards reading produced (it is not read that way again). */
+  private scanSegment(raw: string, depth: number, budget: { chars: number }, unscrambled = false): SegmentResult {
     const reasons: string[] = [];
     const e = emptyEvidence();
     const n = normalize(raw);
@@ -221,9 +224,9 @@ export class Detector {
 
     let hiddenScore = 0, decodedScore = 0, rot13Score = 0, hiddenProse = false;
     if (depth < MAX_DECODE_DEPTH) {
-      const sub = (text: string, label: string, always: boolean): number => {
+      const sub = (text: string, label: string, always: boolean, fromScrambled = false): number => {
         budget.chars -= text.length;
-        const r = this.scanSegment(text, depth + 1, budget);
+        const r = this.scanSegment(text, depth + 1, budget, fromScrambled);
         if (always || r.score >= REPORT_AT) reasons.push(label, ...r.reasons.map((x) => `${label}>${x}`));
         return r.score;
       };
@@ -237,12 +240,16 @@ export class Detector {
       }
       // Scrambled letters: sentences that read as words only after a Caesar shift (rot13 among them)
       // or backwards are decoded and rescanned.
-      const scr = scrambled(n.text);
+      // (Text already read in such a view is not read again: its own words, shifted, would read back.)
+      const scr = unscrambled ? null : scrambled(n.text);
       if (scr !== null && budget.chars > 0) {
         const how = scr.views.join('+');
-        rot13Score = sub(scr.text, `decoded:${how}`, false);
+        // Prose that reads only shifted or backwards is hidden like prose in base64: benign documents
+        // hardly ever carry it (across 3,700 benign documents no run read more than 4 words).
+        if (scr.longest >= SCRAMBLED_PROSE_WORDS) { e.encodedProse = 1; reasons.push(`scrambled-prose:${how}`); }
+        rot13Score = sub(scr.text, `decoded:${how}`, false, true);
         // And in place, with its document around it, like other decoded prose.
-        if (n.text.length <= MAX_REVEAL && budget.chars >= scr.inPlace.length) rot13Score = Math.max(rot13Score, sub(scr.inPlace, `decoded:${how}-in-context`, false));
+        if (n.text.length <= MAX_REVEAL && budget.chars >= scr.inPlace.length) rot13Score = Math.max(rot13Score, sub(scr.inPlace, `decoded:${how}-in-context`, false, true));
       }
       // Encoded segments. Prose hidden in base64 or hex is how "stealth" injections travel; URL-encoding
       // and entities are common in benign text, so for them only the content counts.

@@ -293,6 +293,21 @@ function isNoSpaceScript(c: number): boolean {
   return (c >= 0x0e00 && c < 0x10a0) || (c >= 0x1780 && c < 0x1800) || (c >= 0x3040 && c < 0xa000) || (c >= 0xac00 && c < 0xd7b0) || (c >= 0xf900 && c < 0xfb00);
 }
 
+/**
+ * Whether text[a, b) (normalised, one token), read forwards or backwards, is a form of the lexicon: a
+ * whole word, or a word that starts with a stem. Exact, no typo tolerance. segments.ts reads backwards
+ * text with it.
+ */
+export function isConceptWord(text: string, a: number, b: number, backwards = false): boolean {
+  let n = 0;
+  for (let k = 0; k < b - a; k++) {
+    n = WORDS.child(n, text.charCodeAt(backwards ? b - 1 - k : a + k));
+    if (n < 0) return false;
+    if (k + 1 >= MIN_STEM && WORDS.stem[n] !== 0) return true;
+  }
+  return WORDS.word[n] !== 0;
+}
+
 /** Where concepts occur in a text: hit k is at character pos[k] (ascending) with concept bits bits[k]. */
 export interface ConceptHits { readonly count: number; readonly pos: Int32Array; readonly bits: Int32Array }
 

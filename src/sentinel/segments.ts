@@ -10,7 +10,7 @@
  * MAX_SEGMENT characters. Everything here is one pass over the text (plus a token-count map): linear.
  */
 import { clipTokens, firstTokenAfter, isTokenChar, MAX_TOKEN, type TokenSpans } from './rules.ts';
-import { CLOSED_SUBS, CLOSED_WORDS } from './lexicon.ts';
+import { CLOSED_SUBS, CLOSED_WORDS, isConceptWord } from './lexicon.ts';
 
 export const MAX_SEGMENT = 320;
 
@@ -444,7 +444,6 @@ const COMMON = new Set(('the and to of a in is you your that it for on with as a
  * word or a closed-class word of any language written backwards. One map lookup per token.
  */
 const REVERSED = 26;
-const MAX_COMMON = Math.max(...[...COMMON].map((w) => w.length));
 const ALT_VIEWS = new Map<string, number>();
 function shiftWord(w: string, k: number): string {
   let o = '';
@@ -458,52 +457,154 @@ for (const w of new Set([...COMMON, ...[...KNOWN].filter((x) => x.length >= 4 &&
   for (let k = 1; k < 26; k++) { const t = shiftWord(w, k); ALT_VIEWS.set(t, (ALT_VIEWS.get(t) ?? 0) | (1 << k)); }
 }
 for (const w of KNOWN) { const r = [...w].reverse().join(''); if (r !== w) ALT_VIEWS.set(r, (ALT_VIEWS.get(r) ?? 0) | (1 << REVERSED)); }
-const MAX_ALT = Math.max(...[...ALT_VIEWS.keys()].map((w) => w.length));
 
 /** A segment that reads as words only in another view, and that view (a shift 1..25, or REVERSED). */
-interface Scrambled { readonly seg: Segment; readonly view: number }
+interface Scrambled { readonly seg: Segment; readonly view: number; readonly inView: number }
+
+/** Tokens a run of one view may skip (words that read in no view: names, numbers, long words). */
+const RUN_GAP = 4;
+/** Fewest words that read in a view for a run to count as scrambled prose. */
+const RUN_MIN_WORDS = 3;
+
+/** An open run of tokens that read in one view: where it starts and ends, how many tokens it spans. */
+interface Run { start: number; end: number; firstTok: number; lastTok: number; inView: number }
 
 /**
- * Words of text[a, b) (tokens as tokenize finds them in that substring), how many of them are known
- * words as written, and how many become common words in each view (counts[k], k = 1..26).
+ * Runs of `text` that read as common words much more in another view (a Caesar shift 1..25, or
+ * backwards) than as written. Found token by token, not sentence by sentence: a sentence written
+ * backwards has its full stop at its start (".krow siht"), so sentence boundaries do not isolate it,
+ * and a scrambled sentence pasted into a paragraph must not be averaged with the prose around it.
+ * A run of one view goes on while a token reading in that view comes within RUN_GAP tokens of the
+ * last; it counts when RUN_MIN_WORDS or more of its words read in the view, at least a quarter of its
+ * words do, and clearly more than read as written. One pass, at most 26 views per token: linear.
  */
-function viewRates(text: string, a: number, b: number, counts: Int32Array): { words: number; known: number } {
-  counts.fill(0);
-  let words = 0, known = 0;
-  let i = a;
-  while (i < b) {
-    if (!isTokenChar(text.charCodeAt(i))) { i++; continue; }
-    const start = i;
-    while (i < b && isTokenChar(text.charCodeAt(i))) i++;
-    const end = Math.min(i, start + MAX_TOKEN);
-    words++;
-    if (end - start > Math.max(MAX_ALT, MAX_COMMON)) continue;
-    const t = text.slice(start, end);
-    if (COMMON.has(t) || KNOWN.has(t)) known++;
-    const v = ALT_VIEWS.get(t);
-    // Two-letter words shift into other two-letter words by chance ("me" -> "we"): only rot13, the
-    // common case, counts them; a one-letter word ("n" -> "a") never counts.
-    if (v !== undefined && end - start >= 2) for (let k = 1; k <= REVERSED; k++) if (v & (1 << k) && (k === 13 || end - start >= 3)) counts[k]!++;
-  }
-  return { words, known };
-}
-
-/** Segments of `text` that read as common words much more in another view than as written. */
 function scrambledSegments(text: string): Scrambled[] {
-  const out: Scrambled[] = [];
-  const counts = new Int32Array(REVERSED + 1);
-  for (const sg of segment(text)) {
-    const c = viewRates(text, sg.start, sg.end, counts);
-    if (c.words < 3) continue;
-    let best = 0;
-    for (let k = 1; k <= REVERSED; k++) if (counts[k]! > counts[best]!) best = k;
-    if (best === 0) continue;
-    const rate = c.known / c.words, decodedRate = counts[best]! / c.words;
-    // At least two words read in the view: one chance word in a table cell ("jr." -> "we") is not prose.
-    if (decodedRate >= 0.2 && decodedRate > rate + 0.15 && counts[best]! >= 2) out.push({ seg: sg, view: best });
+  const found: Scrambled[] = [];
+  const runs: Array<Run | null> = new Array(REVERSED + 1).fill(null);
+  // Words known as written so far (prefix counts by token), to judge a run against its own words.
+  let tok = 0, knownSoFar = 0;
+  const knownAt: number[] = [];
+  const close = (k: number): void => {
+    const r = runs[k]!;
+    runs[k] = null;
+    // Words of three letters or more in the run (a rot13 run may begin with a two-letter word).
+    const last = Math.min(r.lastTok, knownAt.length - 1), words = Math.max(1, last - r.firstTok + 1);
+    const known = last < r.firstTok ? 0 : knownAt[last]! - (r.firstTok > 0 ? knownAt[r.firstTok - 1]! : 0);
+    if (r.inView >= RUN_MIN_WORDS && r.inView >= 0.25 * words && r.inView / words > known / words + 0.15) found.push({ seg: { start: r.start, end: r.end }, view: k, inView: r.inView });
+  };
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (!isTokenChar(c)) {
+      // A run stays on its line and in its table cell: words in a column of names are not a sentence.
+      if (c === 0x0a || c === 0x7c) for (let k = 1; k <= REVERSED; k++) if (runs[k] !== null && runs[k] !== undefined) close(k);
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n && isTokenChar(text.charCodeAt(i))) i++;
+    const end = Math.min(i, start + MAX_TOKEN);
+    const len = end - start;
+    const t = len <= MAX_VIEW_TOKEN ? text.slice(start, end) : '';
+    let v = t === '' ? undefined : ALT_VIEWS.get(t);
+    // Backwards, a word of the lexicon reads too ("snoitcurtsni", "etnemataidemni"): attacks are
+    // made of them in every language, where few function words are three letters long.
+    if (t.length >= 4 && (v === undefined || (v & (1 << REVERSED)) === 0) && isConceptWord(text, start, end, true)) v = (v ?? 0) | (1 << REVERSED);
+    // Words of one or two letters and numbers neither break a run nor count as words ("ni", "ot" and
+    // "a" fill backwards prose, an account number an instruction), except that rot13 reads two-letter words ("va" -> "in"); other shifts turn
+    // two-letter words into others by chance ("me" -> "we"), so only rot13 counts them.
+    if (isFiller(text, [start, end])) {
+      const r = runs[13];
+      if (len === 2 && v !== undefined && (v & (1 << 13)) !== 0) {
+        if (r === null || r === undefined) runs[13] = { start, end: i, firstTok: tok, lastTok: tok, inView: 1 };
+        else { r.end = i; r.inView++; }
+      }
+      continue;
+    }
+    if (t !== '' && (COMMON.has(t) || KNOWN.has(t) || (t.length >= 4 && isConceptWord(text, start, end)))) knownSoFar++;
+    knownAt.push(knownSoFar);
+    for (let k = 1; k <= REVERSED; k++) { const r = runs[k]; if (r !== null && r !== undefined && tok - r.lastTok > RUN_GAP) close(k); }
+    if (v !== undefined) {
+      for (let k = 1; k <= REVERSED; k++) {
+        if ((v & (1 << k)) === 0) continue;
+        const r = runs[k];
+        if (r === null || r === undefined) runs[k] = { start, end: i, firstTok: tok, lastTok: tok, inView: 1 };
+        else { r.end = i; r.lastTok = tok; r.inView++; }
+      }
+    }
+    tok++;
   }
-  return out;
+  for (let k = 1; k <= REVERSED; k++) if (runs[k] !== null && runs[k] !== undefined) close(k);
+  // Runs of different views that overlap form a cluster; the run with the most words in view stands
+  // for it (one sweep in text order). Each kept run is widened to the punctuation that touches it
+  // (".krow siht" keeps its full stop; at most WIDEN characters a side).
+  found.sort((x, y) => x.seg.start - y.seg.start);
+  const kept: Scrambled[] = [];
+  const keep = (x: Scrambled): void => {
+    let a = x.seg.start, b = x.seg.end;
+    // Words at either edge that read in no view but are no words as written either ("sueapu" after "va"
+    // is rot13's "french" after "in") belong to it: up to EDGE_WORDS a side, on its line.
+    // (Words of one or two letters and numbers on the way are taken along: "lq iuhqfk.")
+    for (let w = 0, words = 0; w < 2 * RUN_GAP && words < EDGE_WORDS; w++) {
+      const t = tokenBefore(text, a);
+      if (t === null || (!isFiller(text, t) && isKnownWord(text, t))) break;
+      a = t[0];
+      if (!isFiller(text, t)) words++;
+    }
+    for (let w = 0, words = 0; w < 2 * RUN_GAP && words < EDGE_WORDS; w++) {
+      const t = tokenAfter(text, b);
+      if (t === null || (!isFiller(text, t) && isKnownWord(text, t))) break;
+      b = t[1];
+      if (!isFiller(text, t)) words++;
+    }
+    for (let w = 0; w < WIDEN && a > 0 && !isBreak(text.charCodeAt(a - 1)); w++) a--;
+    for (let w = 0; w < WIDEN && b < n && !isBreak(text.charCodeAt(b)); w++) b++;
+    kept.push({ seg: { start: a, end: b }, view: x.view, inView: x.inView });
+  };
+  let best: Scrambled | null = null, clusterEnd = -1;
+  for (const x of found) {
+    if (best !== null && x.seg.start >= clusterEnd) { keep(best); best = null; }
+    if (best === null || x.inView > best.inView) best = x;
+    clusterEnd = Math.max(clusterEnd, x.seg.end);
+  }
+  if (best !== null) keep(best);
+  return kept;
 }
+const WIDEN = 8;
+const EDGE_WORDS = 3;
+/** Longest token looked up in the views (longer ones are no common or lexicon word). */
+const MAX_VIEW_TOKEN = 40;
+/** A token that neither breaks nor extends a run: one or two characters, or no letter. */
+function isFiller(text: string, t: readonly [number, number]): boolean { return t[1] - t[0] < 3 || !hasLetter(text, t[0], t[1]); }
+function hasLetter(text: string, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) { const c = text.charCodeAt(i); if (c < 0x30 || c > 0x39) return true; }
+  return false;
+}
+/** The token before offset `at` on the same line (past at most WIDEN spaces and punctuation), or null. */
+function tokenBefore(text: string, at: number): [number, number] | null {
+  let i = at, w = 0;
+  while (i > 0 && !isTokenChar(text.charCodeAt(i - 1))) { if (text.charCodeAt(i - 1) === 0x0a || ++w > WIDEN) return null; i--; }
+  if (i === 0) return null;
+  const end = i;
+  while (i > 0 && end - i < MAX_TOKEN && isTokenChar(text.charCodeAt(i - 1))) i--;
+  return [i, end];
+}
+/** The token after offset `at` on the same line, or null. */
+function tokenAfter(text: string, at: number): [number, number] | null {
+  let i = at, w = 0;
+  while (i < text.length && !isTokenChar(text.charCodeAt(i))) { if (text.charCodeAt(i) === 0x0a || ++w > WIDEN) return null; i++; }
+  if (i === text.length) return null;
+  const start = i;
+  while (i < text.length && i - start < MAX_TOKEN && isTokenChar(text.charCodeAt(i))) i++;
+  return [start, i];
+}
+/** Whether the token text[t[0], t[1]) is a word prose reads as written. */
+function isKnownWord(text: string, t: readonly [number, number]): boolean {
+  const w = text.slice(t[0], t[1]);
+  return COMMON.has(w) || KNOWN.has(w);
+}
+function isBreak(c: number): boolean { return isSpace(c) || c === 0x0a; }
 
 /** text[seg] read in its view: shifted back, or reversed. */
 function unscramble(text: string, x: Scrambled): string {
@@ -526,10 +627,11 @@ function viewName(view: number): string {
  * Scrambled letters have no syntax to find: decode the segments of normalised `text` that read as
  * words much more after a Caesar shift (rot13 included) or written backwards than as they stand.
  * Returns the decoded segments joined (`text`), the names of the views found, and `text` with those
- * segments decoded in place (`inPlace`, so they can be read with their document around them); null
- * when there are none. One pass finds the segments for all three.
+ * segments decoded in place (`inPlace`, so they can be read with their document around them), and the
+ * most words one of them reads in its view (`longest`); null when there are none. One pass finds the
+ * segments for all three.
  */
-export function scrambled(text: string): { text: string; views: string[]; inPlace: string } | null {
+export function scrambled(text: string): { text: string; views: string[]; inPlace: string; longest: number } | null {
   const segs = scrambledSegments(text);
   if (segs.length === 0) return null;
   // A backwards segment was written either as a whole (word order reversed too) or word by word:
@@ -537,7 +639,7 @@ export function scrambled(text: string): { text: string; views: string[]; inPlac
   const lines = segs.map((x) => (x.view === REVERSED ? `${unscramble(text, x)}\n${reverseEachWord(text.slice(x.seg.start, x.seg.end))}` : unscramble(text, x)));
   let inPlace = '', at = 0;
   for (const x of segs) { inPlace += text.slice(at, x.seg.start) + unscramble(text, x); at = x.seg.end; }
-  return { text: lines.join('\n'), views: [...new Set(segs.map((x) => viewName(x.view)))], inPlace: inPlace + text.slice(at) };
+  return { text: lines.join('\n'), views: [...new Set(segs.map((x) => viewName(x.view)))], inPlace: inPlace + text.slice(at), longest: segs.reduce((m, x) => Math.max(m, x.inView), 0) };
 }
 
 /** scrambled() without the in-place text: the decoded segments and their views, or null. */
