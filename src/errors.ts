@@ -32,6 +32,7 @@ export type SiosErrorCode =
   | 'ERR_EGRESS'            // the egress gateway refused a connection
   | 'ERR_ATTESTATION'       // TPM evidence is missing, stale or does not match
   | 'ERR_UNSUPPORTED'
+  | 'ERR_TIMEOUT'           // work ran past its time limit and was stopped
   | 'ERR_INTERNAL';
 
 export class SiosError extends Error {

@@ -113,9 +113,12 @@ export function vocab(): Record<string, number> {
 /**
  * The classifier as ONNX bytes (opset 13: Unsqueeze and ReduceSum take axes as an input).
  * `seq` fixes the sequence dimension (as a model with position embeddings effectively does);
- * by default it is symbolic.
+ * by default it is symbolic. `slow` adds work that changes nothing: an N x N matrix filled from the
+ * input, N = 1 + 1024 x (the number of "xyzzy" tokens), is multiplied by itself, summed and added
+ * times zero. Text without the trigger word costs nothing; TRIGGER's three are 3073^3 multiply-adds,
+ * seconds of one core: a scan that must be stopped.
  */
-export function buildModel(seq: number | string = 'sequence'): Uint8Array {
+export function buildModel(seq: number | string = 'sequence', slow = false): Uint8Array {
   const voc = vocab();
   const V = Object.keys(voc).length;
   const emb = new Float32Array(V * 2);
@@ -134,8 +137,28 @@ export function buildModel(seq: number | string = 'sequence'): Uint8Array {
     node('ReduceSum', ['m', 'axis1'], ['c'], { keepdims: 1 }),
     node('Div', ['s', 'c'], ['mean']),
     node('MatMul', ['mean', 'W'], ['z']),
-    node('Add', ['z', 'b'], ['logits']),
+    ...(slow ? [
+      node('Equal', ['input_ids', 'xyzzy'], ['isX']),
+      node('Cast', ['isX'], ['isXi'], { to: INT64 }),
+      node('ReduceSum', ['isXi', 'axis1'], ['count'], { keepdims: 0 }),
+      node('Mul', ['count', 'k'], ['kc']),
+      node('Add', ['kc', 'one'], ['N']),
+      node('Concat', ['N', 'N'], ['NN'], { axis: 0 }),
+      node('ReduceSum', ['mean', 'axis1'], ['x'], { keepdims: 1 }),
+      node('Expand', ['x', 'NN'], ['X']),
+      node('MatMul', ['X', 'X'], ['XX']),
+      node('ReduceSum', ['XX'], ['r1'], { keepdims: 1 }),
+      node('Mul', ['r1', 'zero'], ['nothing']),
+      node('Add', ['z', 'nothing'], ['z2']),
+      node('Add', ['z2', 'b'], ['logits']),
+    ] : [node('Add', ['z', 'b'], ['logits'])]),
   ]) graph.message(1, n);
+  if (slow) {
+    graph.message(5, tensor('one', [1], BigInt64Array.from([1n])));
+    graph.message(5, tensor('k', [1], BigInt64Array.from([1024n])));
+    graph.message(5, tensor('xyzzy', [1], BigInt64Array.from([BigInt(voc['xyzzy']!)])));
+    graph.message(5, tensor('zero', [1], Float32Array.from([0])));
+  }
   graph.string(2, 'sios-test-injection-classifier');
   graph.message(5, tensor('embedding', [V, 2], emb));
   graph.message(5, tensor('W', [2, 2], W));
@@ -177,10 +200,10 @@ export function buildTokenizer(): Record<string, unknown> {
   };
 }
 
-/** Writes model.onnx (see buildModel for `seq`) and tokenizer.json into `dir` (created); returns the directory. */
-export function writePackFiles(dir: string, seq?: number): string {
+/** Writes model.onnx (see buildModel for `seq` and `slow`) and tokenizer.json into `dir` (created); returns the directory. */
+export function writePackFiles(dir: string, seq?: number, slow = false): string {
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'model.onnx'), buildModel(seq));
+  fs.writeFileSync(path.join(dir, 'model.onnx'), buildModel(seq, slow));
   fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(buildTokenizer()));
   return dir;
 }

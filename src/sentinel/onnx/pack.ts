@@ -20,6 +20,7 @@ import {
 } from './manifest.ts';
 import { packHas, packRoot, readPackFile, readSmallFile, writeAtomic } from './files.ts';
 import { OnnxClassifier, openSession, type ClassifierLimits, type WindowScore } from './runtime.ts';
+import { ThreadedOnnxClassifier } from './thread.ts';
 import { round3, toScore } from '../detector.ts';
 
 /** Bound on the envelope file: a 64 KiB manifest plus a 3309-byte signature in base64url, pretty-printed. */
@@ -90,8 +91,8 @@ export class OnnxDetector {
   readonly manifest: DetectorManifest;
   readonly digest: string;
   readonly signer: string;
-  readonly #classifier: OnnxClassifier;
-  private constructor(p: VerifiedPack, c: OnnxClassifier) {
+  readonly #classifier: ThreadedOnnxClassifier;
+  private constructor(p: VerifiedPack, c: ThreadedOnnxClassifier) {
     this.manifest = p.manifest;
     this.digest = p.digest;
     this.signer = p.signer;
@@ -102,7 +103,7 @@ export class OnnxDetector {
   static async load(dir: string, trust: TrustedPublishers, limits: ClassifierLimits = {}): Promise<OnnxDetector> {
     const p = await openPackEnvelope(dir, trust);
     const files = await readPinned(p);
-    return new OnnxDetector(p, await OnnxClassifier.create(p.manifest, files, limits));
+    return new OnnxDetector(p, await ThreadedOnnxClassifier.create(p.manifest, files, limits));
   }
 
   get ref(): string { return detectorRef(this.manifest); }

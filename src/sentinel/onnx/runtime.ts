@@ -1,7 +1,8 @@
 /**
- * The ONNX classifier at run time: a Hugging Face tokenizer (@huggingface/tokenizers, pure JS) and
- * one onnxruntime-web session (WebAssembly backend, single-threaded: no worker threads, no native
- * addon, nothing downloaded). Both packages are imported on first use only, so the default
+ * The ONNX classifier: a Hugging Face tokenizer (@huggingface/tokenizers, pure JS) and one
+ * onnxruntime-web session (WebAssembly backend, single-threaded within ONNX Runtime, no native addon,
+ * nothing downloaded). It computes on the thread that calls it: loaded packs run it on a worker
+ * thread (thread.ts, worker.ts); signing a pack runs it in place. Both packages are imported on first use only, so the default
  * Sentinel path (no plug-in configured) never loads them.
  *
  * A text is tokenized once without special tokens, cut into overlapping windows of
@@ -36,8 +37,14 @@ export interface ClassifierLimits {
   maxWindows?: number;
   /** Most scans waiting for the session (default 64); more is ERR_RATE_LIMITED. */
   maxQueue?: number;
+  /**
+   * Longest run of one scan on the worker thread, in milliseconds (default 60 000; thread.ts). A
+   * longer scan is stopped and fails with ERR_TIMEOUT. (The in-thread classifier below, used only
+   * while signing a pack, has no clock.)
+   */
+  maxScanMs?: number;
 }
-export const LIMIT_KEYS: readonly string[] = ['maxChars', 'maxWindows', 'maxQueue'];
+export const LIMIT_KEYS: readonly string[] = ['maxChars', 'maxWindows', 'maxQueue', 'maxScanMs'];
 
 export interface WindowScore {
   /** Maximum injection probability over the windows (0 for text without tokens). */
@@ -139,7 +146,7 @@ export class OnnxClassifier {
   #waiting = 0;
   #closed = false;
 
-  private constructor(m: DetectorManifest, ort: OrtModule, session: Ort.InferenceSession, tok: HfTokenizer, frame: { prefix: number[]; suffix: number[] }, limits: Required<ClassifierLimits>) {
+  private constructor(m: DetectorManifest, ort: OrtModule, session: Ort.InferenceSession, tok: HfTokenizer, frame: { prefix: number[]; suffix: number[] }, limits: { maxChars: number; maxWindows: number; maxQueue: number }) {
     this.manifest = m;
     this.#ort = ort;
     this.#session = session;
@@ -280,7 +287,7 @@ export class OnnxClassifier {
   }
 }
 
-function limit(v: number | undefined, name: string, dflt: number): number {
+export function limit(v: number | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isSafeInteger(v) || v < 1) throw new SiosError('ERR_INPUT', `ONNX detector: ${name} must be a positive integer, got ${String(v)}`);
   return v;
