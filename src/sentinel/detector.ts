@@ -247,7 +247,9 @@ export class Detector {
         // Prose that reads only shifted or backwards is hidden like prose in base64: benign documents
         // hardly ever carry it (across 3,700 benign documents no run read more than 4 words).
         if (scr.longest >= SCRAMBLED_PROSE_WORDS) { e.encodedProse = 1; reasons.push(`scrambled-prose:${how}`); }
-        rot13Score = sub(scr.text, `decoded:${how}`, false, true);
+        // At most MAX_REVEAL characters of readings are rescanned: a longer scrambled run has already
+        // set the encoded-prose evidence, and a megabyte written backwards is not scanned three times.
+        rot13Score = sub(scr.text.length > MAX_REVEAL ? scr.text.slice(0, MAX_REVEAL) : scr.text, `decoded:${how}`, false, true);
         // And in place, with its document around it, like other decoded prose.
         if (n.text.length <= MAX_REVEAL && budget.chars >= scr.inPlace.length) rot13Score = Math.max(rot13Score, sub(scr.inPlace, `decoded:${how}-in-context`, false, true));
       }
