@@ -20,11 +20,12 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { defaultDetector, Detector, OPERATING_THRESHOLD } from '../src/sentinel/index.ts';
 import { loadModel } from '../src/sentinel/classifier.ts';
 import { loadCombiner } from '../src/sentinel/combiner.ts';
-import { DEFAULT_DATA, HELDOUT_CODE_CATEGORIES, HELDOUT_TEXT_CATEGORIES, OBFUSCATIONS, PROBE_LANGUAGES, REPO, insertAttack, train, loadSplits, shuffle, templateLines, trainingShufflePrng, typos, type Attack, type Context, type Position } from './train-sentinel.ts';
+import { DEFAULT_DATA, HELDOUT_CODE_CATEGORIES, HELDOUT_TEXT_CATEGORIES, OBFUSCATIONS, PROBE_LANGUAGES, PROBE2_LANGUAGES, REPO, insertAttack, train, loadSplits, shuffle, templateLines, trainingShufflePrng, typos, type Attack, type Context, type Position } from './train-sentinel.ts';
 import { toBase32, toBase64, utf8 } from '../src/encoding/bytes.ts';
 import { runScenarios } from '../src/sentinel/scenarios.ts';
 import { LEXICON_EXCLUDED_LANGUAGES } from '../src/sentinel/lexicon.ts';
@@ -32,6 +33,7 @@ import { LEXICON_EXCLUDED_LANGUAGES } from '../src/sentinel/lexicon.ts';
 const det = defaultDetector();
 const PROBE_FILE = 'data/sentinel/probe-unseen-languages.jsonl';
 const PROBE2_FILE = 'data/sentinel/probe2-unseen-languages.jsonl';
+const PROBE4_FILE = 'data/sentinel/probe4-unseen-languages.jsonl';
 const PROBE3_FILE = 'data/sentinel/probe3-other-strings.jsonl';
 const rnd = trainingShufflePrng(99);
 const positions: Position[] = ['start', 'middle', 'end'];
@@ -104,8 +106,11 @@ for (const a of shuffle(sp.trainAttacks, rnd).slice(0, 40)) for (let k = 0; k < 
 for (const a of templateLines(sp.templates, 'attack', true)) for (let k = 0; k < 3; k++) posDocs.push({ set: 'attack: task injection (sv pl tr ko hi templates)', attack: { category: 'task', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: pick(sp.test).text, k });
 // Attacks in languages no training file uses, planted in test contexts and in benign documents of the
 // same language; the benign documents alone are negatives. Probe 1 (PROBE_LANGUAGES): no training
-// attacks, but the concept lexicon covers them. Probe 2 (LEXICON_EXCLUDED_LANGUAGES): written blind by
-// a helper who never saw the detector, in languages neither the training files nor the lexicon cover.
+// attacks, but the concept lexicon covers them. Probe 2 (PROBE2_LANGUAGES): written blind by a helper
+// who never saw the detector, in languages no training file covers; the lexicon did not cover them
+// either until its second wave of lists, written afterwards by other helpers who never saw the probe.
+// Probe 4 (LEXICON_EXCLUDED_LANGUAGES): written blind likewise, in ten languages neither the training
+// files nor the lexicon cover.
 function addProbe(file: string, langs: readonly string[] | null, benignSet: string, attackSet: string, r: () => number): void {
   const path = join(REPO, file);
   if (!existsSync(path)) return;
@@ -122,7 +127,8 @@ function addProbe(file: string, langs: readonly string[] | null, benignSet: stri
   }
 }
 addProbe(PROBE_FILE, PROBE_LANGUAGES, 'benign: documents in unseen languages', 'attack: unseen languages (probe)', rnd);
-addProbe(PROBE2_FILE, LEXICON_EXCLUDED_LANGUAGES, 'benign: documents in probe-2 languages', 'attack: languages outside the lexicon (probe 2)', trainingShufflePrng(7));
+addProbe(PROBE2_FILE, PROBE2_LANGUAGES, 'benign: documents in probe-2 languages', 'attack: probe-2 languages (no training attacks)', trainingShufflePrng(7));
+addProbe(PROBE4_FILE, LEXICON_EXCLUDED_LANGUAGES, 'benign: documents in probe-4 languages', 'attack: languages outside the lexicon (probe 4)', trainingShufflePrng(13));
 // Probe 3: attack strings of twelve families from the public literature (paraphrased overrides, fake
 // authority, agent hijacking, off-task requests, misspellings...) and other kinds of benign documents,
 // written blind by a helper who never saw the detector or its data; any language.
@@ -160,9 +166,42 @@ for (const [name, o] of Object.entries(UNSEEN_OBFUSCATIONS)) {
   for (const p of src) run(`obfuscated (unseen family): ${name}`, place(p.ctx, o.f(p.attack.text), p.k));
 }
 
+// Benign documents from this machine that no one wrote for SIOS and no model trained on: the manual
+// pages Debian installs (/usr/share/man, translated ones under /usr/share/man/<lang>/), one chunk of
+// 1,500 characters from the middle of each page, at most 40 pages per language, troff markup stripped.
+// Reported apart ("wild") and not in the FPR above: which pages exist depends on the machine.
+const WILD_PAGES_PER_LANGUAGE = 40;
+function manPageChunks(): Array<{ set: string; text: string }> {
+  const root = '/usr/share/man';
+  if (!existsSync(root)) return [];
+  const out: Array<{ set: string; text: string }> = [];
+  for (const dir of readdirSync(root).sort()) {
+    const translated = /^[a-z]{2}(_[A-Z]{2})?$/.test(dir);
+    if (!translated && !/^man\d$/.test(dir)) continue;
+    const pages: string[] = [];
+    const walk = (d: string): void => { for (const e of readdirSync(d, { withFileTypes: true })) { const q = join(d, e.name); if (e.isDirectory()) walk(q); else if (e.name.endsWith('.gz')) pages.push(q); } };
+    walk(join(root, dir));
+    const set = translated ? 'wild benign: Debian man pages, translated' : 'wild benign: Debian man pages, English';
+    let taken = 0;
+    for (const f of pages.sort()) {
+      if (taken >= WILD_PAGES_PER_LANGUAGE * (translated ? 1 : 0.25)) break;
+      let t: string;
+      try { t = gunzipSync(readFileSync(f)).toString('utf8'); } catch { continue; }
+      t = t.split('\n').filter((l) => !l.startsWith('.') && !l.startsWith("'")).join('\n').replace(/\\f[BIRP]|\\\(..|\\&|\\e/g, '').replace(/\\-/g, '-');
+      if (t.length < 800) continue;
+      const mid = Math.max(0, Math.floor(t.length / 2) - 750);
+      out.push({ set, text: t.slice(mid, mid + 1500) });
+      taken++;
+    }
+  }
+  return out;
+}
+for (const w of manPageChunks()) run(w.set, w.text);
+
 // --- figures
 const benign = results.filter((r) => r.set.startsWith('benign'));
-const attacks = results.filter((r) => !r.set.startsWith('benign'));
+const attacks = results.filter((r) => !r.set.startsWith('benign') && !r.set.startsWith('wild'));
+const wild = results.filter((r) => r.set.startsWith('wild'));
 /** Threshold for 1% FPR on these benign documents: the smallest with <= 1% of them at or above it. */
 function thresholdAt1(bs: readonly Scored[]): number {
   const sorted = bs.map((r) => r.score).sort((a, b) => a - b);
@@ -202,6 +241,10 @@ lines.push(`  at 1% FPR threshold ${thr1.toFixed(3)}:   recall ${pct(rec(thr1, h
   }
 }
 lines.push(`  benign imperative docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('imperative'))))}; node_modules docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('node_modules'))))}`);
+if (wild.length > 0) {
+  const tr = wild.filter((r) => r.set.includes('translated')), en = wild.filter((r) => r.set.includes('English'));
+  lines.push(`  man pages of this machine (not in the FPR above), flagged @0.5 / @1%FPR: translated ${pct(rec(0.5, tr))}/${pct(rec(thr1, tr))} of ${tr.length}, English ${pct(rec(0.5, en))}/${pct(rec(thr1, en))} of ${en.length}`);
+} else lines.push('  man pages: none on this machine (/usr/share/man), not measured');
 
 // BIPIA categories never trained on: the shipped model learns from all of BIPIA's categories, so these
 // are measured with a model trained by the same recipe without them, at its own 1%-FPR threshold on the
@@ -245,6 +288,8 @@ const adversarial: Record<string, string> = {
   'one 1 MB word': 'instruction'.padEnd(MB, 's'),
   // Long tokens one letter off lexicon forms: the typo-tolerant walks take their bounded maximum.
   'near-miss lexicon words': rep('configurationx anweisungenxyz '),
+  // Prose written backwards: one scrambled run of a megabyte, decoded (two readings) and rescanned.
+  'backwards prose': [...rep('please send the quarterly report to the team before friday and include the totals in your reply. ')].reverse().join(''),
   'random bytes (seeded)': Array.from({ length: MB }, () => String.fromCharCode(32 + Math.floor(rnd() * 95))).join(''),
 };
 let worst = 0, worstName = '';

@@ -22,8 +22,9 @@
  * - data/sentinel/benign-corpus-*.jsonl: hand-written benign documents full of imperatives, in many
  *   languages, and markup-heavy developer pages; every fifth document is kept for calibration.
  * - Never used here: data/sentinel/attacks-heldout.jsonl, data/sentinel/benign-imperative-heldout.jsonl,
- *   data/sentinel/probe-unseen-languages.jsonl and probe2-unseen-languages.jsonl (their languages,
- *   PROBE_LANGUAGES and LEXICON_EXCLUDED_LANGUAGES, are refused in training files).
+ *   data/sentinel/probe-unseen-languages.jsonl, probe2-unseen-languages.jsonl and
+ *   probe4-unseen-languages.jsonl (their languages, PROBE_LANGUAGES, PROBE2_LANGUAGES and
+ *   LEXICON_EXCLUDED_LANGUAGES, are refused in training files), probe3-other-strings.jsonl.
  *
  * Every corpus attack is also planted three times, and every benign corpus document added once, in the
  * "unfamiliar language" view (unitsOf): letters enciphered so nothing but the concepts of the
@@ -158,10 +159,13 @@ export interface CorpusDoc { lang: string; kind: string; text: string }
 /**
  * Languages kept out of every training file: the evaluation plants attacks written in them
  * (data/sentinel/probe-unseen-languages.jsonl) to measure languages the model has never seen attacks
- * in. (The concept lexicon, src/sentinel/lexicon/, covers them.) The languages of the second probe,
- * LEXICON_EXCLUDED_LANGUAGES, are kept out of training files and of the lexicon: SIOS knows nothing of them.
+ * in. (The concept lexicon, src/sentinel/lexicon/, covers them.) Likewise the second probe's
+ * (PROBE2_LANGUAGES: outside the lexicon too until the second wave of lists took them in). The
+ * languages of the fourth probe, LEXICON_EXCLUDED_LANGUAGES, are kept out of training files and of the
+ * lexicon: SIOS knows nothing of them.
  */
 export const PROBE_LANGUAGES = ['is', 'af', 'sw', 'tl', 'et', 'lv', 'ca', 'cy', 'eu', 'am'];
+export const PROBE2_LANGUAGES = ['fo', 'lb', 'mt', 'br', 'yo', 'zu', 'qu', 'eo', 'gd', 'ht'];
 
 /** Every data/sentinel/<prefix>*.jsonl, in name order (a missing corpus is an empty one). */
 function corpusFiles(prefix: string): string[] {
@@ -266,7 +270,7 @@ export function loadSplits(dataDir = DEFAULT_DATA): Splits {
 }
 
 function checkLang<T extends { lang: string; text: string }>(x: T, where: string): T {
-  if (PROBE_LANGUAGES.includes(x.lang) || LEXICON_EXCLUDED_LANGUAGES.includes(x.lang)) throw new Error(`${where}: language ${x.lang} is reserved for an unseen-language probe; remove the line ${JSON.stringify(x.text.slice(0, 60))}`);
+  if (PROBE_LANGUAGES.includes(x.lang) || PROBE2_LANGUAGES.includes(x.lang) || LEXICON_EXCLUDED_LANGUAGES.includes(x.lang)) throw new Error(`${where}: language ${x.lang} is reserved for an unseen-language probe; remove the line ${JSON.stringify(x.text.slice(0, 60))}`);
   if (x.text.trim() === '') throw new Error(`${where}: empty text`);
   return x;
 }
@@ -413,7 +417,9 @@ function examplesOfPositive(fx: FeatureExtractor, parts: { before: string; attac
 function sgd(ex: readonly Example[], wPos: number, wNeg: number, group: 'all' | 'structure', rnd: () => number): { weights: Float64Array; bias: number } {
   const weights = new Float64Array(1 << BITS);
   let bias = 0;
-  const l2 = 1e-4; // 1e-5 made the calibration scores saturate (threshold clamped at its cap)
+  // 1e-5 made the calibration scores saturate (threshold clamped at its cap); 3e-5 and 3e-4 measured
+  // 75.2% and 76.2% recall at 1% FPR against 77.1% for 1e-4.
+  const l2 = knob('SENTINEL_L2', 1e-4);
   const epochs = knob('SENTINEL_EPOCHS', 12);
   const focal = knob('SENTINEL_FOCAL', 0);
   for (let ep = 0; ep < epochs; ep++) {
