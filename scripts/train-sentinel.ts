@@ -93,6 +93,14 @@ export const TARGET_FPR = 0.005;
 const COMBINER_TARGET_FPR = knob('SENTINEL_CFPR', 0.008);
 /** Weight of a hand-written benign corpus document (rare and hard negatives count more than BIPIA's many tables). */
 const CORPUS_BENIGN_WEIGHT = knob('SENTINEL_CBW', 3);
+// Technical documentation (benign-corpus-techdocs-*: manual pages, admin guides, security policies in
+// 28 languages) is dense in the words attacks use; its weight trades false positives on such
+// documents against recall on plain errands.
+const TECHDOCS_WEIGHT = knob('SENTINEL_TECHDOCS_W', CORPUS_BENIGN_WEIGHT);
+/** Weight of a benign corpus document's units, by the corpus it comes from. */
+function benignWeight(d: CorpusDoc): number {
+  return d.source?.startsWith('benign-corpus-techdocs') ? TECHDOCS_WEIGHT : CORPUS_BENIGN_WEIGHT;
+}
 /** Documents each corpus attack is planted in. */
 const CORPUS_PLANTINGS = knob('SENTINEL_PLANT', 6);
 /**
@@ -154,7 +162,7 @@ export interface Splits {
   corpusBenign: CorpusDoc[]; corpusBenignCalib: CorpusDoc[];
 }
 
-export interface CorpusDoc { lang: string; kind: string; text: string }
+export interface CorpusDoc { lang: string; kind: string; text: string; /** The data/sentinel file it came from. */ source?: string }
 
 /**
  * Languages kept out of every training file: the evaluation plants attacks written in them
@@ -265,7 +273,7 @@ export function loadSplits(dataDir = DEFAULT_DATA): Splits {
     templates: JSON.parse(readFileSync(`${REPO}data/sentinel/task-injection-templates.json`, 'utf8')) as Templates,
     benignHeldout: readJsonl(`${REPO}data/sentinel/benign-imperative-heldout.jsonl`).map((r) => ({ kind: String(r['kind']), text: String(r['text']) })),
     ...splitCorpusAttacks(corpusFiles('attacks-corpus-').flatMap((f) => hw(f)).map((a) => checkLang(a, 'attack corpus'))),
-    ...splitBenignCorpus(corpusFiles('benign-corpus-').flatMap((f) => readJsonl(`${REPO}data/sentinel/${f}`).map((r) => checkLang({ lang: String(r['lang']), kind: String(r['kind']), text: String(r['text']) }, f)))),
+    ...splitBenignCorpus(corpusFiles('benign-corpus-').flatMap((f) => readJsonl(`${REPO}data/sentinel/${f}`).map((r) => checkLang({ lang: String(r['lang']), kind: String(r['kind']), text: String(r['text']), source: f }, f)))),
   };
 }
 
@@ -539,7 +547,7 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
     if (r !== null) examplesOfBenign(fx, r.text, 2, ex);
   }
   for (const t of sp.benignDev) examplesOfBenign(fx, t, 1, ex);
-  for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, CORPUS_BENIGN_WEIGHT, ex);
+  for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, benignWeight(d), ex);
   const textCtx = sp.train.filter((c) => c.source !== 'code');
   const codeCtx = sp.train.filter((c) => c.source === 'code');
   const positions: Position[] = ['start', 'middle', 'end'];
@@ -621,7 +629,7 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
         examplesOfPositive(fx, insertAttack(pool[Math.floor(cr() * pool.length)]!, a.text, positions[k % 3]!), ex, seed++);
       }
     }
-    for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, CORPUS_BENIGN_WEIGHT, ex, seed++);
+    for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, benignWeight(d), ex, seed++);
     for (const t of sp.benignTrain) examplesOfBenign(fx, t, 2, ex, seed++);
   }
   // Misspelt attacks: each corpus attack once more with typos, planted like the others (own PRNG).

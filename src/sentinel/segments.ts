@@ -482,11 +482,14 @@ function scrambledSegments(text: string): Scrambled[] {
   const found: Scrambled[] = [];
   const runs: Array<Run | null> = new Array(REVERSED + 1).fill(null);
   // Words known as written so far (prefix counts by token), to judge a run against its own words.
-  let tok = 0, knownSoFar = 0;
+  // `open` runs at the moment: while there are none (most of any text), a token costs one map lookup
+  // and, for four letters or more, one backwards walk of the lexicon.
+  let tok = 0, knownSoFar = 0, open = 0;
   const knownAt: number[] = [];
   const close = (k: number): void => {
     const r = runs[k]!;
     runs[k] = null;
+    open--;
     // Words of three letters or more in the run (a rot13 run may begin with a two-letter word).
     const last = Math.min(r.lastTok, knownAt.length - 1), words = Math.max(1, last - r.firstTok + 1);
     const known = last < r.firstTok ? 0 : knownAt[last]! - (r.firstTok > 0 ? knownAt[r.firstTok - 1]! : 0);
@@ -498,7 +501,7 @@ function scrambledSegments(text: string): Scrambled[] {
     const c = text.charCodeAt(i);
     if (!isTokenChar(c)) {
       // A run stays on its line and in its table cell: words in a column of names are not a sentence.
-      if (c === 0x0a || c === 0x7c) for (let k = 1; k <= REVERSED; k++) if (runs[k] !== null && runs[k] !== undefined) close(k);
+      if ((c === 0x0a || c === 0x7c) && open > 0) for (let k = 1; k <= REVERSED; k++) if (runs[k] !== null && runs[k] !== undefined) close(k);
       i++;
       continue;
     }
@@ -512,30 +515,31 @@ function scrambledSegments(text: string): Scrambled[] {
     // made of them in every language, where few function words are three letters long.
     if (t.length >= 4 && (v === undefined || (v & (1 << REVERSED)) === 0) && isConceptWord(text, start, end, true)) v = (v ?? 0) | (1 << REVERSED);
     // Words of one or two letters and numbers neither break a run nor count as words ("ni", "ot" and
-    // "a" fill backwards prose, an account number an instruction), except that rot13 reads two-letter words ("va" -> "in"); other shifts turn
-    // two-letter words into others by chance ("me" -> "we"), so only rot13 counts them.
+    // "a" fill backwards prose, an account number an instruction). Only rot13 reads two-letter words
+    // ("va" -> "in"): other shifts turn two-letter words into others by chance ("me" -> "we").
     if (isFiller(text, [start, end])) {
       const r = runs[13];
       if (len === 2 && v !== undefined && (v & (1 << 13)) !== 0) {
-        if (r === null || r === undefined) runs[13] = { start, end: i, firstTok: tok, lastTok: tok, inView: 1 };
+        if (r === null || r === undefined) { runs[13] = { start, end: i, firstTok: tok, lastTok: tok, inView: 1 }; open++; }
         else { r.end = i; r.inView++; }
       }
       continue;
     }
-    if (t !== '' && (COMMON.has(t) || KNOWN.has(t) || (t.length >= 4 && isConceptWord(text, start, end)))) knownSoFar++;
+    // Only words inside a run are ever counted against it: outside runs the count is not kept.
+    if ((open > 0 || v !== undefined) && t !== '' && (COMMON.has(t) || KNOWN.has(t) || (t.length >= 4 && isConceptWord(text, start, end)))) knownSoFar++;
     knownAt.push(knownSoFar);
-    for (let k = 1; k <= REVERSED; k++) { const r = runs[k]; if (r !== null && r !== undefined && tok - r.lastTok > RUN_GAP) close(k); }
+    if (open > 0) for (let k = 1; k <= REVERSED; k++) { const r = runs[k]; if (r !== null && r !== undefined && tok - r.lastTok > RUN_GAP) close(k); }
     if (v !== undefined) {
       for (let k = 1; k <= REVERSED; k++) {
         if ((v & (1 << k)) === 0) continue;
         const r = runs[k];
-        if (r === null || r === undefined) runs[k] = { start, end: i, firstTok: tok, lastTok: tok, inView: 1 };
+        if (r === null || r === undefined) { runs[k] = { start, end: i, firstTok: tok, lastTok: tok, inView: 1 }; open++; }
         else { r.end = i; r.lastTok = tok; r.inView++; }
       }
     }
     tok++;
   }
-  for (let k = 1; k <= REVERSED; k++) if (runs[k] !== null && runs[k] !== undefined) close(k);
+  if (open > 0) for (let k = 1; k <= REVERSED; k++) if (runs[k] !== null && runs[k] !== undefined) close(k);
   // Runs of different views that overlap form a cluster; the run with the most words in view stands
   // for it (one sweep in text order). Each kept run is widened to the punctuation that touches it
   // (".krow siht" keeps its full stop; at most WIDEN characters a side).
