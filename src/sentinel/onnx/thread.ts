@@ -115,9 +115,16 @@ export class ThreadedOnnxClassifier {
 
   /** Runs one request on the worker (starting one if needed) within maxScanMs. */
   async #run(req: { op: 'score'; text: string } | { op: 'self-test' }): Promise<WindowScore> {
-    if (this.#worker === null) await this.#start();
-    await this.#ready;
-    const worker = this.#worker!, pending = this.#pending;
+    if (this.#worker === null) void this.#start();
+    try {
+      await this.#ready;
+    } catch (e) {
+      // A worker that could not open its session is not kept: the next scan tries a new one.
+      await this.#stop();
+      throw e;
+    }
+    const worker = this.#worker, pending = this.#pending;
+    if (worker === null) throw new SiosError('ERR_INTERNAL', `detector ${detectorRef(this.manifest)}: the ONNX worker stopped before the scan began; retry`);
     const id = this.#nextId++;
     worker.ref();
     let timer: NodeJS.Timeout | undefined;
