@@ -206,10 +206,7 @@ export class OnnxClassifier {
 
   /** Maximum injection probability of `text` over its token windows. */
   async score(text: string): Promise<WindowScore> {
-    if (typeof text !== 'string') throw new SiosError('ERR_INPUT', 'the ONNX detector scans strings');
-    if (this.#closed) throw new SiosError('ERR_CLOSED', 'the ONNX detector was closed');
-    if (text.length > this.#maxChars) throw new SiosError('ERR_TOO_LARGE', `text is ${text.length} characters; the ONNX detector scans at most ${this.#maxChars}; split the text`);
-    if (this.#waiting >= this.#maxQueue) throw new SiosError('ERR_RATE_LIMITED', `the ONNX detector has ${this.#waiting} scans waiting; retry later`);
+    admitScan(text, { closed: this.#closed, maxChars: this.#maxChars, waiting: this.#waiting, maxQueue: this.#maxQueue });
     this.#waiting++;
     try {
       const m = this.manifest;
@@ -285,6 +282,14 @@ export class OnnxClassifier {
     await this.#tail;
     await this.#session.release();
   }
+}
+
+/** The checks every scan passes before it queues: a string, an open detector, the size and queue bounds. */
+export function admitScan(text: unknown, s: { closed: boolean; maxChars: number; waiting: number; maxQueue: number }): asserts text is string {
+  if (typeof text !== 'string') throw new SiosError('ERR_INPUT', 'the ONNX detector scans strings');
+  if (s.closed) throw new SiosError('ERR_CLOSED', 'the ONNX detector was closed');
+  if (text.length > s.maxChars) throw new SiosError('ERR_TOO_LARGE', `text is ${text.length} characters; the ONNX detector scans at most ${s.maxChars}; split the text`);
+  if (s.waiting >= s.maxQueue) throw new SiosError('ERR_RATE_LIMITED', `the ONNX detector has ${s.waiting} scans waiting; retry later`);
 }
 
 export function limit(v: number | undefined, name: string, dflt: number): number {

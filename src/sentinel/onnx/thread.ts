@@ -13,7 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import { SiosError, type SiosErrorCode } from '../../errors.ts';
 import { detectorRef, type DetectorManifest } from './manifest.ts';
-import { LIMIT_KEYS, limit, type ClassifierLimits, type WindowScore } from './runtime.ts';
+import { admitScan, LIMIT_KEYS, limit, type ClassifierLimits, type WindowScore } from './runtime.ts';
 
 /** What worker.ts is started with (structured-cloned into the worker). */
 export interface WorkerInit {
@@ -81,10 +81,7 @@ export class ThreadedOnnxClassifier {
 
   /** Maximum injection probability of `text` over its token windows, computed on the worker. */
   async score(text: string): Promise<WindowScore> {
-    if (typeof text !== 'string') throw new SiosError('ERR_INPUT', 'the ONNX detector scans strings');
-    if (this.#closed) throw new SiosError('ERR_CLOSED', 'the ONNX detector was closed');
-    if (text.length > this.#maxChars) throw new SiosError('ERR_TOO_LARGE', `text is ${text.length} characters; the ONNX detector scans at most ${this.#maxChars}; split the text`);
-    if (this.#waiting >= this.#maxQueue) throw new SiosError('ERR_RATE_LIMITED', `the ONNX detector has ${this.#waiting} scans waiting; retry later`);
+    admitScan(text, { closed: this.#closed, maxChars: this.#maxChars, waiting: this.#waiting, maxQueue: this.#maxQueue });
     this.#waiting++;
     try {
       return await this.#enqueue({ op: 'score', text });
