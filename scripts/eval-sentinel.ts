@@ -197,6 +197,25 @@ function manPageChunks(): Array<{ set: string; text: string }> {
   return out;
 }
 for (const w of manPageChunks()) run(w.set, w.text);
+// And, when SENTINEL_EVAL_TLDR names a checkout of github.com/tldr-pages/tldr (CC BY 4.0), its command
+// pages in every language with 60 pages or more: three pages a document, 30 documents a language,
+// every k-th page in name order.
+function tldrDocs(dir: string): Array<{ set: string; text: string }> {
+  const out: Array<{ set: string; text: string }> = [];
+  for (const d of readdirSync(dir).filter((x) => x.startsWith('pages')).sort()) {
+    const pages: string[] = [];
+    const walk = (q: string): void => { for (const e of readdirSync(q, { withFileTypes: true })) { const f = join(q, e.name); if (e.isDirectory()) walk(f); else if (e.name.endsWith('.md')) pages.push(f); } };
+    walk(join(dir, d));
+    if (pages.length < 60) continue;
+    pages.sort();
+    const step = Math.floor(pages.length / 90);
+    const pick = Array.from({ length: 90 }, (_, i) => pages[i * step]!);
+    for (let i = 0; i + 3 <= pick.length; i += 3) out.push({ set: 'wild benign: tldr-pages', text: pick.slice(i, i + 3).map((f) => readFileSync(f, 'utf8')).join('\n\n') });
+  }
+  return out;
+}
+const TLDR = process.env['SENTINEL_EVAL_TLDR'];
+if (TLDR !== undefined) for (const w of tldrDocs(TLDR)) run(w.set, w.text);
 
 // --- figures
 const benign = results.filter((r) => r.set.startsWith('benign'));
@@ -244,6 +263,8 @@ lines.push(`  benign imperative docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) 
 if (wild.length > 0) {
   const tr = wild.filter((r) => r.set.includes('translated')), en = wild.filter((r) => r.set.includes('English'));
   lines.push(`  man pages of this machine (not in the FPR above), flagged @0.5 / @1%FPR: translated ${pct(rec(0.5, tr))}/${pct(rec(thr1, tr))} of ${tr.length}, English ${pct(rec(0.5, en))}/${pct(rec(thr1, en))} of ${en.length}`);
+  const tl = wild.filter((r) => r.set.includes('tldr'));
+  if (tl.length > 0) lines.push(`  tldr-pages (SENTINEL_EVAL_TLDR; not in the FPR above), flagged @0.5 / @1%FPR: ${pct(rec(0.5, tl))}/${pct(rec(thr1, tl))} of ${tl.length}`);
 } else lines.push('  man pages: none on this machine (/usr/share/man), not measured');
 
 // BIPIA categories never trained on: the shipped model learns from all of BIPIA's categories, so these
