@@ -317,6 +317,10 @@ test('a scan past maxScanMs is stopped with ERR_TIMEOUT while the main thread ru
   const combined = new CombinedDetector(defaultDetector(), det);
   await assert.rejects(combined.scan(TRIGGER), isErr('ERR_TIMEOUT'));
   assert.equal((await combined.scan('hi')).verdict, 'clean');
+  // The CLI stream reports the stopped text on its line and goes on.
+  const out: string[] = [];
+  await scanStream((async function* () { yield utf8(`${JSON.stringify({ id: 1, text: TRIGGER })}\n${JSON.stringify({ id: 2, text: 'hi' })}\n`); })(), (s) => { out.push(s); }, { detector: combined });
+  assert.deepEqual(out.join('').trim().split('\n').map((l) => { const o = JSON.parse(l) as { verdict?: string; error?: { code: string } }; return o.verdict ?? o.error!.code; }), ['ERR_TIMEOUT', 'clean']);
   await assert.rejects(OnnxDetector.load(dir, trust, { maxScanMs: 0 }), isErr('ERR_INPUT', /maxScanMs must be a positive integer/));
 });
 

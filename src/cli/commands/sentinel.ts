@@ -4,7 +4,7 @@
  * Reads JSON Lines {"id": ..., "text": "..."} on standard input, writes one JSON line per input line:
  *   {"id": ..., "verdict": "injection" | "clean", "score": 0..1, "reasons": [...]}
  * or, for a line that cannot be scanned, a per-line error (the stream goes on):
- *   {"id": <id or null>, "line": N, "error": {"code": "ERR_INPUT" | "ERR_TOO_LARGE" | "ERR_ENCODING", "message": "..."}}
+ *   {"id": <id or null>, "line": N, "error": {"code": "ERR_INPUT" | "ERR_TOO_LARGE" | "ERR_ENCODING" | "ERR_TIMEOUT", "message": "..."}}
  * Streaming: lines are processed as they arrive; a line longer than --max-line-bytes (default 4 MiB) is
  * skipped without being buffered and reported as ERR_TOO_LARGE. Blank lines are ignored.
  * Exit status 0 when the input was read to the end (even with per-line errors).
@@ -52,7 +52,8 @@ Options:
                        reads "onnx:<id>@<version>:<probability>". The pack must verify against the
                        operator key of --data DIR (or an extra --publisher PEM), or nothing is scanned.
                        A text over the plug-in's bounds (262144 characters, 256 token windows)
-                       gets an ERR_TOO_LARGE line.
+                       gets an ERR_TOO_LARGE line; one whose scan runs past 60 s is stopped and
+                       gets an ERR_TIMEOUT line.
 
 sios sentinel plugin sign --dir DIR --id ID --version V --licence SPDX --builder WHO --source WHAT
                           --threshold P --injection-index K [--description TEXT] [--built TIME]
@@ -92,7 +93,8 @@ export interface LineScanner { scan(text: string): Verdict | Promise<Verdict> }
 
 /**
  * Scan one JSONL line (bytes without the newline) into one output line. Never throws for bad input;
- * a text over the plug-in's size bound is a per-line ERR_TOO_LARGE. Faults of the detector itself
+ * a text over the plug-in's size bound is a per-line ERR_TOO_LARGE, one it stopped past its time limit
+ * a per-line ERR_TIMEOUT. Faults of the detector itself
  * (a broken model) are thrown: the stream stops rather than report unscanned text.
  */
 export async function scanLine(det: LineScanner, bytes: Uint8Array, lineNo: number): Promise<string | null> {
@@ -121,7 +123,8 @@ export async function scanLine(det: LineScanner, bytes: Uint8Array, lineNo: numb
   try {
     v = await det.scan(rec['text']);
   } catch (e) {
-    if (e instanceof SiosError && e.code === 'ERR_TOO_LARGE') return errorLine(lineNo, id, 'ERR_TOO_LARGE', e.message);
+    // Over the plug-in's bounds, or stopped past its time limit: this text was not scanned, and says so.
+    if (e instanceof SiosError && (e.code === 'ERR_TOO_LARGE' || e.code === 'ERR_TIMEOUT')) return errorLine(lineNo, id, e.code, e.message);
     throw e;
   }
   return JSON.stringify({ id, verdict: v.verdict, score: v.score, reasons: v.reasons });
