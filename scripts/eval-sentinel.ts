@@ -38,17 +38,17 @@ const PROBE3_FILE = 'data/sentinel/probe3-other-strings.jsonl';
 const rnd = trainingShufflePrng(99);
 const positions: Position[] = ['start', 'middle', 'end'];
 
-interface Scored { set: string; score: number; ms: number; bytes: number; family?: string; reasons?: readonly string[]; text?: string }
+interface Scored { set: string; score: number; ms: number; bytes: number; family?: string; reasons?: readonly string[]; text?: string; /** The attack string planted (attacks only). */ attack?: string }
 const results: Scored[] = [];
 /** SENTINEL_EVAL_DUMP=file writes every scored document (set, score, reasons, text) as JSON Lines, for error analysis. */
 const DUMP = process.env['SENTINEL_EVAL_DUMP'];
 const benignTexts: string[] = [];
-function run(set: string, text: string, family?: string): void {
+function run(set: string, text: string, family?: string, attack?: string): void {
   if (set.startsWith('benign')) benignTexts.push(text);
   const t0 = performance.now();
   const v = det.scan(text);
   const ms = performance.now() - t0;
-  results.push({ set, score: v.score, ms, bytes: utf8(text).length, ...(family === undefined ? {} : { family }), ...(DUMP ? { reasons: v.reasons, text } : {}) });
+  results.push({ set, score: v.score, ms, bytes: utf8(text).length, ...(family === undefined ? {} : { family }), ...(attack === undefined ? {} : { attack }), ...(DUMP ? { reasons: v.reasons, text } : {}) });
 }
 
 let dataDir: string;
@@ -133,7 +133,7 @@ addProbe(PROBE4_FILE, LEXICON_EXCLUDED_LANGUAGES, 'benign: documents in probe-4 
 // authority, agent hijacking, off-task requests, misspellings...) and other kinds of benign documents,
 // written blind by a helper who never saw the detector or its data; any language.
 addProbe(PROBE3_FILE, null, 'benign: other documents (probe 3)', 'attack: other attack strings (probe 3)', trainingShufflePrng(11));
-for (const p of posDocs) run(p.set, place(p.ctx, p.attack.text, p.k), p.set.includes('probe 3') ? p.attack.category : undefined);
+for (const p of posDocs) run(p.set, place(p.ctx, p.attack.text, p.k), p.set.includes('probe 3') ? p.attack.category : undefined, p.attack.text);
 
 // Obfuscated variants of held-out attacks (hand-written multilingual and probe 3: attack strings no model trained on).
 const variants = OBFUSCATIONS;
@@ -142,7 +142,7 @@ const obfSample = shuffle(obfSource, rnd).slice(0, 80);
 for (const [name, f] of Object.entries(variants)) {
   // rot13 only changes ASCII letters; apply it to English attacks only (it is meaningless elsewhere).
   const src = name === 'rot13' ? obfSample.filter((p) => p.attack.lang === 'en') : obfSample;
-  for (const p of src) run(`obfuscated: ${name}`, place(p.ctx, f(p.attack.text), p.k));
+  for (const p of src) run(`obfuscated: ${name}`, place(p.ctx, f(p.attack.text), p.k), undefined, p.attack.text);
 }
 // Typos: training plants misspelt corpus attacks; these are other attacks with other noise (own seed, more of it).
 const typoRnd = trainingShufflePrng(515);
@@ -163,7 +163,7 @@ const UNSEEN_OBFUSCATIONS: Record<string, { en: boolean; f: (s: string) => strin
 };
 for (const [name, o] of Object.entries(UNSEEN_OBFUSCATIONS)) {
   const src = o.en ? obfSample.filter((p) => p.attack.lang === 'en') : obfSample;
-  for (const p of src) run(`obfuscated (unseen family): ${name}`, place(p.ctx, o.f(p.attack.text), p.k));
+  for (const p of src) run(`obfuscated (unseen family): ${name}`, place(p.ctx, o.f(p.attack.text), p.k), undefined, p.attack.text);
 }
 
 // Benign documents from this machine that no one wrote for SIOS and no model trained on: the manual
@@ -246,6 +246,26 @@ lines.push('');
 lines.push(`SUMMARY (held-out attacks only: ${heldoutAttacks.length}; benign: ${benign.length})`);
 lines.push(`  at operating threshold 0.5:     recall ${pct(rec(0.5, heldoutAttacks))}, FPR ${pct(rec(0.5, benign))}`);
 lines.push(`  at 1% FPR threshold ${thr1.toFixed(3)}:   recall ${pct(rec(thr1, heldoutAttacks))}, FPR ${pct(rec(thr1, benign))}`);
+{
+  // Wilson 95% interval of the recall, per document and per attack string (documents planting the same
+  // string in three contexts are not independent; the string-level interval is the honest one).
+  const wilson = (k: number, n: number): string => {
+    const z = 1.96, p = k / n, d = 1 + (z * z) / n;
+    const c = (p + (z * z) / (2 * n)) / d, h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+    return `${pct(c - h)}–${pct(c + h)}`;
+  };
+  const hits = heldoutAttacks.filter((r) => r.score >= thr1).length;
+  // Per string: the share of its documents caught, summed over strings (each string counts once).
+  const byString = new Map<string, { n: number; k: number }>();
+  for (const r of heldoutAttacks) {
+    const key = r.attack ?? `${r.set}#${byString.size}`;
+    const e = byString.get(key) ?? { n: 0, k: 0 };
+    e.n++; if (r.score >= thr1) e.k++;
+    byString.set(key, e);
+  }
+  const strings = byString.size, caught = [...byString.values()].reduce((a, e) => a + e.k / e.n, 0);
+  lines.push(`  95% interval of that recall: ${wilson(hits, heldoutAttacks.length)} over ${heldoutAttacks.length} documents; ${wilson(Math.round(caught), strings)} over the ${strings} distinct attack strings they plant`);
+}
 // For comparison across versions: the sets that existed before probe 3 and the typos were added.
 {
   const isNew = (set: string): boolean => set.includes('probe 3') || set.includes('typos');
