@@ -525,8 +525,10 @@ function scrambledSegments(text: string): Scrambled[] {
       }
       continue;
     }
-    // Only words inside a run are ever counted against it: outside runs the count is not kept.
-    if ((open > 0 || v !== undefined) && t !== '' && (COMMON.has(t) || KNOWN.has(t) || (t.length >= 4 && isConceptWord(text, start, end)))) knownSoFar++;
+    // Only words inside a run are ever counted against it: outside runs the count is not kept. A word
+    // that reads as written ("are", "not") is no evidence of a view it also reads in ("era", "ton" are
+    // Italian and French backwards): it counts as written only.
+    if ((open > 0 || v !== undefined) && t !== '' && (COMMON.has(t) || KNOWN.has(t) || (t.length >= 4 && isConceptWord(text, start, end)))) { knownSoFar++; v = undefined; }
     knownAt.push(knownSoFar);
     if (open > 0) for (let k = 1; k <= REVERSED; k++) { const r = runs[k]; if (r !== null && r !== undefined && tok - r.lastTok > RUN_GAP) close(k); }
     if (v !== undefined) {
