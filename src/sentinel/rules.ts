@@ -34,10 +34,15 @@ interface RuleDef { id: string; category: RuleCategory; lang: string; weight: nu
 // --- rule table ---------------------------------------------------------------------------------
 // Word rules: groups separated by " ~N " (N = words allowed in between); alternatives with "|";
 // trailing "*" = prefix. Terms are lower case, after NFKC and confusable folding.
-const OVR_NOUN_EN = 'instruction*|rule*|prompt*|direction*|guideline*|directive*|constraint*|restriction*|guardrail*|programming|polic*|command*|context|task*|message*|text';
+const OVR_NOUN_EN_STRONG = 'instruction*|rule*|prompt*|direction*|guideline*|directive*|constraint*|restriction*|guardrail*|programming|polic*';
+/** Nouns that name an override target only with "previous", "above"…: "ignore all text not in a <div>" is documentation. */
+const OVR_NOUN_EN_WEAK = 'command*|context|task*|message*|text';
+const OVR_VERB_EN = 'ignor*|disregard*|forget*|overrid*|bypass*|neglect*|discard*|dismiss*|abandon*|skip';
 const W: RuleDef[] = [
   // English: override
-  { id: 'en.override', category: 'override', lang: 'en', weight: 0.85, pattern: `ignor*|disregard*|forget*|overrid*|bypass*|neglect*|discard*|dismiss*|abandon*|skip ~4 previous|prior|above|earlier|preceding|former|original|initial|system|all|any|every|existing|old|foregoing ~3 ${OVR_NOUN_EN}` },
+  { id: 'en.override', category: 'override', lang: 'en', weight: 0.85, pattern: `${OVR_VERB_EN} ~4 previous|prior|above|earlier|preceding|former|original|initial|foregoing ~3 ${OVR_NOUN_EN_STRONG}|${OVR_NOUN_EN_WEAK}` },
+  { id: 'en.override-all', category: 'override', lang: 'en', weight: 0.85, pattern: `${OVR_VERB_EN} ~4 system|all|any|every|existing|old ~3 ${OVR_NOUN_EN_STRONG}` },
+  { id: 'en.override-all-weak', category: 'override', lang: 'en', weight: 0.5, pattern: `${OVR_VERB_EN} ~4 system|all|any|every|existing|old ~3 ${OVR_NOUN_EN_WEAK}` },
   { id: 'en.override-short', category: 'override', lang: 'en', weight: 0.6, pattern: 'ignor*|disregard*|forget*|overrid*|bypass* ~3 instruction*|prompt*|guideline*|directive*|guardrail*|safety|filter*|restriction*|programming' },
   { id: 'en.override-everything', category: 'override', lang: 'en', weight: 0.7, pattern: 'ignor*|disregard*|forget* ~3 everything|anything|all ~3 above|before|previously|said|prior|earlier|else' },
   { id: 'en.do-not-follow', category: 'override', lang: 'en', weight: 0.75, pattern: 'not|don|stop|never|no ~1 follow*|obey*|listen*|adher* ~4 previous|prior|above|original|system|your|the|those|any ~2 instruction*|rule*|prompt*|directive*|guideline*' },
@@ -485,6 +490,27 @@ class Chain {
 
 const LITERAL_IDS: readonly string[] = LITERALS.map(([lit]) => `lit.${lit}`);
 
+/** Added to token positions at each sentence or paragraph end: larger than any rule's gap. */
+const BARRIER_JUMP = 1024;
+/**
+ * Whether s[from, to) (the characters between two tokens) ends a sentence or a paragraph: a blank line,
+ * '.', '!', '?', ';' followed by a space or a line break, or a CJK full stop, question or exclamation
+ * mark. A single line break is not one: text is often wrapped inside its sentences.
+ */
+function sentenceBreak(s: string, from: number, to: number): boolean {
+  let lines = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x0a && ++lines >= 2) return true;
+    if (c === 0x3002 || c === 0xff01 || c === 0xff1f) return true;
+    if ((c === 0x2e || c === 0x21 || c === 0x3f || c === 0x3b) && i + 1 < to) {
+      const d = s.charCodeAt(i + 1);
+      if (d === 0x20 || d === 0x0a || d === 0x09 || d === 0x0d) return true;
+    }
+  }
+  return false;
+}
+
 /** All rule hits in normalised text `s`. Linear in `s.length`. */
 export function matchRules(s: string): RuleHit[] {
   return matchRulesIn(s, tokenSpans(s));
@@ -493,13 +519,17 @@ export function matchRules(s: string): RuleHit[] {
 /** matchRules with the tokens of `s` already computed (tokenSpans(s)). */
 export function matchRulesIn(s: string, toks: TokenSpans): RuleHit[] {
   const hits: RuleHit[] = [];
-  // word rules: token positions count every token, hits end where the token's run ends
+  // word rules: token positions count every token, hits end where the token's run ends. A chain never
+  // crosses a sentence or paragraph end: each one moves the positions on by more than any gap, so
+  // "... leading '+' is ignored.\n\nOptions for all commands" is not "ignore all commands".
   const words = new Chain(wordRules, wordOffsets, hits);
+  let barriers = 0;
   for (let k = 0; k < toks.count; k++) {
     const a = toks.start[k]!, e = toks.end[k]!;
+    if (k > 0 && sentenceBreak(s, toks.end[k - 1]!, a)) barriers++;
     refCount = 0;
     refsOfToken(s, a, e - a > MAX_TOKEN ? a + MAX_TOKEN : e);
-    if (refCount > 0) words.step(k, e);
+    if (refCount > 0) words.step(k + BARRIER_JUMP * barriers, e);
   }
   // char rules (only when the text has characters of those scripts)
   let chars: Chain | null = null;
