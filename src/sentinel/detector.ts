@@ -109,7 +109,7 @@ const STRONG_RULE = 0.7;
 const ENCODED_PROSE_WORDS = 8;
 const ENCODED_PROSE_SCORE = 0.55;
 /** Words one scrambled run (Caesar-shifted or backwards) must read in its view to count as encoded prose. */
-const SCRAMBLED_PROSE_WORDS = 6;
+const SCRAMBLED_PROSE_WORDS = 5;
 /** Score of an image link whose URL carries data to fill in (see markup.ts classifyUrl). */
 const EXFIL_LINK_SCORE = 0.6;
 /** Score of text written in invisible Unicode tag characters (three words or more). */
@@ -245,7 +245,7 @@ export class Detector {
       if (scr !== null && budget.chars > 0) {
         const how = scr.views.join('+');
         // Prose that reads only shifted or backwards is hidden like prose in base64: benign documents
-        // hardly ever carry it (across 3,700 benign documents no run read more than 4 words).
+        // hardly ever carry it (across 4,000 benign documents of the corpora no run reads more than 3 words; in 25,000 man pages, tldr pages and translation catalogues 14 runs of raw troff and code read 5 or more).
         if (scr.longest >= SCRAMBLED_PROSE_WORDS) { e.encodedProse = 1; reasons.push(`scrambled-prose:${how}`); }
         // At most MAX_REVEAL characters of readings are rescanned: a longer scrambled run has already
         // set the encoded-prose evidence, and a megabyte written backwards is not scanned three times.

@@ -300,11 +300,14 @@ function isNoSpaceScript(c: number): boolean {
  * text with it.
  */
 export function isConceptWord(text: string, a: number, b: number, backwards = false): boolean {
+  // Backwards, a stem must cover all but the last three letters of the token: with the stems of 122
+  // languages, a short one starts many a word read backwards by chance ("slamein" is "niemals").
+  const minStem = backwards ? Math.max(MIN_STEM, b - a - 3) : MIN_STEM;
   let n = 0;
   for (let k = 0; k < b - a; k++) {
     n = WORDS.child(n, text.charCodeAt(backwards ? b - 1 - k : a + k));
     if (n < 0) return false;
-    if (k + 1 >= MIN_STEM && WORDS.stem[n] !== 0) return true;
+    if (k + 1 >= minStem && WORDS.stem[n] !== 0) return true;
   }
   return WORDS.word[n] !== 0;
 }

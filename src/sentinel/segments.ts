@@ -490,9 +490,9 @@ function scrambledSegments(text: string): Scrambled[] {
     const r = runs[k]!;
     runs[k] = null;
     open--;
-    // Words of three letters or more in the run (a rot13 run may begin with a two-letter word).
-    const last = Math.min(r.lastTok, knownAt.length - 1), words = Math.max(1, last - r.firstTok + 1);
-    const known = last < r.firstTok ? 0 : knownAt[last]! - (r.firstTok > 0 ? knownAt[r.firstTok - 1]! : 0);
+    // Words of three letters or more in the run.
+    const words = r.lastTok - r.firstTok + 1;
+    const known = knownAt[r.lastTok]! - (r.firstTok > 0 ? knownAt[r.firstTok - 1]! : 0);
     if (r.inView >= RUN_MIN_WORDS && r.inView >= 0.25 * words && r.inView / words > known / words + 0.15) found.push({ seg: { start: r.start, end: r.end }, view: k, inView: r.inView });
   };
   let i = 0;
@@ -515,14 +515,12 @@ function scrambledSegments(text: string): Scrambled[] {
     // made of them in every language, where few function words are three letters long.
     if (t.length >= 4 && (v === undefined || (v & (1 << REVERSED)) === 0) && isConceptWord(text, start, end, true)) v = (v ?? 0) | (1 << REVERSED);
     // Words of one or two letters and numbers neither break a run nor count as words ("ni", "ot" and
-    // "a" fill backwards prose, an account number an instruction). Only rot13 reads two-letter words
-    // ("va" -> "in"): other shifts turn two-letter words into others by chance ("me" -> "we").
+    // "a" fill backwards prose, an account number an instruction).
     if (isFiller(text, [start, end])) {
+      // A two-letter word that reads in rot13 carries an open rot13 run along, but is no evidence: in
+      // Fijian or Samoan prose "na" and "va" are everywhere, and read "an" and "in".
       const r = runs[13];
-      if (len === 2 && v !== undefined && (v & (1 << 13)) !== 0) {
-        if (r === null || r === undefined) { runs[13] = { start, end: i, firstTok: tok, lastTok: tok, inView: 1 }; open++; }
-        else { r.end = i; r.inView++; }
-      }
+      if (len === 2 && v !== undefined && (v & (1 << 13)) !== 0 && r !== null && r !== undefined) r.end = i;
       continue;
     }
     // Only words inside a run are ever counted against it: outside runs the count is not kept. A word
