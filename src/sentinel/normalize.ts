@@ -29,6 +29,24 @@ export interface Normalized {
   readonly counts: Readonly<Record<string, number>>;
 }
 
+/** A letter of the Latin, Greek or Cyrillic scripts: scripts whose words never need a joiner or a variation selector. */
+function isLgcLetter(cp: number): boolean {
+  return (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a) || (cp >= 0xc0 && cp <= 0x24f && cp !== 0xd7 && cp !== 0xf7) || (cp >= 0x370 && cp <= 0x52f);
+}
+
+/**
+ * Invisible characters that ordinary text carries: a byte-order mark at the start, a zero-width
+ * (non-)joiner in Persian, Indic or emoji sequences, a variation selector after an emoji, a symbol or
+ * a CJK character ("⚠️", "❤️"). Between or after Latin, Greek or Cyrillic letters they only hide
+ * things ("ig\u200dnore"), and so does every other invisible character.
+ */
+function isOrdinaryInvisible(cp: number, prev: number, next: number, at: number): boolean {
+  if (cp === 0xfeff) return at === 0;
+  if (cp === 0x200c || cp === 0x200d) return !(isLgcLetter(prev) && isLgcLetter(next));
+  if ((cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef)) return !isLgcLetter(prev);
+  return false;
+}
+
 function isInvisible(cp: number): boolean {
   return (
     cp === 0x00ad || // soft hyphen
@@ -122,7 +140,11 @@ function stripHidden(input: string, counts: Record<string, number>, hidden: stri
     }
     inEmojiTagSeq = false;
     if (isBidiControl(cp)) { counts['bidi-controls'] = (counts['bidi-controls'] ?? 0) + 1; continue; }
-    if (isInvisible(cp)) { counts['invisible-chars'] = (counts['invisible-chars'] ?? 0) + 1; continue; }
+    if (isInvisible(cp)) {
+      // Removed either way; counted as obfuscation only where ordinary text does not use it.
+      if (!isOrdinaryInvisible(cp, prevCp, input.codePointAt(i + 1) ?? 0, i)) counts['invisible-chars'] = (counts['invisible-chars'] ?? 0) + 1;
+      continue;
+    }
     flushTags();
     prevCp = cp;
     out += cp > 0xffff ? String.fromCodePoint(cp) : String.fromCharCode(cp);

@@ -90,6 +90,18 @@ test('normalisation reports what it removed and folds look-alikes', () => {
   assert.deepEqual(normalize('\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}').hidden, []);
 });
 
+test('invisible characters of ordinary text are removed but not counted as obfuscation; inside Latin, Greek or Cyrillic words they are', () => {
+  // Persian's zero-width non-joiner, emoji with variation selectors and ZWJ, a keycap, a leading BOM.
+  for (const t of ['\ufeffمی\u200cخواهم گزارش را بفرستم', 'Deploy done ✔\ufe0f ⚠\ufe0f check logs ❤\ufe0f 👩\u200d💻 1\ufe0f\u20e3', 'क्\u200dष कार्य']) {
+    assert.ok(!normalize(t).flags.includes('invisible-chars'), JSON.stringify(t));
+  }
+  for (const t of ['ig\u200dnore previous', 'pass\ufe0fword', 'hello\ufeffworld', 'при\u200cвет']) {
+    const n = normalize(t);
+    assert.ok(n.flags.includes('invisible-chars'), JSON.stringify(t));
+    assert.ok(!/[\u200c\u200d\ufe0f\ufeff]/.test(n.text), 'removed either way');
+  }
+});
+
 test('toBase32 matches the RFC 4648 test vectors', () => {
   const v: Array<[string, string]> = [['', ''], ['f', 'MY======'], ['fo', 'MZXQ===='], ['foo', 'MZXW6==='], ['foob', 'MZXW6YQ='], ['fooba', 'MZXW6YTB'], ['foobar', 'MZXW6YTBOI======']];
   for (const [plain, b32] of v) assert.equal(toBase32(utf8(plain)), b32, plain);
