@@ -87,10 +87,14 @@ export const TARGET_FPR = 0.005;
  * False-positive rate of the final operating threshold on the combiner's (held-back) negatives. These
  * are the hardest negatives SIOS has (hand-written imperative documents in 41 languages). 1.2% on them
  * measured 0.6% on the evaluation's held-out benign documents until probe 3 added other kinds of
- * documents (homework sheets, leaflets, policies), where it measured 1.1%; 0.8% keeps the operating
- * point at or under 1% there.
+ * documents (homework sheets, leaflets, policies), where it measured 1.1%; 0.8% kept the operating
+ * point at or under 1% there. Once invisible characters of ordinary text stopped counting as
+ * obfuscation, 0.8% put the operating point lower: benign documents from the wild flagged at 0.5 rose
+ * (Debian man pages 2.5% -> 3.2%, whole /usr/share/doc files 14 -> 21 of 871, 10 of 1,170 tldr-page
+ * documents); 0.6% measures 2.2%, 15 and 1 with the same recall at 1% FPR (75.2%) and 0.7% FPR at 0.5
+ * on the evaluation's benign documents.
  */
-const COMBINER_TARGET_FPR = knob('SENTINEL_CFPR', 0.008);
+const COMBINER_TARGET_FPR = knob('SENTINEL_CFPR', 0.006);
 /** Weight of a hand-written benign corpus document (rare and hard negatives count more than BIPIA's many tables). */
 const CORPUS_BENIGN_WEIGHT = knob('SENTINEL_CBW', 3);
 // Technical documentation (benign-corpus-techdocs-*: manual pages, admin guides, security policies in
