@@ -171,6 +171,13 @@ for (const [name, o] of Object.entries(UNSEEN_OBFUSCATIONS)) {
 // 1,500 characters from the middle of each page, at most 40 pages per language, troff markup stripped.
 // Reported apart ("wild") and not in the FPR above: which pages exist depends on the machine.
 const WILD_PAGES_PER_LANGUAGE = 40;
+/** Every file under `dir` (recursively) whose name ends in `suffix`. */
+function filesUnder(dir: string, suffix: string): string[] {
+  const out: string[] = [];
+  const walkDir = (d: string): void => { for (const e of readdirSync(d, { withFileTypes: true })) { const q = join(d, e.name); if (e.isDirectory()) walkDir(q); else if (e.name.endsWith(suffix)) out.push(q); } };
+  walkDir(dir);
+  return out;
+}
 function manPageChunks(): Array<{ set: string; text: string }> {
   const root = '/usr/share/man';
   if (!existsSync(root)) return [];
@@ -178,9 +185,7 @@ function manPageChunks(): Array<{ set: string; text: string }> {
   for (const dir of readdirSync(root).sort()) {
     const translated = /^[a-z]{2}(_[A-Z]{2})?$/.test(dir);
     if (!translated && !/^man\d$/.test(dir)) continue;
-    const pages: string[] = [];
-    const walk = (d: string): void => { for (const e of readdirSync(d, { withFileTypes: true })) { const q = join(d, e.name); if (e.isDirectory()) walk(q); else if (e.name.endsWith('.gz')) pages.push(q); } };
-    walk(join(root, dir));
+    const pages = filesUnder(join(root, dir), '.gz');
     const set = translated ? 'wild benign: Debian man pages, translated' : 'wild benign: Debian man pages, English';
     let taken = 0;
     for (const f of pages.sort()) {
@@ -203,9 +208,7 @@ for (const w of manPageChunks()) run(w.set, w.text);
 function tldrDocs(dir: string): Array<{ set: string; text: string }> {
   const out: Array<{ set: string; text: string }> = [];
   for (const d of readdirSync(dir).filter((x) => x.startsWith('pages')).sort()) {
-    const pages: string[] = [];
-    const walk = (q: string): void => { for (const e of readdirSync(q, { withFileTypes: true })) { const f = join(q, e.name); if (e.isDirectory()) walk(f); else if (e.name.endsWith('.md')) pages.push(f); } };
-    walk(join(dir, d));
+    const pages = filesUnder(join(dir, d), '.md');
     if (pages.length < 60) continue;
     pages.sort();
     const step = Math.floor(pages.length / 90);

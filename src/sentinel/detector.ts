@@ -245,7 +245,8 @@ export class Detector {
       if (scr !== null && budget.chars > 0) {
         const how = scr.views.join('+');
         // Prose that reads only shifted or backwards is hidden like prose in base64: benign documents
-        // hardly ever carry it (across 4,000 benign documents of the corpora no run reads more than 3 words; in 25,000 man pages, tldr pages and translation catalogues 14 runs of raw troff and code read 5 or more).
+        // hardly ever carry it (no run of the 4,000 benign corpus documents reads more than 3 words; of
+        // 25,000 man pages, tldr pages and translation catalogues, 14 runs in raw troff or code read 5+).
         if (scr.longest >= SCRAMBLED_PROSE_WORDS) { e.encodedProse = 1; reasons.push(`scrambled-prose:${how}`); }
         // At most MAX_REVEAL characters of readings are rescanned: a longer scrambled run has already
         // set the encoded-prose evidence, and a megabyte written backwards is not scanned three times.

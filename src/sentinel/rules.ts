@@ -492,21 +492,29 @@ const LITERAL_IDS: readonly string[] = LITERALS.map(([lit]) => `lit.${lit}`);
 
 /** Added to token positions at each sentence or paragraph end: larger than any rule's gap. */
 const BARRIER_JUMP = 1024;
+/** Sentence ends that need a space or a line break after them (segments.ts splits sentences with these too). */
+export function isSentenceEnd(c: number): boolean {
+  return c === 0x2e || c === 0x3f || c === 0x21 || c === 0x3b || c === 0x061f || c === 0x0964;
+}
+/** Sentence ends that need no space after them: CJK, and the full stops of Urdu, Armenian, Ethiopic, Myanmar, Khmer. */
+export function isCjkSentenceEnd(c: number): boolean {
+  return c === 0x3002 || c === 0xff1f || c === 0xff01 || c === 0xff1b || c === 0x06d4 || c === 0x0589 || c === 0x1362 || c === 0x1367 || c === 0x104b || c === 0x17d4 || c === 0x0965;
+}
+/** Space within a line. */
+export function isSpace(c: number): boolean { return c === 0x20 || c === 0x09 || c === 0x0d; }
+
 /**
- * Whether s[from, to) (the characters between two tokens) ends a sentence or a paragraph: a blank line,
- * '.', '!', '?', ';' followed by a space or a line break, or a CJK full stop, question or exclamation
- * mark. A single line break is not one: text is often wrapped inside its sentences.
+ * Whether s[from, to) (the characters between two tokens) ends a sentence or a paragraph, as segment()
+ * in segments.ts cuts sentences, or is a blank line. A single line break is not one: text is often
+ * wrapped inside its sentences.
  */
 function sentenceBreak(s: string, from: number, to: number): boolean {
   let lines = 0;
   for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x0a && ++lines >= 2) return true;
-    if (c === 0x3002 || c === 0xff01 || c === 0xff1f) return true;
-    if ((c === 0x2e || c === 0x21 || c === 0x3f || c === 0x3b) && i + 1 < to) {
-      const d = s.charCodeAt(i + 1);
-      if (d === 0x20 || d === 0x0a || d === 0x09 || d === 0x0d) return true;
-    }
+    if (isCjkSentenceEnd(c)) return true;
+    if (isSentenceEnd(c) && i + 1 < to) { const d = s.charCodeAt(i + 1); if (isSpace(d) || d === 0x0a) return true; }
   }
   return false;
 }

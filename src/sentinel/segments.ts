@@ -9,21 +9,13 @@
  * Segments are lines, table cells and sentences of the normalised (lower-cased) text, at most
  * MAX_SEGMENT characters. Everything here is one pass over the text (plus a token-count map): linear.
  */
-import { clipTokens, firstTokenAfter, isTokenChar, MAX_TOKEN, type TokenSpans } from './rules.ts';
+import { clipTokens, firstTokenAfter, isCjkSentenceEnd, isSentenceEnd, isSpace, isTokenChar, MAX_TOKEN, type TokenSpans } from './rules.ts';
 import { CLOSED_SUBS, CLOSED_WORDS, isConceptWord } from './lexicon.ts';
 
 export const MAX_SEGMENT = 320;
 
 export interface Segment { readonly start: number; readonly end: number }
 
-function isSentenceEnd(c: number): boolean {
-  return c === 0x2e || c === 0x3f || c === 0x21 || c === 0x3b || c === 0x061f || c === 0x0964;
-}
-/** Sentence ends that need no space after them: CJK, and the full stops of Urdu, Armenian, Ethiopic, Myanmar, Khmer. */
-function isCjkSentenceEnd(c: number): boolean {
-  return c === 0x3002 || c === 0xff1f || c === 0xff01 || c === 0xff1b || c === 0x06d4 || c === 0x0589 || c === 0x1362 || c === 0x1367 || c === 0x104b || c === 0x17d4 || c === 0x0965;
-}
-function isSpace(c: number): boolean { return c === 0x20 || c === 0x09 || c === 0x0d; }
 
 /** Lines, table cells ('|') and sentences of `text`, each non-blank and at most MAX_SEGMENT long. */
 export function segment(text: string): Segment[] {
@@ -495,13 +487,14 @@ function scrambledSegments(text: string): Scrambled[] {
     const known = knownAt[r.lastTok]! - (r.firstTok > 0 ? knownAt[r.firstTok - 1]! : 0);
     if (r.inView >= RUN_MIN_WORDS && r.inView >= 0.25 * words && r.inView / words > known / words + 0.15) found.push({ seg: { start: r.start, end: r.end }, view: k, inView: r.inView });
   };
+  const closeAll = (): void => { if (open > 0) for (let k = 1; k <= REVERSED; k++) if (runs[k]) close(k); };
   let i = 0;
   const n = text.length;
   while (i < n) {
     const c = text.charCodeAt(i);
     if (!isTokenChar(c)) {
       // A run stays on its line and in its table cell: words in a column of names are not a sentence.
-      if ((c === 0x0a || c === 0x7c) && open > 0) for (let k = 1; k <= REVERSED; k++) if (runs[k] !== null && runs[k] !== undefined) close(k);
+      if ((c === 0x0a || c === 0x7c) && open > 0) closeAll();
       i++;
       continue;
     }
@@ -510,36 +503,36 @@ function scrambledSegments(text: string): Scrambled[] {
     const end = Math.min(i, start + MAX_TOKEN);
     const len = end - start;
     const t = len <= MAX_VIEW_TOKEN ? text.slice(start, end) : '';
-    let v = t === '' ? undefined : ALT_VIEWS.get(t);
-    // Backwards, a word of the lexicon reads too ("snoitcurtsni", "etnemataidemni"): attacks are
-    // made of them in every language, where few function words are three letters long.
-    if (t.length >= 4 && (v === undefined || (v & (1 << REVERSED)) === 0) && isConceptWord(text, start, end, true)) v = (v ?? 0) | (1 << REVERSED);
     // Words of one or two letters and numbers neither break a run nor count as words ("ni", "ot" and
     // "a" fill backwards prose, an account number an instruction).
     if (isFiller(text, [start, end])) {
       // A two-letter word that reads in rot13 carries an open rot13 run along, but is no evidence: in
       // Fijian or Samoan prose "na" and "va" are everywhere, and read "an" and "in".
       const r = runs[13];
-      if (len === 2 && v !== undefined && (v & (1 << 13)) !== 0 && r !== null && r !== undefined) r.end = i;
+      if (r && len === 2 && ((ALT_VIEWS.get(t) ?? 0) & (1 << 13)) !== 0) r.end = i;
       continue;
     }
+    let v = t === '' ? undefined : ALT_VIEWS.get(t);
+    // Backwards, a word of the lexicon reads too ("snoitcurtsni", "etnemataidemni"): attacks are
+    // made of them in every language, where few function words are three letters long.
+    if (t.length >= 4 && (v === undefined || (v & (1 << REVERSED)) === 0) && isConceptWord(text, start, end, true)) v = (v ?? 0) | (1 << REVERSED);
     // Only words inside a run are ever counted against it: outside runs the count is not kept. A word
     // that reads as written ("are", "not") is no evidence of a view it also reads in ("era", "ton" are
     // Italian and French backwards): it counts as written only.
-    if ((open > 0 || v !== undefined) && t !== '' && (COMMON.has(t) || KNOWN.has(t) || (t.length >= 4 && isConceptWord(text, start, end)))) { knownSoFar++; v = undefined; }
+    if ((open > 0 || v !== undefined) && t !== '' && readsAsWritten(text, start, end)) { knownSoFar++; v = undefined; }
     knownAt.push(knownSoFar);
-    if (open > 0) for (let k = 1; k <= REVERSED; k++) { const r = runs[k]; if (r !== null && r !== undefined && tok - r.lastTok > RUN_GAP) close(k); }
+    if (open > 0) for (let k = 1; k <= REVERSED; k++) { const r = runs[k]; if (r && tok - r.lastTok > RUN_GAP) close(k); }
     if (v !== undefined) {
       for (let k = 1; k <= REVERSED; k++) {
         if ((v & (1 << k)) === 0) continue;
         const r = runs[k];
-        if (r === null || r === undefined) { runs[k] = { start, end: i, firstTok: tok, lastTok: tok, inView: 1 }; open++; }
+        if (!r) { runs[k] = { start, end: i, firstTok: tok, lastTok: tok, inView: 1 }; open++; }
         else { r.end = i; r.lastTok = tok; r.inView++; }
       }
     }
     tok++;
   }
-  if (open > 0) for (let k = 1; k <= REVERSED; k++) if (runs[k] !== null && runs[k] !== undefined) close(k);
+  closeAll();
   // Runs of different views that overlap form a cluster; the run with the most words in view stands
   // for it (one sweep in text order). Each kept run is widened to the punctuation that touches it
   // (".krow siht" keeps its full stop; at most WIDEN characters a side).
@@ -552,13 +545,13 @@ function scrambledSegments(text: string): Scrambled[] {
     // (Words of one or two letters and numbers on the way are taken along: "lq iuhqfk.")
     for (let w = 0, words = 0; w < 2 * RUN_GAP && words < EDGE_WORDS; w++) {
       const t = tokenBefore(text, a);
-      if (t === null || (!isFiller(text, t) && isKnownWord(text, t))) break;
+      if (t === null || (!isFiller(text, t) && readsAsWritten(text, t[0], t[1]))) break;
       a = t[0];
       if (!isFiller(text, t)) words++;
     }
     for (let w = 0, words = 0; w < 2 * RUN_GAP && words < EDGE_WORDS; w++) {
       const t = tokenAfter(text, b);
-      if (t === null || (!isFiller(text, t) && isKnownWord(text, t))) break;
+      if (t === null || (!isFiller(text, t) && readsAsWritten(text, t[0], t[1]))) break;
       b = t[1];
       if (!isFiller(text, t)) words++;
     }
@@ -603,10 +596,11 @@ function tokenAfter(text: string, at: number): [number, number] | null {
   while (i < text.length && i - start < MAX_TOKEN && isTokenChar(text.charCodeAt(i))) i++;
   return [start, i];
 }
-/** Whether the token text[t[0], t[1]) is a word prose reads as written. */
-function isKnownWord(text: string, t: readonly [number, number]): boolean {
-  const w = text.slice(t[0], t[1]);
-  return COMMON.has(w) || KNOWN.has(w);
+/** Whether the token text[a, b) reads as written: a common or closed-class word, or a lexicon form. */
+function readsAsWritten(text: string, a: number, b: number): boolean {
+  if (b - a > MAX_VIEW_TOKEN) return false;
+  const w = text.slice(a, b);
+  return COMMON.has(w) || KNOWN.has(w) || (b - a >= 4 && isConceptWord(text, a, b));
 }
 function isBreak(c: number): boolean { return isSpace(c) || c === 0x0a; }
 
