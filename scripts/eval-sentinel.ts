@@ -58,6 +58,12 @@ try {
   process.stderr.write(`eval-sentinel: ${(e as Error).message} (option: --data DIR)\n`);
   process.exit(2);
 }
+// Optional benign set from the wild (see tldrDocs): checked before any work is done.
+const TLDR = process.env['SENTINEL_EVAL_TLDR'];
+if (TLDR !== undefined && (!existsSync(TLDR) || !statSync(TLDR).isDirectory() || !readdirSync(TLDR).some((x) => x.startsWith('pages')))) {
+  process.stderr.write(`eval-sentinel: SENTINEL_EVAL_TLDR=${TLDR} is not a checkout of github.com/tldr-pages/tldr (no pages* folders there); clone it and point the variable at it, or unset it\n`);
+  process.exit(2);
+}
 const sp = loadSplits(dataDir);
 const testText = sp.test.filter((c) => c.source !== 'code');
 const testCode = sp.test.filter((c) => c.source === 'code');
@@ -217,7 +223,6 @@ function tldrDocs(dir: string): Array<{ set: string; text: string }> {
   }
   return out;
 }
-const TLDR = process.env['SENTINEL_EVAL_TLDR'];
 if (TLDR !== undefined) for (const w of tldrDocs(TLDR)) run(w.set, w.text);
 
 // --- figures
