@@ -151,16 +151,15 @@ export class ThreadedOnnxClassifier {
     const pending = new Map<number, Pending>();
     this.#worker = worker;
     this.#pending = pending;
-    // Idle workers do not keep the process alive; a scan in flight does (ref/unref in #run).
-    worker.unref();
     this.#ready = new Promise<void>((resolve, reject) => {
       pending.set(0, {
         resolve: (r) => { if (r.ok) { this.#windowTokens = r.windowTokens; resolve(); } else reject(new SiosError(r.code, r.message)); },
         reject,
       });
     });
-    // A rejected start is reported to whoever awaits it; do not leave it unhandled meanwhile.
-    this.#ready.catch(() => undefined);
+    // A starting worker keeps the process alive (its caller is waiting for it); an idle one does not,
+    // and a scan in flight does (ref/unref in #run). A rejected start is reported to whoever awaits it.
+    this.#ready.then(() => { if (this.#worker === worker) worker.unref(); }, () => undefined);
     worker.on('message', (r: WorkerReply) => {
       const p = pending.get(r.id);
       if (p === undefined) return;
