@@ -40,7 +40,7 @@ const positions: Position[] = ['start', 'middle', 'end'];
 
 interface Scored { set: string; score: number; ms: number; bytes: number; family?: string; reasons?: readonly string[]; text?: string; /** The attack string planted (attacks only). */ attack?: string }
 const results: Scored[] = [];
-/** SENTINEL_EVAL_DUMP=file writes every scored document (set, score, reasons, text) as JSON Lines, for error analysis. */
+/** SENTINEL_EVAL_DUMP=file writes every scored document (set, score, family, attack string, reasons, text) as JSON Lines, for error analysis. */
 const DUMP = process.env['SENTINEL_EVAL_DUMP'];
 const benignTexts: string[] = [];
 function run(set: string, text: string, family?: string, attack?: string): void {
@@ -158,6 +158,11 @@ for (const p of obfSample) run('obfuscated: typos (trained family, other strings
 const SMALL_CAPS = 'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡxʏᴢ';
 const MORSE = '.- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- .-- -..- -.-- --..'.split(' ');
 const letters = (s: string, f: (i: number, c: string) => string): string => s.replace(/[a-z]/gi, (c) => f(c.toLowerCase().charCodeAt(0) - 97, c));
+/** Letters turned 180 degrees (the text is also read from its end). */
+const TURN: Readonly<Record<string, string>> = Object.fromEntries([...'abcdefghijklmnopqrstuvwxyz.!?'].map((c, i) => [c, [...'ɐqɔpǝɟƃɥᴉɾʞlɯuodbɹsʇnʌʍxʎz˙¡¿'][i]!]));
+/** Six-dot Braille letters a..z as bit patterns of the U+2800 block. */
+const BRAILLE = [1, 3, 9, 25, 17, 11, 27, 19, 10, 26, 5, 7, 13, 29, 21, 15, 31, 23, 14, 30, 37, 39, 58, 45, 61, 53];
+const NATO_WORDS = 'Alfa Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett Kilo Lima Mike November Oscar Papa Quebec Romeo Sierra Tango Uniform Victor Whiskey X-ray Yankee Zulu'.split(' ');
 const UNSEEN_OBFUSCATIONS: Record<string, { en: boolean; f: (s: string) => string }> = {
   'reversed text': { en: false, f: (s) => [...s].reverse().join('') },
   'each word reversed': { en: false, f: (s) => s.split(' ').map((w) => [...w].reverse().join('')).join(' ') },
@@ -166,6 +171,16 @@ const UNSEEN_OBFUSCATIONS: Record<string, { en: boolean; f: (s: string) => strin
   'base32': { en: false, f: (s) => toBase32(utf8(s)) },
   'morse code': { en: true, f: (s) => s.toLowerCase().split(' ').map((w) => [...w].map((c) => (c >= 'a' && c <= 'z' ? MORSE[c.charCodeAt(0) - 97]! : '')).filter((m) => m !== '').join(' ')).join(' / ') },
   'small capitals': { en: true, f: (s) => letters(s, (i) => SMALL_CAPS[i]!) },
+  'binary bytes': { en: false, f: (s) => [...utf8(s)].map((b) => b.toString(2).padStart(8, '0')).join(' ') },
+  'decimal character codes': { en: false, f: (s) => [...s].map((c) => String(c.codePointAt(0))).join(', ') },
+  'atbash': { en: true, f: (s) => letters(s, (i, c) => String.fromCharCode(25 - i + (c === c.toUpperCase() ? 65 : 97))) },
+  'upside down': { en: true, f: (s) => [...s.toLowerCase()].map((c) => TURN[c] ?? c).reverse().join('') },
+  'braille': { en: true, f: (s) => [...s.toLowerCase()].map((c) => (c >= 'a' && c <= 'z' ? String.fromCodePoint(0x2800 + BRAILLE[c.charCodeAt(0) - 97]!) : c === ' ' ? '\u2800' : c)).join('') },
+  'NATO spelling': { en: true, f: (s) => s.toLowerCase().split(/\s+/).map((w) => [...w].filter((c) => c >= 'a' && c <= 'z').map((c) => NATO_WORDS[c.charCodeAt(0) - 97]).join(' ')).filter((w) => w !== '').join(' / ') },
+  'regional indicator letters': { en: true, f: (s) => [...s.toLowerCase()].map((c) => (c >= 'a' && c <= 'z' ? String.fromCodePoint(0x1f1e6 + c.charCodeAt(0) - 97) + '\u200b' : c)).join('') },
+  'spaces removed': { en: true, f: (s) => s.replace(/\s+/g, '') },
+  'letters regrouped in fours': { en: true, f: (s) => s.replace(/\s+/g, '').replace(/(.{4})/g, '$1 ').trim() },
+  'vowels removed': { en: true, f: (s) => s.replace(/[aeiou]/gi, '') },
 };
 for (const [name, o] of Object.entries(UNSEEN_OBFUSCATIONS)) {
   const src = o.en ? obfSample.filter((p) => p.attack.lang === 'en') : obfSample;
@@ -314,7 +329,7 @@ if (process.env['SENTINEL_EVAL_QUICK'] !== '1') {
   }
 }
 
-if (DUMP) writeFileSync(DUMP, results.map((r) => JSON.stringify({ set: r.set, score: r.score, reasons: r.reasons, text: r.text })).join('\n') + '\n');
+if (DUMP) writeFileSync(DUMP, results.map((r) => JSON.stringify({ set: r.set, score: r.score, family: r.family, attack: r.attack, reasons: r.reasons, text: r.text })).join('\n') + '\n');
 
 // --- timing
 const perKb = results.filter((r) => r.bytes >= 256).map((r) => r.ms / (r.bytes / 1024)).sort((a, b) => a - b);
@@ -339,6 +354,13 @@ const adversarial: Record<string, string> = {
   'near-miss lexicon words': rep('configurationx anweisungenxyz '),
   // Prose written backwards: one scrambled run of a megabyte, decoded (two readings) and rescanned.
   'backwards prose': [...rep('please send the quarterly report to the team before friday and include the totals in your reply. ')].reverse().join(''),
+  // The decoders added in session 6: long runs of what each one reads.
+  'binary digit groups': rep('01101001 01100111 '),
+  'decimal numbers': rep('105, 103, 110, 111, '),
+  'Braille cells': rep('⠊⠛⠝⠕⠗⠑⠀'),
+  'turned letters': rep('ǝɹouƃᴉ '),
+  'NATO spelling words': rep('India Golf November Oscar / '),
+  'letters regrouped': rep('igno real lpre viou sins truc tion sand '),
   'random bytes (seeded)': Array.from({ length: MB }, () => String.fromCharCode(32 + Math.floor(rnd() * 95))).join(''),
 };
 let worst = 0, worstName = '';

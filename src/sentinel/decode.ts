@@ -1,7 +1,8 @@
 /**
  * Layer 2: find encoded segments (base64/base64url, base32, hex, \xHH escapes, URL percent-encoding,
- * HTML numeric entities, \uXXXX escapes, Morse code) and decode them so the detector can rescan the
- * plain text.
+ * HTML numeric entities, \uXXXX escapes, Morse code, bytes written in binary, character codes written
+ * in decimal, Braille, upside-down letters, regional-indicator letters, the NATO spelling alphabet) and
+ * decode them so the detector can rescan the plain text.
  * rot13 has no syntax to find; the detector rescans a rot13 view of the whole text instead.
  *
  * All scanners are single passes over the string with character tests (no regular expressions with
@@ -9,7 +10,11 @@
  * mostly printable text: binary blobs (images, keys) are not text and are not rescanned.
  */
 
-export type EncodingKind = 'base64' | 'base32' | 'hex' | 'url' | 'html-entities' | 'unicode-escapes' | 'morse';
+export type EncodingKind = 'base64' | 'base32' | 'hex' | 'url' | 'html-entities' | 'unicode-escapes' | 'morse'
+  | 'binary' | 'char-codes' | 'braille' | 'upside-down' | 'regional-letters' | 'nato-spelling';
+
+/** Encodings that only ever carry text: prose written in them is hidden on purpose (see the detector's encoded-prose evidence). */
+export const PROSE_HIDING_KINDS: ReadonlySet<EncodingKind> = new Set<EncodingKind>(['base64', 'base32', 'hex', 'morse', 'binary', 'char-codes', 'braille', 'upside-down', 'regional-letters', 'nato-spelling']);
 
 export interface DecodedSegment {
   readonly kind: EncodingKind;
@@ -20,6 +25,7 @@ export interface DecodedSegment {
 }
 
 const lenientUtf8 = new TextDecoder('utf-8', { fatal: false });
+const LETTER = /\p{L}/u;
 
 /** Minimum encoded length worth decoding: shorter runs cannot hold an instruction. */
 const MIN_B64 = 16;
@@ -70,17 +76,22 @@ class Bytes {
  */
 export function looksLikeText(s: string): boolean {
   if (s.length < 4) return false;
-  let bad = 0, letters = 0, spaces = 0;
+  let bad = 0, letters = 0, spaces = 0, unspacedScript = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0xfffd || (c < 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) || (c >= 0x7f && c < 0xa0)) bad++;
     else if (c === 0x20 || c === 0x0a) spaces++;
-    else if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c >= 0xc0) letters++;
+    else if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c >= 0xc0) {
+      letters++;
+      // Chinese, Japanese, Thai, Lao, Khmer, Myanmar: sentences without spaces.
+      if ((c >= 0x3040 && c < 0xa000) || (c >= 0x0e00 && c < 0x10a0) || (c >= 0x1780 && c < 0x1800) || (c >= 0xf900 && c < 0xfb00) || (c >= 0xff00 && c < 0xffef)) unspacedScript++;
+    }
   }
   if (bad > s.length * 0.05) return false;
   if (letters < s.length * 0.4) return false;
-  // A single long "word" of letters is more likely an identifier than a sentence.
-  return spaces > 0 || s.length < 24;
+  // A single long "word" of letters is more likely an identifier than a sentence (except in the
+  // scripts written without spaces).
+  return spaces > 0 || s.length < 24 || unspacedScript * 2 >= letters;
 }
 
 function decodeB64Run(s: string, start: number, end: number): string | null {
@@ -331,6 +342,257 @@ function scanMorse(s: string, out: DecodedSegment[]): void {
   }
 }
 
+/** A byte written in binary: 7 or 8 of '0'/'1' at text[i..], ending at a non-digit. Returns its end, or -1. */
+function binaryByteAt(s: string, i: number): number {
+  let j = i;
+  while (j < s.length && j - i <= 8) { const c = s.charCodeAt(j); if (c !== 0x30 && c !== 0x31) break; j++; }
+  const len = j - i;
+  if (len < 7 || len > 8) return -1;
+  const c = s.charCodeAt(j);
+  return j < s.length && c >= 0x30 && c <= 0x39 ? -1 : j;
+}
+
+/**
+ * Bytes written in binary ("01101001 01100111 ..."): at least MIN_BINARY_BYTES groups of 7 or 8 bits,
+ * one space or comma between two, or one unbroken run of 8-bit groups (a multiple of 8 digits, 48 or
+ * more). Decoded as UTF-8.
+ */
+const MIN_BINARY_BYTES = 6;
+function scanBinary(s: string, out: DecodedSegment[]): void {
+  const n = s.length;
+  const bytes = new Bytes();
+  let i = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if ((c !== 0x30 && c !== 0x31) || (i > 0 && isTokenCharAscii(s.charCodeAt(i - 1)))) { i++; continue; }
+    const start = i;
+    // An unbroken run of digits: 8-bit groups.
+    let j = i;
+    while (j < n && (s.charCodeAt(j) === 0x30 || s.charCodeAt(j) === 0x31)) j++;
+    if (j - i >= 8 * MIN_BINARY_BYTES && (j - i) % 8 === 0 && !(j < n && isTokenCharAscii(s.charCodeAt(j)))) {
+      bytes.clear();
+      for (let k = i; k < j; k += 8) { let v = 0; for (let b = 0; b < 8; b++) v = (v << 1) | (s.charCodeAt(k + b) - 0x30); bytes.push(v); }
+      const text = bytes.decode();
+      if (looksLikeText(text)) out.push({ kind: 'binary', text, start, end: j });
+      i = j;
+      continue;
+    }
+    // Separated groups.
+    bytes.clear();
+    let at = i, end = i;
+    for (;;) {
+      const e = binaryByteAt(s, at);
+      if (e < 0) break;
+      let v = 0;
+      for (let k = at; k < e; k++) v = (v << 1) | (s.charCodeAt(k) - 0x30);
+      bytes.push(v);
+      end = e;
+      let k = e;
+      if (s.charCodeAt(k) === 0x2c) k++;
+      if (s.charCodeAt(k) === 0x20 || s.charCodeAt(k) === 0x0a) k++;
+      if (k === e) break;
+      at = k;
+    }
+    if (bytes.length >= MIN_BINARY_BYTES) {
+      const text = bytes.decode();
+      if (looksLikeText(text)) out.push({ kind: 'binary', text, start, end });
+    }
+    i = Math.max(end, j, i + 1);
+  }
+}
+function isAsciiLetter(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+function isTokenCharAscii(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+}
+
+/**
+ * Character codes written in decimal ("73 103 110 111 114 101", "[73,103,110]"): at least
+ * MIN_CHAR_CODES numbers, one separator (space, comma, comma and space, semicolon) between two, each a
+ * code point from 9 up (no surrogates), decoded to the characters and kept only when that reads as
+ * text: half of it letters, letters and spaces 60% or more (columns of figures decode to punctuation
+ * and digits).
+ */
+const MIN_CHAR_CODES = 8;
+function scanCharCodes(s: string, out: DecodedSegment[]): void {
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    const c0 = s.charCodeAt(i);
+    if (c0 < 0x30 || c0 > 0x39 || (i > 0 && isTokenCharAscii(s.charCodeAt(i - 1)))) { i++; continue; }
+    const start = i;
+    let text = '', count = 0, end = i, letters = 0, spaces = 0;
+    let at = i;
+    for (;;) {
+      let j = at, v = 0;
+      while (j < n && j - at < 7) { const c = s.charCodeAt(j); if (c < 0x30 || c > 0x39) break; v = v * 10 + (c - 0x30); j++; }
+      if (j === at || (j < n && (isTokenCharAscii(s.charCodeAt(j)) || s.charCodeAt(j) === 0x2e)) || v < 9 || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) break;
+      const ch = String.fromCodePoint(v);
+      text += ch;
+      if (v === 0x20) spaces++; else if (LETTER.test(ch)) letters++;
+      count++;
+      end = j;
+      let k = j;
+      const sep = s.charCodeAt(k);
+      if (sep === 0x2c || sep === 0x3b) k++;
+      if (s.charCodeAt(k) === 0x20) k++;
+      if (k === j || k >= n || s.charCodeAt(k) < 0x30 || s.charCodeAt(k) > 0x39) break;
+      at = k;
+    }
+    if (count >= MIN_CHAR_CODES && letters >= 0.5 * count && letters + spaces >= 0.6 * count && looksLikeText(text)) out.push({ kind: 'char-codes', text, start, end });
+    // Skip the whole run of numbers (it is not rescanned from each of its digits).
+    i = Math.max(end, i + 1);
+    while (i < n && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++;
+  }
+}
+
+/** Braille (U+2800 block, 6-dot English grade 1): the dots of each letter a..z, as the block's bit pattern. */
+const BRAILLE_LETTER = new Map<number, string>(
+  [1, 3, 9, 25, 17, 11, 27, 19, 10, 26, 5, 7, 13, 29, 21, 15, 31, 23, 14, 30, 37, 39, 58, 45, 61, 53].map((bits, i) => [0x2800 + bits, String.fromCharCode(97 + i)]),
+);
+const BRAILLE_PUNCT = new Map<number, string>([[0x2802, ','], [0x2832, '.'], [0x2826, '?'], [0x2816, '!'], [0x2804, "'"], [0x2824, '-'], [0x2812, ':'], [0x2806, ';']]);
+/** Braille cells that only modify the next one (capital sign, number sign): skipped. */
+const BRAILLE_MODIFIER = new Set([0x2820, 0x283c]);
+const MIN_BRAILLE_LETTERS = 8;
+function isBraille(c: number): boolean { return c >= 0x2800 && c <= 0x28ff; }
+/** Runs of Braille cells and spaces (blank cell U+2800 is a space) with at least eight letters. */
+function scanBraille(s: string, out: DecodedSegment[]): void {
+  const n = s.length;
+  let i = s.search(/[\u2800-\u28ff]/);
+  if (i < 0) return;
+  while (i < n) {
+    if (!isBraille(s.charCodeAt(i))) { i++; continue; }
+    const start = i;
+    let text = '', letters = 0, end = i;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (isBraille(c)) {
+        const l = BRAILLE_LETTER.get(c);
+        if (l !== undefined) { text += l; letters++; }
+        else if (c === 0x2800) text += ' ';
+        else if (!BRAILLE_MODIFIER.has(c)) text += BRAILLE_PUNCT.get(c) ?? '';
+        end = ++i;
+      } else if ((c === 0x20 || c === 0x0a) && i + 1 < n && (isBraille(s.charCodeAt(i + 1)) || s.charCodeAt(i + 1) === 0x20)) { text += ' '; i++; }
+      else break;
+    }
+    if (letters >= MIN_BRAILLE_LETTERS) out.push({ kind: 'braille', text: text.replace(/ {2,}/g, ' ').trim(), start, end });
+  }
+}
+
+/**
+ * Upside-down text ("ǝɹoubᴉ"): letters turned 180 degrees, usually written last letter first. The
+ * characters that only turned Latin letters use (ɐ ǝ ɹ ʇ ...) mark a line; a line with at least
+ * MIN_TURNED of them, making up a third of its letters or more, is turned back: read from its end, each
+ * character mapped back (u is n, d is p, ...).
+ */
+const TURNED: ReadonlyMap<string, string> = new Map([
+  ['ɐ', 'a'], ['ɔ', 'c'], ['ǝ', 'e'], ['ɟ', 'f'], ['ƃ', 'g'], ['ɥ', 'h'], ['ᴉ', 'i'], ['ɾ', 'j'], ['ʞ', 'k'], ['ɯ', 'm'], ['ɹ', 'r'], ['ʇ', 't'],
+  ['ʌ', 'v'], ['ʍ', 'w'], ['ʎ', 'y'], ['∀', 'a'], ['Ɔ', 'c'], ['Ǝ', 'e'], ['Ⅎ', 'f'], ['⅁', 'g'], ['ſ', 'j'], ['ꞁ', 'l'], ['Ԁ', 'p'], ['ᴚ', 'r'], ['⊥', 't'], ['∩', 'u'],
+  ['Λ', 'v'], ['⅄', 'y'],
+]);
+/** Characters that keep their shape or swap with another when turned (only read so inside a turned line). */
+const TURNED_ALSO: ReadonlyMap<string, string> = new Map([
+  ['ı', 'i'], ['u', 'n'], ['n', 'u'], ['d', 'p'], ['p', 'd'], ['q', 'b'], ['b', 'q'], ['l', 'l'], ['o', 'o'], ['s', 's'], ['x', 'x'], ['z', 'z'],
+  ['˙', '.'], ['¡', '!'], ['¿', '?'], ["'", ','], [',', "'"], ['„', '"'], ['‾', '_'], ['W', 'm'], ['M', 'w'], ['N', 'n'], ['S', 's'], ['X', 'x'], ['Z', 'z'], ['O', 'o'], ['H', 'h'], ['I', 'i'],
+]);
+const MIN_TURNED = 6;
+const ANY_TURNED = new RegExp(`[${[...TURNED.keys()].join('')}]`, 'u');
+function scanUpsideDown(s: string, out: DecodedSegment[]): void {
+  // Most texts have no turned letter at all: one native search says so.
+  if (!ANY_TURNED.test(s)) return;
+  let lineStart = 0;
+  while (lineStart < s.length) {
+    let lineEnd = s.indexOf('\n', lineStart);
+    if (lineEnd < 0) lineEnd = s.length;
+    // Turned characters are never ASCII: most lines cost one comparison a character.
+    let turned = 0;
+    for (let i = lineStart; i < lineEnd; i++) if (s.charCodeAt(i) >= 0x80 && TURNED.has(s[i]!)) turned++;
+    if (turned >= MIN_TURNED) {
+      let letters = 0;
+      for (let i = lineStart; i < lineEnd; i++) if (LETTER.test(s[i]!)) letters++;
+      if (turned * 3 >= letters) {
+        let text = '';
+        for (let i = lineEnd - 1; i >= lineStart; i--) { const ch = s[i]!; text += TURNED.get(ch) ?? TURNED_ALSO.get(ch) ?? ch.toLowerCase(); }
+        out.push({ kind: 'upside-down', text: text.trim(), start: lineStart, end: lineEnd });
+      }
+    }
+    lineStart = lineEnd + 1;
+  }
+}
+
+/** Regional indicator symbols (U+1F1E6..U+1F1FF, the letters flags are made of) spelling words: at least eight letters in a run. */
+const MIN_REGIONAL_LETTERS = 8;
+function scanRegionalLetters(s: string, out: DecodedSegment[]): void {
+  const n = s.length;
+  let i = s.indexOf('\ud83c');
+  while (i >= 0 && i < n) {
+    const start = i;
+    let text = '', letters = 0, end = i;
+    while (i < n) {
+      const cp = s.codePointAt(i)!;
+      if (cp >= 0x1f1e6 && cp <= 0x1f1ff) { text += String.fromCharCode(97 + cp - 0x1f1e6); letters++; i += 2; end = i; }
+      else if ((cp === 0x20 || cp === 0x2c || cp === 0x2e || cp === 0x3f || cp === 0x21) && i + 1 < n && (s.charCodeAt(i + 1) === 0xd83c || s.charCodeAt(i + 1) === 0x20)) { text += String.fromCharCode(cp); i++; }
+      else break;
+    }
+    if (letters >= MIN_REGIONAL_LETTERS) out.push({ kind: 'regional-letters', text: text.trim(), start, end });
+    i = s.indexOf('\ud83c', Math.max(i, start + 1));
+  }
+}
+
+/** The NATO spelling alphabet (and its common variants), lower case, to the letter each word spells. */
+const NATO: ReadonlyMap<string, string> = new Map(
+  ('alfa alpha bravo charlie delta echo foxtrot golf hotel india juliett juliet kilo lima mike november oscar papa quebec romeo sierra ' +
+    'tango uniform victor whiskey whisky xray x-ray yankee zulu').split(' ').map((w) => [w, w === 'xray' || w === 'x-ray' ? 'x' : w.charAt(0)]),
+);
+const MIN_NATO_LETTERS = 8;
+/**
+ * Words spelt in the NATO alphabet ("India Golf November Oscar Romeo Echo / Alfa Lima Lima"): runs of
+ * at least eight spelling words; '/', '|', a full stop or the word "space" between two ends a word.
+ */
+const NATO_ALTERNATIVES = [...NATO.keys()].join('|');
+/** Two spelling words in a row (one native search rules out most texts; the separators are bounded, so it is linear). */
+const NATO_PAIR = new RegExp(`\\b(?:${NATO_ALTERNATIVES})[ ,/|.()\\t\\n-]{1,6}(?:${NATO_ALTERNATIVES})\\b`, 'i');
+function scanNato(s: string, out: DecodedSegment[]): void {
+  if (!NATO_PAIR.test(s)) return;
+  const n = s.length;
+  let i = 0;
+  let run: { start: number; end: number; text: string; letters: number } | null = null;
+  let pendingBreak = false;
+  const flush = (): void => {
+    if (run !== null && run.letters >= MIN_NATO_LETTERS) out.push({ kind: 'nato-spelling', text: run.text.trim(), start: run.start, end: run.end });
+    run = null;
+    pendingBreak = false;
+  };
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    const letter = isAsciiLetter(c) || c === 0x2d;
+    if (!letter) {
+      if (c === 0x2f || c === 0x7c || c === 0x2e) pendingBreak = true;
+      else if (c !== 0x20 && c !== 0x2c && c !== 0x0a && c !== 0x09 && c !== 0x28 && c !== 0x29) flush();
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n && i - start < 12) { const d = s.charCodeAt(i); if (!((d >= 0x41 && d <= 0x5a) || (d >= 0x61 && d <= 0x7a) || d === 0x2d)) break; i++; }
+    if (i < n && isAsciiLetter(s.charCodeAt(i))) { while (i < n && (isAsciiLetter(s.charCodeAt(i)) || s.charCodeAt(i) === 0x2d)) i++; flush(); continue; }
+    // Spelling words have 4 to 8 letters: other words end a run without being looked up.
+    const len = i - start;
+    const word = len >= 4 && len <= 8 ? s.slice(start, i).toLowerCase() : '';
+    const l = NATO.get(word);
+    if (l !== undefined) {
+      if (run === null) run = { start, end: i, text: '', letters: 0 };
+      else if (pendingBreak) run.text += ' ';
+      run.text += l;
+      run.letters++;
+      run.end = i;
+      pendingBreak = false;
+    } else if (len === 5 && word === 'space' && run !== null) pendingBreak = true;
+    else flush();
+  }
+  flush();
+}
+
 /** All encoded segments of `s` that decode to text. Linear in `s.length`. */
 export function findEncoded(s: string): DecodedSegment[] {
   const out: DecodedSegment[] = [];
@@ -340,5 +602,11 @@ export function findEncoded(s: string): DecodedSegment[] {
   scanHex(s, out);
   scanPercent(s, out);
   scanEntitiesAndEscapes(s, out);
+  scanBinary(s, out);
+  scanCharCodes(s, out);
+  scanBraille(s, out);
+  scanUpsideDown(s, out);
+  scanRegionalLetters(s, out);
+  scanNato(s, out);
   return out;
 }

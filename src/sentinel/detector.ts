@@ -4,10 +4,13 @@
  *   normalise (NFKC, invisibles, tags, bidi, confusables)
  *     -> classifier + phrase rules over overlapping windows (a long document is not diluted) and over
  *        segments (sentences, lines, table cells) with context features (task injection, segments.ts)
- *     -> scrambled letters: segments that read as words only after a Caesar shift (rot13 among them)
- *        or backwards are decoded and rescanned
+ *     -> scrambled letters: segments that read as words only after a Caesar shift (rot13 among them),
+ *        backwards or with the alphabet mirrored (atbash) are decoded and rescanned
+ *     -> letters run together or regrouped: respaced into words and rescanned (unspaced.ts)
  *     -> hidden segments (tag characters, HTML comments, CSS-hidden elements): rescanned
- *     -> encoded segments (base64, hex, URL, entities, \u escapes): decoded and rescanned, depth <= 3
+ *     -> encoded segments (base64, base32, hex, URL, entities, \u escapes, Morse, binary, decimal
+ *        character codes, Braille, upside-down letters, regional-indicator letters, NATO spelling):
+ *        decoded and rescanned, depth <= 3
  *     -> markdown / <img> exfiltration links, obfuscation flags
  *     -> the combiner (combiner.ts): one learned decision over the evidence of every layer
  *
@@ -19,12 +22,13 @@
  * bounded by a budget proportional to the input).
  */
 import { normalize } from './normalize.ts';
-import { findEncoded, type DecodedSegment } from './decode.ts';
+import { findEncoded, PROSE_HIDING_KINDS, type DecodedSegment } from './decode.ts';
 import { scanMarkup } from './markup.ts';
 import { matchRulesIn, tokenize, tokenSpans, type RuleHit } from './rules.ts';
 import { FeatureExtractor, logit, sigmoid, structureLogitOf, type Model } from './classifier.ts';
 import { combinerLogit, emptyEvidence, HIGH_LOGIT, logitFeature, type Combiner, type Evidence } from './combiner.ts';
-import { contextFeaturesOf, scrambled, segment } from './segments.ts';
+import { contextFeaturesOf, scrambled, segment, wordsReadingAsWritten } from './segments.ts';
+import { unspaced } from './unspaced.ts';
 import { conceptFeatures, conceptHits, conceptsIn, type ConceptHits } from './lexicon.ts';
 
 export type UnitKind = 'window' | 'segment';
@@ -108,6 +112,8 @@ const STRONG_RULE = 0.7;
 /** Words of decoded base64/hex text that make it "encoded prose", and the score that alone gives. */
 const ENCODED_PROSE_WORDS = 8;
 const ENCODED_PROSE_SCORE = 0.55;
+/** Of those, how many must read as common or lexicon words for the encodings benign text also brushes. */
+const ENCODED_PROSE_KNOWN_WORDS = 3;
 /** Words one scrambled run (Caesar-shifted or backwards) must read in its view to count as encoded prose. */
 const SCRAMBLED_PROSE_WORDS = 5;
 /** Score of an image link whose URL carries data to fill in (see markup.ts classifyUrl). */
@@ -254,12 +260,19 @@ export class Detector {
         // And in place, with its document around it, like other decoded prose.
         if (n.text.length <= MAX_REVEAL && budget.chars >= scr.inPlace.length) rot13Score = Math.max(rot13Score, sub(scr.inPlace, `decoded:${how}-in-context`, false, true));
       }
+      // Letters run together or regrouped ("ignoreallprevious", "igno real lpre vious"): respaced and
+      // rescanned, alone and in place (not read so again). Only what the respaced text says counts.
+      const uns = unscrambled ? null : unspaced(n.text);
+      if (uns !== null && budget.chars > 0) {
+        decodedScore = Math.max(decodedScore, sub(uns.text, 'decoded:unspaced', false, true));
+        if (n.text.length <= MAX_REVEAL && budget.chars >= uns.inPlace.length) decodedScore = Math.max(decodedScore, sub(uns.inPlace, 'decoded:unspaced-in-context', false, true));
+      }
       // Encoded segments. Prose hidden in base64 or hex is how "stealth" injections travel; URL-encoding
       // and entities are common in benign text, so for them only the content counts.
       const encoded = findEncoded(n.clean);
       for (const s of encoded) {
         if (budget.chars <= 0) { reasons.push('decode-budget-exhausted'); break; }
-        if ((s.kind === 'base64' || s.kind === 'base32' || s.kind === 'hex') && s.text.length >= 32 && tokenize(s.text.toLowerCase()).length >= ENCODED_PROSE_WORDS) {
+        if (isEncodedProse(s)) {
           e.encodedProse = 1;
           reasons.push(`encoded-prose:${s.kind}`);
         }
@@ -303,6 +316,18 @@ export class Detector {
     if (obf.length > 0 && score >= REPORT_AT) for (const f of obf) reasons.push(`obfuscation:${f}`);
     return { score, reasons, evidence: e };
   }
+}
+
+/**
+ * Whether a decoded run is prose hidden in an encoding that only ever carries text (base64, hex,
+ * binary, Braille...): eight words or more. For the encodings whose alphabet benign text also uses a
+ * little (Morse dashes, numbers, Braille spinners, flag letters, turned IPA letters), three of those
+ * words must also read as common, closed-class or lexicon words.
+ */
+function isEncodedProse(s: DecodedSegment): boolean {
+  if (!PROSE_HIDING_KINDS.has(s.kind) || tokenize(s.text.toLowerCase()).length < ENCODED_PROSE_WORDS) return false;
+  if (s.kind === 'base64' || s.kind === 'base32' || s.kind === 'hex') return s.text.length >= 32;
+  return wordsReadingAsWritten(s.text.toLowerCase()) >= ENCODED_PROSE_KNOWN_WORDS;
 }
 
 /**

@@ -82,6 +82,8 @@ const SUBS = new Trie();
 const closedWords: Array<[string, ClosedClass]> = [];
 const closedSubs: Array<[string, ClosedClass]> = [];
 const languages: string[] = [];
+/** Every word and stem of the lexicon written in the letters a-z alone (accents removed), for unspaced.ts. */
+const latinForms = new Set<string>();
 
 /** `w` with the accents of Latin letters removed (NFD, drop U+0300..U+036F, NFC); other scripts unchanged. */
 function stripLatinMarks(w: string): string {
@@ -104,6 +106,8 @@ function checkForm(where: string, key: string, w: unknown): string {
 
 interface Sinks {
   words: Trie; subs: Trie; closedWords: Array<[string, ClosedClass]>; closedSubs: Array<[string, ClosedClass]>; languages: string[];
+  /** Where the a-z forms go (null when only checking a file). */
+  latinForms: Set<string> | null;
   /** Concepts with forms so far, per language (a language may have lines in several files), and where it was first seen. */
   have: Map<string, { concepts: Set<string>; where: string }>;
   /** Languages seen in the current file (a language appears at most once per file). */
@@ -141,6 +145,7 @@ function addLine(raw: string, where: string, sinks: Sinks): void {
         trie.add(body, 1 << ci, isStem);
         // People often type Latin-script words without their accents: match those too.
         const bare = stripLatinMarks(body);
+        if (sinks.latinForms !== null && field === 'words' && /^[a-z]{3,}$/.test(bare)) sinks.latinForms.add(bare);
         if (bare !== body && bare.length >= (isStem ? MIN_STEM : 2)) trie.add(bare, 1 << ci, isStem);
       }
     }
@@ -163,7 +168,7 @@ function addFile(text: string, name: string, sinks: Sinks): void {
 
 /** Check the lines of a lexicon file without installing them (for tests and tooling); throws like the loader. */
 export function checkLexiconText(text: string, name = 'input'): { languages: string[] } {
-  const sinks: Sinks = { words: new Trie(), subs: new Trie(), closedWords: [], closedSubs: [], languages: [], have: new Map(), inFile: new Set() };
+  const sinks: Sinks = { words: new Trie(), subs: new Trie(), closedWords: [], closedSubs: [], languages: [], latinForms: null, have: new Map(), inFile: new Set() };
   addFile(text, name, sinks);
   checkComplete(sinks);
   return { languages: sinks.languages };
@@ -173,11 +178,14 @@ function load(): void {
   const dir = fileURLToPath(LEXICON_DIR);
   const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
   if (files.length === 0) throw new Error(`Sentinel lexicon: no *.jsonl files in ${dir}`);
-  const sinks: Sinks = { words: WORDS, subs: SUBS, closedWords, closedSubs, languages, have: new Map(), inFile: new Set() };
+  const sinks: Sinks = { words: WORDS, subs: SUBS, closedWords, closedSubs, languages, latinForms, have: new Map(), inFile: new Set() };
   for (const f of files) addFile(readFileSync(dir + f, 'utf8'), f, sinks);
   checkComplete(sinks);
 }
 load();
+
+/** Words and stems of the lexicon (3+ letters) written in a-z alone, accents removed. */
+export const LEXICON_LATIN_FORMS: ReadonlySet<string> = latinForms;
 
 /** The languages the lexicon files cover (ISO 639-1), in file order. */
 export const LEXICON_LANGUAGES: readonly string[] = Object.freeze(languages);

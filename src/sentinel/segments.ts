@@ -11,6 +11,7 @@
  */
 import { clipTokens, firstTokenAfter, isCjkSentenceEnd, isSentenceEnd, isSpace, isTokenChar, MAX_TOKEN, type TokenSpans } from './rules.ts';
 import { CLOSED_SUBS, CLOSED_WORDS, isConceptWord } from './lexicon.ts';
+import { ENGLISH } from './words.ts';
 
 export const MAX_SEGMENT = 320;
 
@@ -433,9 +434,20 @@ const COMMON = new Set(('the and to of a in is you your that it for on with as a
 /**
  * Views under which a token becomes a common word, as bits: bit k (1..25) when it is a common word
  * shifted forward by k letters (a Caesar shift; rot13 is k = 13), bit REVERSED when it is a common
- * word or a closed-class word of any language written backwards. One map lookup per token.
+ * word or a closed-class word of any language written backwards, bit ATBASH when it is a common word
+ * with its alphabet mirrored (a for z, b for y...). One map lookup per token.
  */
 const REVERSED = 26;
+const ATBASH = 27;
+/** Bit of a token that is a common English word with its vowels removed ("nstrctns"). */
+const NO_VOWELS = 28;
+/** The highest view number. */
+const LAST_VIEW = NO_VOWELS;
+function atbashWord(w: string): string {
+  let o = '';
+  for (let i = 0; i < w.length; i++) { const c = w.charCodeAt(i); o += c >= 97 && c <= 122 ? String.fromCharCode(219 - c) : w.charAt(i); }
+  return o;
+}
 const ALT_VIEWS = new Map<string, number>();
 function shiftWord(w: string, k: number): string {
   let o = '';
@@ -444,13 +456,31 @@ function shiftWord(w: string, k: number): string {
 }
 /** Common and closed-class words of 3+ characters: what prose reads as, forwards, in ~80 languages. */
 const KNOWN = new Set([...COMMON, ...WORD_CLASS.keys()].filter((w) => w.length >= 3));
+/** The common words above (for unspaced.ts: its short ones are the glue of a sentence). */
+export const COMMON_WORDS: ReadonlySet<string> = COMMON;
+/** The common and closed-class words of any length written in a-z alone (for unspaced.ts). */
+export const COMMON_LATIN_WORDS: readonly string[] = [...new Set([...COMMON, ...WORD_CLASS.keys()])].filter((w) => /^[a-z]+$/.test(w));
 // Shifted: the common words, and the closed-class words of 4+ letters a-z (request verbs, pronouns).
 for (const w of new Set([...COMMON, ...[...KNOWN].filter((x) => x.length >= 4 && /^[a-z]+$/.test(x))])) {
   for (let k = 1; k < 26; k++) { const t = shiftWord(w, k); ALT_VIEWS.set(t, (ALT_VIEWS.get(t) ?? 0) | (1 << k)); }
+  const m = atbashWord(w);
+  if (m !== w) ALT_VIEWS.set(m, (ALT_VIEWS.get(m) ?? 0) | (1 << ATBASH));
 }
 for (const w of KNOWN) { const r = [...w].reverse().join(''); if (r !== w) ALT_VIEWS.set(r, (ALT_VIEWS.get(r) ?? 0) | (1 << REVERSED)); }
+/**
+ * Common English words by their consonants ("prvs" is "previous"): the first word listed wins a
+ * skeleton several share. Only skeletons of three letters or more that lost a vowel, and that are no
+ * word as written.
+ */
+const SKELETON = new Map<string, string>();
+for (const w of [...COMMON, ...ENGLISH]) {
+  const k = w.replace(/[aeiou]/g, '');
+  if (k.length < 3 || k === w || SKELETON.has(k) || COMMON.has(k) || KNOWN.has(k)) continue;
+  SKELETON.set(k, w);
+  ALT_VIEWS.set(k, (ALT_VIEWS.get(k) ?? 0) | (1 << NO_VOWELS));
+}
 
-/** A segment that reads as words only in another view, and that view (a shift 1..25, or REVERSED). */
+/** A segment that reads as words only in another view, and that view (a shift 1..25, REVERSED, ATBASH or NO_VOWELS). */
 interface Scrambled { readonly seg: Segment; readonly view: number; readonly inView: number }
 
 /** Tokens a run of one view may skip (words that read in no view: names, numbers, long words). */
@@ -472,7 +502,7 @@ interface Run { start: number; end: number; firstTok: number; lastTok: number; i
  */
 function scrambledSegments(text: string): Scrambled[] {
   const found: Scrambled[] = [];
-  const runs: Array<Run | null> = new Array(REVERSED + 1).fill(null);
+  const runs: Array<Run | null> = new Array(LAST_VIEW + 1).fill(null);
   // Words known as written so far (prefix counts by token), to judge a run against its own words.
   // `open` runs at the moment: while there are none (most of any text), a token costs one map lookup
   // and, for four letters or more, one backwards walk of the lexicon.
@@ -487,7 +517,7 @@ function scrambledSegments(text: string): Scrambled[] {
     const known = knownAt[r.lastTok]! - (r.firstTok > 0 ? knownAt[r.firstTok - 1]! : 0);
     if (r.inView >= RUN_MIN_WORDS && r.inView >= 0.25 * words && r.inView / words > known / words + 0.15) found.push({ seg: { start: r.start, end: r.end }, view: k, inView: r.inView });
   };
-  const closeAll = (): void => { if (open > 0) for (let k = 1; k <= REVERSED; k++) if (runs[k]) close(k); };
+  const closeAll = (): void => { if (open > 0) for (let k = 1; k <= LAST_VIEW; k++) if (runs[k]) close(k); };
   let i = 0;
   const n = text.length;
   while (i < n) {
@@ -521,9 +551,9 @@ function scrambledSegments(text: string): Scrambled[] {
     // Italian and French backwards): it counts as written only.
     if ((open > 0 || v !== undefined) && t !== '' && readsAsWritten(text, start, end)) { knownSoFar++; v = undefined; }
     knownAt.push(knownSoFar);
-    if (open > 0) for (let k = 1; k <= REVERSED; k++) { const r = runs[k]; if (r && tok - r.lastTok > RUN_GAP) close(k); }
+    if (open > 0) for (let k = 1; k <= LAST_VIEW; k++) { const r = runs[k]; if (r && tok - r.lastTok > RUN_GAP) close(k); }
     if (v !== undefined) {
-      for (let k = 1; k <= REVERSED; k++) {
+      for (let k = 1; k <= LAST_VIEW; k++) {
         if ((v & (1 << k)) === 0) continue;
         const r = runs[k];
         if (!r) { runs[k] = { start, end: i, firstTok: tok, lastTok: tok, inView: 1 }; open++; }
@@ -604,10 +634,27 @@ function readsAsWritten(text: string, a: number, b: number): boolean {
 }
 function isBreak(c: number): boolean { return isSpace(c) || c === 0x0a; }
 
+/**
+ * How many words of three letters or more of lower-cased `text` read as written (common, closed-class
+ * or lexicon words): what tells decoded prose from decoded noise.
+ */
+export function wordsReadingAsWritten(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length;) {
+    if (!isTokenChar(text.charCodeAt(i))) { i++; continue; }
+    const a = i;
+    while (i < text.length && isTokenChar(text.charCodeAt(i))) i++;
+    if (i - a >= 3 && readsAsWritten(text, a, i)) count++;
+  }
+  return count;
+}
+
 /** text[seg] read in its view: shifted back, or reversed. */
 function unscramble(text: string, x: Scrambled): string {
   const t = text.slice(x.seg.start, x.seg.end);
   if (x.view === REVERSED) return [...t].reverse().join('');
+  if (x.view === ATBASH) return atbashWord(t);
+  if (x.view === NO_VOWELS) return t.replace(/[a-z]+/g, (w) => SKELETON.get(w) ?? w);
   return t.replace(/[a-z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - 97 + 26 - x.view) % 26) + 97));
 }
 
@@ -616,9 +663,9 @@ function reverseEachWord(t: string): string {
   return t.split(' ').map((w) => [...w].reverse().join('')).join(' ');
 }
 
-/** Name of a view, for the detector's reasons: rot13, caesar, reversed. */
+/** Name of a view, for the detector's reasons: rot13, caesar, reversed, atbash, no-vowels. */
 function viewName(view: number): string {
-  return view === 13 ? 'rot13' : view === REVERSED ? 'reversed' : 'caesar';
+  return view === 13 ? 'rot13' : view === REVERSED ? 'reversed' : view === ATBASH ? 'atbash' : view === NO_VOWELS ? 'no-vowels' : 'caesar';
 }
 
 /**
@@ -626,7 +673,8 @@ function viewName(view: number): string {
  * words much more after a Caesar shift (rot13 included) or written backwards than as they stand.
  * Returns the decoded segments joined (`text`), the names of the views found, and `text` with those
  * segments decoded in place (`inPlace`, so they can be read with their document around them), and the
- * most words one of them reads in its view (`longest`); null when there are none. One pass finds the
+ * most words one of them reads in its view (`longest`; not counting vowel-less readings: "txt" and
+ * "src" read "text" and "source" in every manual); null when there are none. One pass finds the
  * segments for all three.
  */
 export function scrambled(text: string): { text: string; views: string[]; inPlace: string; longest: number } | null {
@@ -637,7 +685,7 @@ export function scrambled(text: string): { text: string; views: string[]; inPlac
   const lines = segs.map((x) => (x.view === REVERSED ? `${unscramble(text, x)}\n${reverseEachWord(text.slice(x.seg.start, x.seg.end))}` : unscramble(text, x)));
   let inPlace = '', at = 0;
   for (const x of segs) { inPlace += text.slice(at, x.seg.start) + unscramble(text, x); at = x.seg.end; }
-  return { text: lines.join('\n'), views: [...new Set(segs.map((x) => viewName(x.view)))], inPlace: inPlace + text.slice(at), longest: segs.reduce((m, x) => Math.max(m, x.inView), 0) };
+  return { text: lines.join('\n'), views: [...new Set(segs.map((x) => viewName(x.view)))], inPlace: inPlace + text.slice(at), longest: segs.reduce((m, x) => (x.view === NO_VOWELS ? m : Math.max(m, x.inView)), 0) };
 }
 
 /** scrambled() without the in-place text: the decoded segments and their views, or null. */
