@@ -162,6 +162,8 @@ const letters = (s: string, f: (i: number, c: string) => string): string => s.re
 const TURN: Readonly<Record<string, string>> = Object.fromEntries([...'abcdefghijklmnopqrstuvwxyz.!?'].map((c, i) => [c, [...'ɐqɔpǝɟƃɥᴉɾʞlɯuodbɹsʇnʌʍxʎz˙¡¿'][i]!]));
 /** Six-dot Braille letters a..z as bit patterns of the U+2800 block. */
 const BRAILLE = [1, 3, 9, 25, 17, 11, 27, 19, 10, 26, 5, 7, 13, 29, 21, 15, 31, 23, 14, 30, 37, 39, 58, 45, 61, 53];
+/** Marks a "zalgo" generator stacks on letters (two or three each, taken in turn). */
+const ZALGO = ['\u0334\u0316', '\u0301\u0324\u0317', '\u0338\u0330', '\u0300\u0346\u0325'];
 const NATO_WORDS = 'Alfa Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett Kilo Lima Mike November Oscar Papa Quebec Romeo Sierra Tango Uniform Victor Whiskey X-ray Yankee Zulu'.split(' ');
 const UNSEEN_OBFUSCATIONS: Record<string, { en: boolean; f: (s: string) => string }> = {
   'reversed text': { en: false, f: (s) => [...s].reverse().join('') },
@@ -181,6 +183,11 @@ const UNSEEN_OBFUSCATIONS: Record<string, { en: boolean; f: (s: string) => strin
   'spaces removed': { en: true, f: (s) => s.replace(/\s+/g, '') },
   'letters regrouped in fours': { en: true, f: (s) => s.replace(/\s+/g, '').replace(/(.{4})/g, '$1 ').trim() },
   'vowels removed': { en: true, f: (s) => s.replace(/[aeiou]/gi, '') },
+  'zalgo (stacked combining marks)': { en: false, f: (s) => [...s].map((c, i) => c + (c === ' ' ? '' : ZALGO[i % ZALGO.length]!)).join('') },
+  'strikethrough': { en: false, f: (s) => [...s].map((c) => c + '\u0336').join('') },
+  'negative squared letters': { en: true, f: (s) => letters(s, (i) => String.fromCodePoint(0x1f170 + i)) },
+  'bytes in variation selectors': { en: false, f: (s) => '\u{1F600}' + [...utf8(s)].map((b) => String.fromCodePoint(b < 16 ? 0xfe00 + b : 0xe0100 + b - 16)).join('') },
+  'slash-separated letters': { en: false, f: (s) => s.split(' ').map((w) => [...w].join('/')).join(' ') },
 };
 for (const [name, o] of Object.entries(UNSEEN_OBFUSCATIONS)) {
   const src = o.en ? obfSample.filter((p) => p.attack.lang === 'en') : obfSample;

@@ -56,7 +56,7 @@ export function findCanaries(output: string, canaries: readonly Canary[]): Canar
   const views: Array<{ via: string; text: string }> = [];
   const n = normalize(output);
   views.push({ via: 'plain', text: squash(n.text) });
-  for (const h of n.hidden) views.push({ via: 'tag-characters', text: squash(normalize(h).text) });
+  for (const h of n.hidden) views.push({ via: h.kind, text: squash(normalize(h.text).text) });
   for (const seg of findEncoded(n.clean)) views.push({ via: seg.kind, text: squash(normalize(seg.text).text) });
   for (const c of canaries) {
     for (const v of views) {

@@ -417,21 +417,21 @@ function isTokenCharAscii(c: number): boolean {
 const MIN_CHAR_CODES = 8;
 function scanCharCodes(s: string, out: DecodedSegment[]): void {
   const n = s.length;
+  let codes = new Int32Array(16);
   let i = 0;
   while (i < n) {
     const c0 = s.charCodeAt(i);
     if (c0 < 0x30 || c0 > 0x39 || (i > 0 && isTokenCharAscii(s.charCodeAt(i - 1)))) { i++; continue; }
     const start = i;
-    let text = '', count = 0, end = i, letters = 0, spaces = 0;
+    // The numbers of the run first (most runs are a date or a figure); characters only for long runs.
+    let count = 0, end = i;
     let at = i;
     for (;;) {
       let j = at, v = 0;
       while (j < n && j - at < 7) { const c = s.charCodeAt(j); if (c < 0x30 || c > 0x39) break; v = v * 10 + (c - 0x30); j++; }
       if (j === at || (j < n && (isTokenCharAscii(s.charCodeAt(j)) || s.charCodeAt(j) === 0x2e)) || v < 9 || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) break;
-      const ch = String.fromCodePoint(v);
-      text += ch;
-      if (v === 0x20) spaces++; else if (LETTER.test(ch)) letters++;
-      count++;
+      if (count === codes.length) { const g = new Int32Array(2 * codes.length); g.set(codes); codes = g; }
+      codes[count++] = v;
       end = j;
       let k = j;
       const sep = s.charCodeAt(k);
@@ -440,7 +440,15 @@ function scanCharCodes(s: string, out: DecodedSegment[]): void {
       if (k === j || k >= n || s.charCodeAt(k) < 0x30 || s.charCodeAt(k) > 0x39) break;
       at = k;
     }
-    if (count >= MIN_CHAR_CODES && letters >= 0.5 * count && letters + spaces >= 0.6 * count && looksLikeText(text)) out.push({ kind: 'char-codes', text, start, end });
+    if (count >= MIN_CHAR_CODES) {
+      let text = '', letters = 0, spaces = 0;
+      for (let k = 0; k < count; k++) {
+        const ch = String.fromCodePoint(codes[k]!);
+        text += ch;
+        if (codes[k] === 0x20) spaces++; else if (LETTER.test(ch)) letters++;
+      }
+      if (letters >= 0.5 * count && letters + spaces >= 0.6 * count && looksLikeText(text)) out.push({ kind: 'char-codes', text, start, end });
+    }
     // Skip the whole run of numbers (it is not rescanned from each of its digits).
     i = Math.max(end, i + 1);
     while (i < n && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++;

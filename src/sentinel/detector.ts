@@ -236,13 +236,13 @@ export class Detector {
         if (always || r.score >= REPORT_AT) reasons.push(label, ...r.reasons.map((x) => `${label}>${x}`));
         return r.score;
       };
-      // Tag-character payloads: invisible text is an attack technique in itself.
-      for (const payload of n.hidden) {
+      // Tag-character and variation-selector payloads: invisible text is an attack technique in itself.
+      for (const { kind, text: payload } of n.hidden) {
         if (budget.chars <= 0) break;
         if (payload.trim().length >= 4) e.hiddenPresent = 1;
         // Invisible prose (several words in tag characters) has no benign use; flag emoji are one short run.
         if (tokenize(payload.toLowerCase()).length >= 3) hiddenProse = true;
-        hiddenScore = Math.max(hiddenScore, sub(payload, 'hidden:tag-characters', true));
+        hiddenScore = Math.max(hiddenScore, sub(payload, `hidden:${kind}`, true));
       }
       // Scrambled letters: sentences that read as words only after a Caesar shift (rot13 among them)
       // or backwards are decoded and rescanned.
@@ -261,11 +261,13 @@ export class Detector {
         if (n.text.length <= MAX_REVEAL && budget.chars >= scr.inPlace.length) rot13Score = Math.max(rot13Score, sub(scr.inPlace, `decoded:${how}-in-context`, false, true));
       }
       // Letters run together or regrouped ("ignoreallprevious", "igno real lpre vious"): respaced and
-      // rescanned, alone and in place (not read so again). Only what the respaced text says counts.
+      // rescanned on their own (not read so again), and in place only when a whole sentence was run
+      // together: rescanning a document with a compound word split gave the classifier a second look
+      // at benign text.
       const uns = unscrambled ? null : unspaced(n.text);
       if (uns !== null && budget.chars > 0) {
         decodedScore = Math.max(decodedScore, sub(uns.text, 'decoded:unspaced', false, true));
-        if (n.text.length <= MAX_REVEAL && budget.chars >= uns.inPlace.length) decodedScore = Math.max(decodedScore, sub(uns.inPlace, 'decoded:unspaced-in-context', false, true));
+        if (uns.inPlace !== null && n.text.length <= MAX_REVEAL && budget.chars >= uns.inPlace.length) decodedScore = Math.max(decodedScore, sub(uns.inPlace, 'decoded:unspaced-in-context', false, true));
       }
       // Encoded segments. Prose hidden in base64 or hex is how "stealth" injections travel; URL-encoding
       // and entities are common in benign text, so for them only the content counts.

@@ -16,13 +16,15 @@
  * Every pass is a single left-to-right scan: linear time whatever the input.
  */
 
+export interface HiddenText { readonly kind: 'tag-characters' | 'variation-selectors'; readonly text: string }
+
 export interface Normalized {
   /** Hidden characters removed and NFKC applied, case kept: the input to the decoders (base64 is case-sensitive). */
   readonly clean: string;
   /** Normalised, lower-cased, folded text used by the rules and the classifier. */
   readonly text: string;
-  /** Text that was hidden in the input (tag characters), to be scanned on its own. */
-  readonly hidden: readonly string[];
+  /** Text that was hidden in the input (in tag characters, or as bytes in variation selectors), to be scanned on its own. */
+  readonly hidden: readonly HiddenText[];
   /** What was found and removed or folded, e.g. 'invisible-chars', 'bidi-controls', 'homoglyphs'. */
   readonly flags: readonly string[];
   /** Counts behind the flags (for evidence). */
@@ -105,13 +107,23 @@ function isWordChar(cp: number): boolean {
 }
 
 /** Pass 1: strip invisible/bidi characters, decode tag characters. */
-function stripHidden(input: string, counts: Record<string, number>, hidden: string[]): string {
+function stripHidden(input: string, counts: Record<string, number>, hidden: HiddenText[]): string {
   let out = '';
   let tagRun = '';
   let prevCp = 0;
   let inEmojiTagSeq = false;
   const flushTags = (): void => {
-    if (tagRun.length > 0) { hidden.push(tagRun); tagRun = ''; }
+    if (tagRun.length > 0) { hidden.push({ kind: 'tag-characters', text: tagRun }); tagRun = ''; }
+  };
+  // Bytes smuggled in variation selectors (VS1..VS16 are 0..15, VS17..VS256 are 16..255): an emoji
+  // followed by a run of them carries a whole message that no renderer shows.
+  let vsRun: number[] = [];
+  const flushSelectors = (): void => {
+    if (vsRun.length >= MIN_SELECTOR_BYTES) {
+      const text = selectorText.decode(Uint8Array.from(vsRun));
+      if (isMostlyPrintable(text)) { hidden.push({ kind: 'variation-selectors', text }); counts['variation-selector-bytes'] = (counts['variation-selector-bytes'] ?? 0) + 1; }
+    }
+    vsRun = [];
   };
   let runStart = 0; // start of a run of ordinary characters copied in one slice
   for (let i = 0; i < input.length; i++) {
@@ -119,6 +131,7 @@ function stripHidden(input: string, counts: Record<string, number>, hidden: stri
     // Fast path: ordinary BMP characters are copied later as one slice.
     if (cp < 0x00ad || (cp > 0x061c && cp < 0x115f && cp !== 0x034f) || (cp >= 0x3165 && cp < 0xd800)) {
       if (tagRun.length > 0) flushTags();
+      if (vsRun.length > 0) flushSelectors();
       prevCp = cp; inEmojiTagSeq = false;
       continue;
     }
@@ -140,6 +153,8 @@ function stripHidden(input: string, counts: Record<string, number>, hidden: stri
     }
     inEmojiTagSeq = false;
     if (isBidiControl(cp)) { counts['bidi-controls'] = (counts['bidi-controls'] ?? 0) + 1; continue; }
+    const vs = cp >= 0xfe00 && cp <= 0xfe0f ? cp - 0xfe00 : cp >= 0xe0100 && cp <= 0xe01ef ? cp - 0xe0100 + 16 : -1;
+    if (vs >= 0) vsRun.push(vs); else if (vsRun.length > 0) flushSelectors();
     if (isInvisible(cp)) {
       // Removed either way; counted as obfuscation only where ordinary text does not use it.
       if (!isOrdinaryInvisible(cp, prevCp, input.codePointAt(i + 1) ?? 0, i)) counts['invisible-chars'] = (counts['invisible-chars'] ?? 0) + 1;
@@ -151,6 +166,63 @@ function stripHidden(input: string, counts: Record<string, number>, hidden: stri
   }
   if (runStart < input.length) out += input.slice(runStart);
   flushTags();
+  flushSelectors();
+  return out;
+}
+
+/** Fewest bytes in a run of variation selectors read as a message (an emoji takes one, a flag sequence two). */
+const MIN_SELECTOR_BYTES = 4;
+const selectorText = new TextDecoder('utf-8', { fatal: false });
+/** Whether decoded bytes read as text: no replacement characters, few control characters. */
+function isMostlyPrintable(t: string): boolean {
+  let bad = 0;
+  for (let i = 0; i < t.length; i++) { const c = t.charCodeAt(i); if (c === 0xfffd || (c < 0x20 && c !== 0x0a && c !== 0x09)) bad++; }
+  return bad * 10 <= t.length;
+}
+
+/**
+ * Combining marks that only decorate: several stacked on one letter ("zalgo" text) or the overlays
+ * and underlines of "strikethrough" text generators. No language stacks two marks on a letter once
+ * composed (NFC; Vietnamese and Yoruba compose to at most one left over), and none uses an overlay.
+ */
+const COMBINING = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/;
+const OVERLAY = new Set([0x0332, 0x0333, 0x0334, 0x0335, 0x0336, 0x0337, 0x0338, 0x033f, 0x0347, 0x20d2, 0x20d3, 0x20e5, 0x20e6]);
+function isCombining(c: number): boolean {
+  return (c >= 0x0300 && c <= 0x036f) || (c >= 0x1ab0 && c <= 0x1aff) || (c >= 0x1dc0 && c <= 0x1dff) || (c >= 0x20d0 && c <= 0x20ff) || (c >= 0xfe20 && c <= 0xfe2f);
+}
+/** Letters decorated like that before the whole text's marks are removed (one stray stack is left alone). */
+const MIN_DECORATED = 3;
+/**
+ * Pass 2b (on NFKC text): when at least MIN_DECORATED characters carry stacked or overlay marks, every
+ * combining mark of those blocks is removed (NFD, remove, NFC; generators decorate spaces too),
+ * counted as 'combining-marks'.
+ */
+function stripDecorativeMarks(s: string, counts: Record<string, number>): string {
+  if (!COMBINING.test(s)) return s;
+  let decorated = 0;
+  for (let i = 0; i < s.length && decorated < MIN_DECORATED;) {
+    if (!isCombining(s.charCodeAt(i))) { i++; continue; }
+    let marks = 0, overlay = false;
+    while (i < s.length && isCombining(s.charCodeAt(i))) { if (OVERLAY.has(s.charCodeAt(i))) overlay = true; marks++; i++; }
+    if (marks >= 2 || overlay) decorated++;
+  }
+  if (decorated < MIN_DECORATED) return s;
+  counts['combining-marks'] = decorated;
+  return s.normalize('NFD').replace(/[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+/g, '').normalize('NFC');
+}
+
+/**
+ * Enclosed letters NFKC keeps: negative circled (U+1F150..) and negative squared (U+1F170..) capitals,
+ * the "bubble" and "boxed" letters of fancy-text generators, folded to a..z ('enclosed-letters' when
+ * four or more: 🅿 alone is a parking sign).
+ */
+const ENCLOSED = /[\u{1F150}-\u{1F169}\u{1F170}-\u{1F189}]/gu;
+function foldEnclosedLetters(s: string, counts: Record<string, number>): string {
+  ENCLOSED.lastIndex = 0;
+  if (!ENCLOSED.test(s)) return s;
+  let n = 0;
+  const out = s.replace(ENCLOSED, (c) => { n++; const cp = c.codePointAt(0)!; return String.fromCharCode(97 + ((cp - 0x1f150) % 0x20)); });
+  if (n >= 4) counts['enclosed-letters'] = n;
   return out;
 }
 
@@ -206,7 +278,7 @@ function foldWords(s: string, counts: Record<string, number>): string {
   return joinLetterSpacing(buf === null ? s : stringOfUnits(buf, 0, n), counts);
 }
 
-/** "i g n o r e  a l l" -> "ignore all": runs of >= 4 single letters separated by one space/dot/dash. */
+/** "i g n o r e  a l l" -> "ignore all": runs of >= 4 single letters separated by one space, dot, dash, underscore, star, slash or plus. */
 function joinLetterSpacing(s: string, counts: Record<string, number>): string {
   // The output is the input with each joined run replaced: unchanged text is copied in slices.
   let out = '';
@@ -214,17 +286,23 @@ function joinLetterSpacing(s: string, counts: Record<string, number>): string {
   let joined = new Uint16Array(64); // the run being joined: its letters, with a space at each word break
   let i = 0;
   const n = s.length;
-  const isSep = (c: number): boolean => c === 0x20 || c === 0x2e || c === 0x2d || c === 0x5f || c === 0x2a;
+  const isSep = (c: number): boolean => c === 0x20 || c === 0x2e || c === 0x2d || c === 0x5f || c === 0x2a || c === 0x2f || c === 0x2b;
   const isLetter = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0xc0 && c !== 0xd7 && c !== 0xf7);
   while (i < n) {
     // Candidate run starts at a letter not preceded by a letter.
     const c = s.charCodeAt(i);
     const prevLetter = i > 0 && isLetter(s.charCodeAt(i - 1));
-    if (isLetter(c) && !prevLetter && i + 1 < n && isSep(s.charCodeAt(i + 1))) {
+    // Nor in the middle of a sequence of single letters ("a/b/c a/b": not from "c").
+    const midSequence = i > 1 && isSep(s.charCodeAt(i - 1)) && isLetter(s.charCodeAt(i - 2)) && !(i > 2 && isLetter(s.charCodeAt(i - 3)));
+    if (isLetter(c) && !prevLetter && !midSequence && i + 1 < n && isSep(s.charCodeAt(i + 1))) {
       let j = i;
       let letters = 0, m = 0;
       // The separator between letters of one word ("i.g.n.o.r.e" uses '.'): another one is a word break.
       const inWord = s.charCodeAt(i + 1);
+      // Paths and sums ("a/b/c", "a+b+c") join single letters with '/' or '+': with those, the first
+      // word must have four letters.
+      const pathLike = inWord === 0x2f || inWord === 0x2b;
+      let firstWord = -1;
       while (j < n && isLetter(s.charCodeAt(j)) && (j + 1 >= n || !isLetter(s.charCodeAt(j + 1)))) {
         if (m + 2 > joined.length) { const g = new Uint16Array(2 * joined.length); g.set(joined); joined = g; }
         letters++;
@@ -234,10 +312,11 @@ function joinLetterSpacing(s: string, counts: Record<string, number>): string {
         let seps = 0, other = false;
         while (k < n && isSep(s.charCodeAt(k)) && seps < 4) { if (s.charCodeAt(k) !== inWord) other = true; k++; seps++; }
         if (seps === 0 || k >= n || !isLetter(s.charCodeAt(k))) { j = j + 1; break; }
-        if (seps >= 2 || other) joined[m++] = 0x20;
+        if (seps >= 2 || other) { joined[m++] = 0x20; if (firstWord < 0) firstWord = letters; }
         j = k;
       }
-      if (letters >= 4) {
+      if (firstWord < 0) firstWord = letters;
+      if (letters >= 4 && (!pathLike || firstWord >= 4)) {
         counts['letter-spacing'] = (counts['letter-spacing'] ?? 0) + 1;
         out += s.slice(copied, i) + stringOfUnits(joined, 0, m);
         copied = i = j;
@@ -279,8 +358,8 @@ function foldSmallCapitals(s: string, counts: Record<string, number>): string {
 /** Normalise untrusted text for scanning. Never throws on any string. */
 export function normalize(input: string): Normalized {
   const counts: Record<string, number> = {};
-  const hidden: string[] = [];
-  const clean = stripHidden(input, counts, hidden).normalize('NFKC');
+  const hidden: HiddenText[] = [];
+  const clean = stripDecorativeMarks(foldEnclosedLetters(stripHidden(input, counts, hidden).normalize('NFKC'), counts), counts);
   // 'İ' (Turkish, Azerbaijani capital dotted I) lower-cases to 'i' + U+0307: fold it back to 'i', as written in lower case.
   const text = foldWords(foldSmallCapitals(clean.toLowerCase().replaceAll('i\u0307', 'i'), counts), counts);
   const flags = Object.keys(counts).sort();

@@ -480,16 +480,21 @@ for (const w of [...COMMON, ...ENGLISH]) {
   ALT_VIEWS.set(k, (ALT_VIEWS.get(k) ?? 0) | (1 << NO_VOWELS));
 }
 
-/** A segment that reads as words only in another view, and that view (a shift 1..25, REVERSED, ATBASH or NO_VOWELS). */
-interface Scrambled { readonly seg: Segment; readonly view: number; readonly inView: number }
+/**
+ * A segment that reads as words only in another view, that view (a shift 1..25, REVERSED, ATBASH or
+ * NO_VOWELS), how many of its words read in it and how many different ones.
+ */
+interface Scrambled { readonly seg: Segment; readonly view: number; readonly inView: number; readonly distinct: number }
 
 /** Tokens a run of one view may skip (words that read in no view: names, numbers, long words). */
 const RUN_GAP = 4;
 /** Fewest words that read in a view for a run to count as scrambled prose. */
 const RUN_MIN_WORDS = 3;
+/** Different words a run must read in its view to count as encoded prose ("$v1 < $v2, $v1 > $v2" reads "her" five times in atbash). */
+const MIN_DISTINCT = 3;
 
 /** An open run of tokens that read in one view: where it starts and ends, how many tokens it spans. */
-interface Run { start: number; end: number; firstTok: number; lastTok: number; inView: number }
+interface Run { start: number; end: number; firstTok: number; lastTok: number; inView: number; words: Set<string> }
 
 /**
  * Runs of `text` that read as common words much more in another view (a Caesar shift 1..25, or
@@ -515,7 +520,7 @@ function scrambledSegments(text: string): Scrambled[] {
     // Words of three letters or more in the run.
     const words = r.lastTok - r.firstTok + 1;
     const known = knownAt[r.lastTok]! - (r.firstTok > 0 ? knownAt[r.firstTok - 1]! : 0);
-    if (r.inView >= RUN_MIN_WORDS && r.inView >= 0.25 * words && r.inView / words > known / words + 0.15) found.push({ seg: { start: r.start, end: r.end }, view: k, inView: r.inView });
+    if (r.inView >= RUN_MIN_WORDS && r.inView >= 0.25 * words && r.inView / words > known / words + 0.15) found.push({ seg: { start: r.start, end: r.end }, view: k, inView: r.inView, distinct: r.words.size });
   };
   const closeAll = (): void => { if (open > 0) for (let k = 1; k <= LAST_VIEW; k++) if (runs[k]) close(k); };
   let i = 0;
@@ -556,8 +561,8 @@ function scrambledSegments(text: string): Scrambled[] {
       for (let k = 1; k <= LAST_VIEW; k++) {
         if ((v & (1 << k)) === 0) continue;
         const r = runs[k];
-        if (!r) { runs[k] = { start, end: i, firstTok: tok, lastTok: tok, inView: 1 }; open++; }
-        else { r.end = i; r.lastTok = tok; r.inView++; }
+        if (!r) { runs[k] = { start, end: i, firstTok: tok, lastTok: tok, inView: 1, words: new Set([t]) }; open++; }
+        else { r.end = i; r.lastTok = tok; r.inView++; if (r.words.size < MIN_DISTINCT) r.words.add(t); }
       }
     }
     tok++;
@@ -587,7 +592,7 @@ function scrambledSegments(text: string): Scrambled[] {
     }
     for (let w = 0; w < WIDEN && a > 0 && !isBreak(text.charCodeAt(a - 1)); w++) a--;
     for (let w = 0; w < WIDEN && b < n && !isBreak(text.charCodeAt(b)); w++) b++;
-    kept.push({ seg: { start: a, end: b }, view: x.view, inView: x.inView });
+    kept.push({ seg: { start: a, end: b }, view: x.view, inView: x.inView, distinct: x.distinct });
   };
   let best: Scrambled | null = null, clusterEnd = -1;
   for (const x of found) {
@@ -673,8 +678,9 @@ function viewName(view: number): string {
  * words much more after a Caesar shift (rot13 included) or written backwards than as they stand.
  * Returns the decoded segments joined (`text`), the names of the views found, and `text` with those
  * segments decoded in place (`inPlace`, so they can be read with their document around them), and the
- * most words one of them reads in its view (`longest`; not counting vowel-less readings: "txt" and
- * "src" read "text" and "source" in every manual); null when there are none. One pass finds the
+ * most words one of them reads in its view (`longest`; not counting vowel-less readings, where "txt"
+ * and "src" read "text" and "source" in every manual, nor runs of fewer than MIN_DISTINCT different
+ * words); null when there are none. One pass finds the
  * segments for all three.
  */
 export function scrambled(text: string): { text: string; views: string[]; inPlace: string; longest: number } | null {
@@ -685,7 +691,7 @@ export function scrambled(text: string): { text: string; views: string[]; inPlac
   const lines = segs.map((x) => (x.view === REVERSED ? `${unscramble(text, x)}\n${reverseEachWord(text.slice(x.seg.start, x.seg.end))}` : unscramble(text, x)));
   let inPlace = '', at = 0;
   for (const x of segs) { inPlace += text.slice(at, x.seg.start) + unscramble(text, x); at = x.seg.end; }
-  return { text: lines.join('\n'), views: [...new Set(segs.map((x) => viewName(x.view)))], inPlace: inPlace + text.slice(at), longest: segs.reduce((m, x) => (x.view === NO_VOWELS ? m : Math.max(m, x.inView)), 0) };
+  return { text: lines.join('\n'), views: [...new Set(segs.map((x) => viewName(x.view)))], inPlace: inPlace + text.slice(at), longest: segs.reduce((m, x) => (x.view === NO_VOWELS || x.distinct < MIN_DISTINCT ? m : Math.max(m, x.inView)), 0) };
 }
 
 /** scrambled() without the in-place text: the decoded segments and their views, or null. */

@@ -54,6 +54,11 @@ const obfuscations: Record<string, (s: string) => string> = {
   'NATO spelling': (s) => s.toLowerCase().split(' ').map((w) => [...w].filter((c) => c >= 'a' && c <= 'z').map((c) => NATO[c.charCodeAt(0) - 97]).join(' ')).join(' / '),
   'spaces removed': (s) => s.replace(/ /g, ''),
   'letters regrouped in fours': (s) => s.replace(/ /g, '').replace(/(.{4})/g, '$1 '),
+  zalgo: (s) => [...s].map((c, i) => c + (c === ' ' ? '' : ['\u0334\u0316', '\u0301\u0324\u0317', '\u0338\u0330'][i % 3])).join(''),
+  strikethrough: (s) => [...s].map((c) => c + '\u0336').join(''),
+  'negative squared letters': (s) => [...s.toUpperCase()].map((c) => (c >= 'A' && c <= 'Z' ? String.fromCodePoint(0x1f170 + c.charCodeAt(0) - 65) : c)).join(''),
+  'bytes in variation selectors': (s) => '😀' + [...utf8(s)].map((b) => String.fromCodePoint(b < 16 ? 0xfe00 + b : 0xe0100 + b - 16)).join(''),
+  'slash-separated letters': (s) => s.split(' ').map((w) => [...w].join('/')).join(' '),
 };
 const TURN: Record<string, string> = Object.fromEntries([...'abcdefghijklmnopqrstuvwxyz.'].map((c, i) => [c, [...'ɐqɔpǝɟƃɥᴉɾʞlɯuodbɹsʇnʌʍxʎz˙'][i]!]));
 const BRAILLE = [1, 3, 9, 25, 17, 11, 27, 19, 10, 26, 5, 7, 13, 29, 21, 15, 31, 23, 14, 30, 37, 39, 58, 45, 61, 53];
@@ -134,6 +139,19 @@ test('look-alikes of the new decoders in benign text are left alone: figures, sp
     const v = scan(d);
     assert.equal(v.verdict, 'clean', `${d}: ${v.score} ${v.reasons.join(',')}`);
     assert.ok(!v.reasons.some((r) => r.startsWith('encoded-prose:')), `${d}: ${v.reasons.join(',')}`);
+  }
+});
+
+test('decorations of ordinary text are not obfuscation: composed accents, Yoruba tone marks, keycaps, a parking sign, IPA', () => {
+  for (const t of [
+    'Vi\u1ec7t Nam l\u00e0 m\u1ed9t qu\u1ed1c gia'.normalize('NFD'),
+    'Ẹ ku àárọ̀, ṣé dáadáa ni? Ọ̀rọ̀ yìí ṣe pàtàkì fún gbogbo wa.',
+    'Press 1\ufe0f\u20e3 to confirm, 2\ufe0f\u20e3 to cancel. 🅿️ Parking is behind the building.',
+    'The dental stop [t̪ʰ] and the nasal vowel [ɛ̃] are written with one diacritic each.',
+  ]) {
+    const n = normalize(t);
+    assert.ok(!n.flags.includes('combining-marks') && !n.flags.includes('enclosed-letters'), `${t}: ${n.flags.join(',')}`);
+    assert.equal(n.hidden.length, 0, t);
   }
 });
 
