@@ -299,10 +299,11 @@ function joinLetterSpacing(s: string, counts: Record<string, number>): string {
       let letters = 0, m = 0;
       // The separator between letters of one word ("i.g.n.o.r.e" uses '.'): another one is a word break.
       const inWord = s.charCodeAt(i + 1);
-      // Paths and sums ("a/b/c", "a+b+c") join single letters with '/' or '+': with those, the first
-      // word must have four letters.
-      const pathLike = inWord === 0x2f || inWord === 0x2b;
-      let firstWord = -1;
+      // Paths and sums ("a/b/c", "a+b+c", "-p a/b/c") join single letters with '/' or '+': in a run
+      // with those, a word of four letters or more is needed, and two words or six letters.
+      let pathLike = false;
+      let words = 1, wordStart = 0, longest = 0;
+      const wordBreak = (): void => { longest = Math.max(longest, letters - wordStart); wordStart = letters; words++; joined[m++] = 0x20; };
       while (j < n && isLetter(s.charCodeAt(j)) && (j + 1 >= n || !isLetter(s.charCodeAt(j + 1)))) {
         if (m + 2 > joined.length) { const g = new Uint16Array(2 * joined.length); g.set(joined); joined = g; }
         letters++;
@@ -310,13 +311,15 @@ function joinLetterSpacing(s: string, counts: Record<string, number>): string {
         // separator(s): one = same word, two or more (or a different one) = word break
         let k = j + 1;
         let seps = 0, other = false;
-        while (k < n && isSep(s.charCodeAt(k)) && seps < 4) { if (s.charCodeAt(k) !== inWord) other = true; k++; seps++; }
+        while (k < n && isSep(s.charCodeAt(k)) && seps < 4) { const d = s.charCodeAt(k); if (d !== inWord) other = true; if (d === 0x2f || d === 0x2b) pathLike = true; k++; seps++; }
         if (seps === 0 || k >= n || !isLetter(s.charCodeAt(k))) { j = j + 1; break; }
-        if (seps >= 2 || other) { joined[m++] = 0x20; if (firstWord < 0) firstWord = letters; }
+        if (seps >= 2 || other) wordBreak();
         j = k;
       }
-      if (firstWord < 0) firstWord = letters;
-      if (letters >= 4 && (!pathLike || firstWord >= 4)) {
+      // (A break after the last letter starts no word.)
+      if (letters === wordStart && words > 1) words--;
+      longest = Math.max(longest, letters - wordStart);
+      if (letters >= 4 && (!pathLike || (longest >= 4 && (words >= 2 || letters >= 6)))) {
         counts['letter-spacing'] = (counts['letter-spacing'] ?? 0) + 1;
         out += s.slice(copied, i) + stringOfUnits(joined, 0, m);
         copied = i = j;

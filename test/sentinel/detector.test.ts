@@ -142,6 +142,15 @@ test('look-alikes of the new decoders in benign text are left alone: figures, sp
   }
 });
 
+test('letters joined by slashes are read as words, paths are not', () => {
+  assert.equal(normalize('I/f t/h/i/s e/m/a/i/l i/s s/u/m/m/a/r/i/s/e/d').text, 'if this email is summarised');
+  for (const t of ["rmdir -p a/b/c is similar to 'rmdir a/b/c a/b a'", 'use x/y/z/w as the axes', 'the sum a+b+c+d']) {
+    const n = normalize(t);
+    assert.equal(n.text, t.toLowerCase(), t);
+    assert.ok(!n.flags.includes('letter-spacing'), t);
+  }
+});
+
 test('decorations of ordinary text are not obfuscation: composed accents, Yoruba tone marks, keycaps, a parking sign, IPA', () => {
   for (const t of [
     'Vi\u1ec7t Nam l\u00e0 m\u1ed9t qu\u1ed1c gia'.normalize('NFD'),
