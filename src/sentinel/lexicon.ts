@@ -298,7 +298,7 @@ for (const [w, c] of CLOSED_WORDS) { const b = CLOSED_CONCEPTS[c]; if (b !== und
 for (const [w, c] of CLOSED_SUBS) { const b = CLOSED_CONCEPTS[c]; if (b !== undefined && w.length >= 2) SUBS.add(w, 1 << b, false); }
 
 /** Whether a UTF-16 unit belongs to a script written without spaces (or Korean), where substrings are walked. */
-function isNoSpaceScript(c: number): boolean {
+export function isNoSpaceScript(c: number): boolean {
   return (c >= 0x0e00 && c < 0x10a0) || (c >= 0x1780 && c < 0x1800) || (c >= 0x3040 && c < 0xa000) || (c >= 0xac00 && c < 0xd7b0) || (c >= 0xf900 && c < 0xfb00);
 }
 
@@ -318,6 +318,24 @@ export function isConceptWord(text: string, a: number, b: number, backwards = fa
     if (k + 1 >= minStem && WORDS.stem[n] !== 0) return true;
   }
   return WORDS.word[n] !== 0;
+}
+
+/**
+ * How many positions of text[a, b) start a substring form of the lexicon (the scripts written without
+ * spaces: Chinese, Japanese, Thai...), reading the span forwards or backwards. segments.ts compares the
+ * two to find such text written backwards. At most MAX_SUB steps a position: linear in b - a.
+ */
+export function substringFormCount(text: string, a: number, b: number, backwards: boolean): number {
+  let count = 0;
+  for (let s = 0; s < b - a; s++) {
+    let m = 0;
+    for (let k = s; k < b - a && k - s < MAX_SUB; k++) {
+      m = SUBS.child(m, text.charCodeAt(backwards ? b - 1 - k : a + k));
+      if (m < 0) break;
+      if (SUBS.word[m] !== 0) { count++; break; }
+    }
+  }
+  return count;
 }
 
 /** Where concepts occur in a text: hit k is at character pos[k] (ascending) with concept bits bits[k]. */

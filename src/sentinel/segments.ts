@@ -10,7 +10,7 @@
  * MAX_SEGMENT characters. Everything here is one pass over the text (plus a token-count map): linear.
  */
 import { clipTokens, firstTokenAfter, isCjkSentenceEnd, isSentenceEnd, isSpace, isTokenChar, MAX_TOKEN, type TokenSpans } from './rules.ts';
-import { CLOSED_SUBS, CLOSED_WORDS, isConceptWord } from './lexicon.ts';
+import { CLOSED_SUBS, CLOSED_WORDS, isConceptWord, isNoSpaceScript, substringFormCount } from './lexicon.ts';
 import { ENGLISH } from './words.ts';
 
 export const MAX_SEGMENT = 320;
@@ -654,6 +654,42 @@ export function wordsReadingAsWritten(text: string): number {
   return count;
 }
 
+/**
+ * Sentences of a script written without spaces (Chinese, Japanese, Thai...) written backwards: read
+ * backwards, a sentence of at least MIN_REVERSED_CHARS such characters starts at least
+ * MIN_REVERSED_FORMS lexicon substrings, and at least REVERSED_RATIO times as many as forwards.
+ * Sentences end at a line break or a full stop of those scripts (which a backwards sentence carries
+ * at its start); at most MAX_REVERSED_SPAN characters of one are read.
+ */
+const MIN_REVERSED_CHARS = 8, MIN_REVERSED_FORMS = 3, REVERSED_RATIO = 3, MAX_REVERSED_SPAN = 400;
+function reversedNoSpaceSentences(text: string): Scrambled[] {
+  const out: Scrambled[] = [];
+  const n = text.length;
+  let start = 0, chars = 0;
+  const close = (end: number): void => {
+    if (chars >= MIN_REVERSED_CHARS) {
+      // Trimmed to its first and last character of such a script.
+      let a = start, b = Math.min(end, start + MAX_REVERSED_SPAN);
+      while (a < b && !isNoSpaceScript(text.charCodeAt(a))) a++;
+      while (b > a && !isNoSpaceScript(text.charCodeAt(b - 1))) b--;
+      const back = substringFormCount(text, a, b, true);
+      if (back >= MIN_REVERSED_FORMS && back >= REVERSED_RATIO * substringFormCount(text, a, b, false)) {
+        // Its punctuation goes with it (the full stop that leads a backwards sentence).
+        while (a > start && !isBreak(text.charCodeAt(a - 1))) a--;
+        out.push({ seg: { start: a, end: b }, view: REVERSED, inView: back, distinct: back });
+      }
+    }
+    chars = 0;
+  };
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a || isCjkSentenceEnd(c)) { close(i); start = i + 1; if (c !== 0x0a) start = i; continue; }
+    if (isNoSpaceScript(c)) chars++;
+  }
+  close(n);
+  return out;
+}
+
 /** text[seg] read in its view: shifted back, or reversed. */
 function unscramble(text: string, x: Scrambled): string {
   const t = text.slice(x.seg.start, x.seg.end);
@@ -684,8 +720,11 @@ function viewName(view: number): string {
  * segments for all three.
  */
 export function scrambled(text: string): { text: string; views: string[]; inPlace: string; longest: number } | null {
-  const segs = scrambledSegments(text);
-  if (segs.length === 0) return null;
+  const found = [...scrambledSegments(text), ...reversedNoSpaceSentences(text)].sort((x, y) => x.seg.start - y.seg.start);
+  if (found.length === 0) return null;
+  // One reading per stretch of text: a segment overlapping the one before is dropped.
+  const segs: Scrambled[] = [];
+  for (const x of found) if (segs.length === 0 || x.seg.start >= segs[segs.length - 1]!.seg.end) segs.push(x);
   // A backwards segment was written either as a whole (word order reversed too) or word by word:
   // both readings are given.
   const lines = segs.map((x) => (x.view === REVERSED ? `${unscramble(text, x)}\n${reverseEachWord(text.slice(x.seg.start, x.seg.end))}` : unscramble(text, x)));
