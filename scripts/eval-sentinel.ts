@@ -26,7 +26,7 @@ import { defaultDetector, Detector, OPERATING_THRESHOLD } from '../src/sentinel/
 import { loadModel } from '../src/sentinel/classifier.ts';
 import { loadCombiner } from '../src/sentinel/combiner.ts';
 import { DEFAULT_DATA, HELDOUT_CODE_CATEGORIES, HELDOUT_TEXT_CATEGORIES, OBFUSCATIONS, PROBE_LANGUAGES, PROBE2_LANGUAGES, REPO, insertAttack, train, loadSplits, shuffle, templateLines, trainingShufflePrng, typos, type Attack, type Context, type Position } from './train-sentinel.ts';
-import { toBase32, toBase64, utf8 } from '../src/encoding/bytes.ts';
+import { toAscii85, toBase32, toBase64, toQuotedPrintable, toUuencode, utf8 } from '../src/encoding/bytes.ts';
 import { runScenarios } from '../src/sentinel/scenarios.ts';
 import { LEXICON_EXCLUDED_LANGUAGES } from '../src/sentinel/lexicon.ts';
 
@@ -188,6 +188,9 @@ const UNSEEN_OBFUSCATIONS: Record<string, { en: boolean; f: (s: string) => strin
   'negative squared letters': { en: true, f: (s) => letters(s, (i) => String.fromCodePoint(0x1f170 + i)) },
   'bytes in variation selectors': { en: false, f: (s) => '\u{1F600}' + [...utf8(s)].map((b) => String.fromCodePoint(b < 16 ? 0xfe00 + b : 0xe0100 + b - 16)).join('') },
   'slash-separated letters': { en: false, f: (s) => s.split(' ').map((w) => [...w].join('/')).join(' ') },
+  'ascii85': { en: false, f: (s) => toAscii85(utf8(s)) },
+  'uuencode': { en: false, f: (s) => toUuencode(utf8(s)) },
+  'quoted-printable': { en: false, f: (s) => toQuotedPrintable(utf8(s)) },
 };
 for (const [name, o] of Object.entries(UNSEEN_OBFUSCATIONS)) {
   const src = o.en ? obfSample.filter((p) => p.attack.lang === 'en') : obfSample;

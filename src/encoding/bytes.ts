@@ -137,3 +137,43 @@ export function base64urlEquals(s: string, b: Uint8Array): boolean {
   }
   return o === b.length && (bits === 0 || (acc & ((1 << bits) - 1)) === 0);
 }
+
+/** Ascii85 as Python's base64.a85encode writes it ('z' for four zero bytes, no delimiters). Used to test Sentinel's decoders. */
+export function toAscii85(b: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < b.length; i += 4) {
+    const n = Math.min(4, b.length - i);
+    let v = 0;
+    for (let k = 0; k < 4; k++) v = v * 256 + (k < n ? b[i + k]! : 0);
+    if (v === 0 && n === 4) { out += 'z'; continue; }
+    const c: string[] = [];
+    for (let k = 0; k < 5; k++) { c.unshift(String.fromCharCode(33 + (v % 85))); v = Math.floor(v / 85); }
+    out += c.slice(0, n + 1).join('');
+  }
+  return out;
+}
+/** uuencode lines (45 bytes each, a length character first) as Python's binascii.b2a_uu writes them. */
+export function toUuencode(b: Uint8Array): string {
+  const ch = (v: number): string => String.fromCharCode(v === 0 ? 0x20 : 0x20 + v);
+  let out = '';
+  for (let i = 0; i < b.length; i += 45) {
+    const line = b.subarray(i, i + 45);
+    out += ch(line.length);
+    for (let k = 0; k < line.length; k += 3) {
+      const v = (line[k]! << 16) | ((line[k + 1] ?? 0) << 8) | (line[k + 2] ?? 0);
+      out += ch((v >> 18) & 63) + ch((v >> 12) & 63) + ch((v >> 6) & 63) + ch(v & 63);
+    }
+    out += '\n';
+  }
+  return out;
+}
+/** Quoted-printable (RFC 2045) with every space, '=' and non-ASCII byte escaped, soft line breaks at 76 characters. */
+export function toQuotedPrintable(b: Uint8Array): string {
+  let out = '', line = 0;
+  for (const x of b) {
+    const t = x > 0x20 && x < 0x7f && x !== 0x3d ? String.fromCharCode(x) : '=' + x.toString(16).toUpperCase().padStart(2, '0');
+    if (line + t.length > 75) { out += '=\n'; line = 0; }
+    out += t; line += t.length;
+  }
+  return out;
+}

@@ -1,8 +1,8 @@
 /**
  * Layer 2: find encoded segments (base64/base64url, base32, hex, \xHH escapes, URL percent-encoding,
  * HTML numeric entities, \uXXXX escapes, Morse code, bytes written in binary, character codes written
- * in decimal, Braille, upside-down letters, regional-indicator letters, the NATO spelling alphabet) and
- * decode them so the detector can rescan the plain text.
+ * in decimal, Braille, upside-down letters, regional-indicator letters, the NATO spelling alphabet,
+ * quoted-printable, Ascii85, uuencode) and decode them so the detector can rescan the plain text.
  * rot13 has no syntax to find; the detector rescans a rot13 view of the whole text instead.
  *
  * All scanners are single passes over the string with character tests (no regular expressions with
@@ -11,10 +11,11 @@
  */
 
 export type EncodingKind = 'base64' | 'base32' | 'hex' | 'url' | 'html-entities' | 'unicode-escapes' | 'morse'
-  | 'binary' | 'char-codes' | 'braille' | 'upside-down' | 'regional-letters' | 'nato-spelling';
+  | 'binary' | 'char-codes' | 'braille' | 'upside-down' | 'regional-letters' | 'nato-spelling'
+  | 'quoted-printable' | 'ascii85' | 'uuencode';
 
 /** Encodings that only ever carry text: prose written in them is hidden on purpose (see the detector's encoded-prose evidence). */
-export const PROSE_HIDING_KINDS: ReadonlySet<EncodingKind> = new Set<EncodingKind>(['base64', 'base32', 'hex', 'morse', 'binary', 'char-codes', 'braille', 'upside-down', 'regional-letters', 'nato-spelling']);
+export const PROSE_HIDING_KINDS: ReadonlySet<EncodingKind> = new Set<EncodingKind>(['base64', 'base32', 'hex', 'morse', 'binary', 'char-codes', 'braille', 'upside-down', 'regional-letters', 'nato-spelling', 'ascii85', 'uuencode']);
 
 export interface DecodedSegment {
   readonly kind: EncodingKind;
@@ -601,6 +602,128 @@ function scanNato(s: string, out: DecodedSegment[]): void {
   flush();
 }
 
+/**
+ * Quoted-printable (RFC 2045, "=49gnore=20all"): a whitespace-delimited run with at least three =XX
+ * escapes, soft line breaks ("=" at the end of a line) joining lines. E-mail bodies use it for
+ * ordinary prose, so only what it says counts (it is not in PROSE_HIDING_KINDS).
+ */
+function scanQuotedPrintable(s: string, out: DecodedSegment[]): void {
+  const n = s.length;
+  const bytes = new Bytes();
+  let i = s.indexOf('=');
+  while (i >= 0 && i < n) {
+    let start = i;
+    while (start > 0 && s.charCodeAt(start - 1) > 0x20) start--;
+    bytes.clear();
+    let escapes = 0, k = start;
+    for (; k < n; k++) {
+      const c = s.charCodeAt(k);
+      if (c === 0x3d) {
+        const h = hexVal(s.charCodeAt(k + 1)), l = hexVal(s.charCodeAt(k + 2));
+        if (h >= 0 && l >= 0) { bytes.push((h << 4) | l); escapes++; k += 2; continue; }
+        // A soft line break: "=" then the end of the line.
+        if (s.charCodeAt(k + 1) === 0x0a) { k += 1; continue; }
+        if (s.charCodeAt(k + 1) === 0x0d && s.charCodeAt(k + 2) === 0x0a) { k += 2; continue; }
+        bytes.push(c);
+      } else if (c <= 0x20) break;
+      else if (c < 0x80) bytes.push(c);
+      else bytes.pushUtf8(c);
+    }
+    if (escapes >= 3) {
+      const text = bytes.decode();
+      if (looksLikeText(text)) out.push({ kind: 'quoted-printable', text, start, end: k });
+    }
+    i = s.indexOf('=', Math.max(k, i + 1));
+  }
+}
+
+/**
+ * Ascii85 (btoa, Adobe "<~...~>", Python's a85encode): a token of at least MIN_A85 characters from
+ * '!' to 'u' (and 'z'), with punctuation in it, whose groups of five decode to text.
+ */
+const MIN_A85 = 20;
+function scanAscii85(s: string, out: DecodedSegment[]): void {
+  const n = s.length;
+  const bytes = new Bytes();
+  let i = 0;
+  while (i < n) {
+    const c0 = s.charCodeAt(i);
+    if (!((c0 >= 0x21 && c0 <= 0x75) || c0 === 0x7a) || (i > 0 && s.charCodeAt(i - 1) > 0x20)) { i++; continue; }
+    // Adobe's delimiters "<~" and "~>" ('~' is outside the alphabet).
+    const adobe = s.startsWith('<~', i);
+    const start = adobe ? i + 2 : i;
+    let end = start, punct = 0;
+    while (end < n) { const c = s.charCodeAt(end); if (!((c >= 0x21 && c <= 0x75) || c === 0x7a)) break; if (c < 0x30 || (c > 0x39 && c < 0x41) || (c > 0x5a && c < 0x61)) punct++; end++; }
+    const stop = end;
+    if (adobe && s.startsWith('~>', end)) end += 2;
+    i = end + 1;
+    if (end < n && s.charCodeAt(end) > 0x20) { while (i < n && s.charCodeAt(i) > 0x20) i++; continue; } // part of a longer token
+    if (stop - start < MIN_A85 || punct < 2) continue;
+    bytes.clear();
+    let group = 0, len = 0, ok = true;
+    for (let k = start; k < stop; k++) {
+      const c = s.charCodeAt(k);
+      if (c === 0x7a) { if (len !== 0) { ok = false; break; } for (let b = 0; b < 4; b++) bytes.push(0); continue; }
+      if (c > 0x75) { ok = false; break; }
+      group = group * 85 + (c - 33);
+      if (++len === 5) {
+        if (group > 0xffffffff) { ok = false; break; }
+        bytes.push((group >>> 24) & 0xff); bytes.push((group >>> 16) & 0xff); bytes.push((group >>> 8) & 0xff); bytes.push(group & 0xff);
+        group = 0; len = 0;
+      }
+    }
+    if (!ok) continue;
+    if (len > 1) {
+      for (let p = len; p < 5; p++) group = group * 85 + 84;
+      for (let b = 0; b < len - 1; b++) bytes.push(Math.floor(group / 2 ** (24 - 8 * b)) & 0xff);
+    }
+    const text = bytes.decode();
+    if (looksLikeText(text)) out.push({ kind: 'ascii85', text, start: adobe ? start - 2 : start, end });
+  }
+}
+
+/**
+ * uuencode: lines whose first character gives the line's byte count (' ' + n, up to 'M' = 45) and whose
+ * length matches it, in the alphabet ' '..'`'. A block of such lines (between "begin" and "end" or
+ * not) is decoded; an attachment decodes to binary and is dropped.
+ */
+function scanUuencode(s: string, out: DecodedSegment[]): void {
+  const bytes = new Bytes();
+  let blockStart = -1, blockEnd = -1, lines = 0;
+  const flush = (): void => {
+    if (lines > 0 && bytes.length >= 12) {
+      const text = bytes.decode();
+      if (looksLikeText(text)) out.push({ kind: 'uuencode', text, start: blockStart, end: blockEnd });
+    }
+    bytes.clear(); blockStart = -1; lines = 0;
+  };
+  let a = 0;
+  while (a < s.length) {
+    let b = s.indexOf('\n', a);
+    if (b < 0) b = s.length;
+    let e = b;
+    if (e > a && s.charCodeAt(e - 1) === 0x0d) e--;
+    const c0 = s.charCodeAt(a);
+    const count = c0 - 32;
+    const want = 1 + Math.ceil(count / 3) * 4;
+    let ok = count >= 1 && count <= 45 && e - a >= want - 2 && e - a <= want + 1;
+    for (let k = a + 1; ok && k < e; k++) { const c = s.charCodeAt(k); if (c < 0x20 || c > 0x60) ok = false; }
+    if (ok) {
+      if (blockStart < 0) blockStart = a;
+      blockEnd = e;
+      lines++;
+      const val = (k: number): number => (k < e ? (s.charCodeAt(k) - 32) & 63 : 0);
+      let emitted = 0;
+      for (let k = a + 1; emitted < count; k += 4) {
+        const v = (val(k) << 18) | (val(k + 1) << 12) | (val(k + 2) << 6) | val(k + 3);
+        for (let sh = 16; sh >= 0 && emitted < count; sh -= 8) { bytes.push((v >> sh) & 0xff); emitted++; }
+      }
+    } else if (!/^(begin [0-7]{3} |end$|`$)/.test(s.slice(a, Math.min(e, a + 12)))) flush();
+    a = b + 1;
+  }
+  flush();
+}
+
 /** All encoded segments of `s` that decode to text. Linear in `s.length`. */
 export function findEncoded(s: string): DecodedSegment[] {
   const out: DecodedSegment[] = [];
@@ -616,5 +739,8 @@ export function findEncoded(s: string): DecodedSegment[] {
   scanUpsideDown(s, out);
   scanRegionalLetters(s, out);
   scanNato(s, out);
+  scanQuotedPrintable(s, out);
+  scanAscii85(s, out);
+  scanUuencode(s, out);
   return out;
 }
