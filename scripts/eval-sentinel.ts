@@ -191,6 +191,7 @@ const UNSEEN_OBFUSCATIONS: Record<string, { en: boolean; f: (s: string) => strin
   'ascii85': { en: false, f: (s) => toAscii85(utf8(s)) },
   'uuencode': { en: false, f: (s) => toUuencode(utf8(s)) },
   'quoted-printable': { en: false, f: (s) => toQuotedPrintable(utf8(s)) },
+  'rot47': { en: true, f: (s) => s.replace(/[!-~]/g, (c) => String.fromCharCode(33 + ((c.charCodeAt(0) - 33 + 47) % 94))) },
 };
 for (const [name, o] of Object.entries(UNSEEN_OBFUSCATIONS)) {
   const src = o.en ? obfSample.filter((p) => p.attack.lang === 'en') : obfSample;

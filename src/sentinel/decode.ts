@@ -2,7 +2,7 @@
  * Layer 2: find encoded segments (base64/base64url, base32, hex, \xHH escapes, URL percent-encoding,
  * HTML numeric entities, \uXXXX escapes, Morse code, bytes written in binary, character codes written
  * in decimal, Braille, upside-down letters, regional-indicator letters, the NATO spelling alphabet,
- * quoted-printable, Ascii85, uuencode) and decode them so the detector can rescan the plain text.
+ * quoted-printable, Ascii85, uuencode, rot47) and decode them so the detector can rescan the plain text.
  * rot13 has no syntax to find; the detector rescans a rot13 view of the whole text instead.
  *
  * All scanners are single passes over the string with character tests (no regular expressions with
@@ -12,10 +12,10 @@
 
 export type EncodingKind = 'base64' | 'base32' | 'hex' | 'url' | 'html-entities' | 'unicode-escapes' | 'morse'
   | 'binary' | 'char-codes' | 'braille' | 'upside-down' | 'regional-letters' | 'nato-spelling'
-  | 'quoted-printable' | 'ascii85' | 'uuencode';
+  | 'quoted-printable' | 'ascii85' | 'uuencode' | 'rot47';
 
 /** Encodings that only ever carry text: prose written in them is hidden on purpose (see the detector's encoded-prose evidence). */
-export const PROSE_HIDING_KINDS: ReadonlySet<EncodingKind> = new Set<EncodingKind>(['base64', 'base32', 'hex', 'morse', 'binary', 'char-codes', 'braille', 'upside-down', 'regional-letters', 'nato-spelling', 'ascii85', 'uuencode']);
+export const PROSE_HIDING_KINDS: ReadonlySet<EncodingKind> = new Set<EncodingKind>(['base64', 'base32', 'hex', 'morse', 'binary', 'char-codes', 'braille', 'upside-down', 'regional-letters', 'nato-spelling', 'ascii85', 'uuencode', 'rot47']);
 
 export interface DecodedSegment {
   readonly kind: EncodingKind;
@@ -608,6 +608,8 @@ function scanNato(s: string, out: DecodedSegment[]): void {
  * ordinary prose, so only what it says counts (it is not in PROSE_HIDING_KINDS).
  */
 function scanQuotedPrintable(s: string, out: DecodedSegment[]): void {
+  // Most texts have no "=XX" at all: one native search says so.
+  if (!/=[0-9A-Fa-f]{2}/.test(s)) return;
   const n = s.length;
   const bytes = new Bytes();
   let i = s.indexOf('=');
@@ -645,20 +647,22 @@ const MIN_A85 = 20;
 function scanAscii85(s: string, out: DecodedSegment[]): void {
   const n = s.length;
   const bytes = new Bytes();
-  let i = 0;
-  while (i < n) {
-    const c0 = s.charCodeAt(i);
-    if (!((c0 >= 0x21 && c0 <= 0x75) || c0 === 0x7a) || (i > 0 && s.charCodeAt(i - 1) > 0x20)) { i++; continue; }
+  const inAlphabet = (c: number): boolean => (c >= 0x21 && c <= 0x75) || c === 0x7a;
+  // Candidates: whole runs of the alphabet, MIN_A85 long or more (each character looked at once).
+  for (let i = 0; i < n;) {
+    if (!inAlphabet(s.charCodeAt(i))) { i++; continue; }
+    const start = i;
+    while (i < n && inAlphabet(s.charCodeAt(i))) i++;
+    const stop = i;
+    if (stop - start < MIN_A85) continue;
     // Adobe's delimiters "<~" and "~>" ('~' is outside the alphabet).
-    const adobe = s.startsWith('<~', i);
-    const start = adobe ? i + 2 : i;
-    let end = start, punct = 0;
-    while (end < n) { const c = s.charCodeAt(end); if (!((c >= 0x21 && c <= 0x75) || c === 0x7a)) break; if (c < 0x30 || (c > 0x39 && c < 0x41) || (c > 0x5a && c < 0x61)) punct++; end++; }
-    const stop = end;
-    if (adobe && s.startsWith('~>', end)) end += 2;
-    i = end + 1;
-    if (end < n && s.charCodeAt(end) > 0x20) { while (i < n && s.charCodeAt(i) > 0x20) i++; continue; } // part of a longer token
-    if (stop - start < MIN_A85 || punct < 2) continue;
+    const adobe = start >= 2 && s.startsWith('<~', start - 2) && s.startsWith('~>', stop);
+    const from = adobe ? start - 2 : start, end = adobe ? stop + 2 : stop;
+    // A whole token: whitespace (or nothing) on both sides.
+    if ((from > 0 && s.charCodeAt(from - 1) > 0x20) || (end < n && s.charCodeAt(end) > 0x20)) continue;
+    let punct = 0;
+    for (let k = start; k < stop; k++) { const c = s.charCodeAt(k); if (c < 0x30 || (c > 0x39 && c < 0x41) || (c > 0x5a && c < 0x61)) punct++; }
+    if (punct < 2) continue;
     bytes.clear();
     let group = 0, len = 0, ok = true;
     for (let k = start; k < stop; k++) {
@@ -678,7 +682,7 @@ function scanAscii85(s: string, out: DecodedSegment[]): void {
       for (let b = 0; b < len - 1; b++) bytes.push(Math.floor(group / 2 ** (24 - 8 * b)) & 0xff);
     }
     const text = bytes.decode();
-    if (looksLikeText(text)) out.push({ kind: 'ascii85', text, start: adobe ? start - 2 : start, end });
+    if (looksLikeText(text)) out.push({ kind: 'ascii85', text, start: from, end });
   }
 }
 
@@ -718,14 +722,49 @@ function scanUuencode(s: string, out: DecodedSegment[]): void {
         const v = (val(k) << 18) | (val(k + 1) << 12) | (val(k + 2) << 6) | val(k + 3);
         for (let sh = 16; sh >= 0 && emitted < count; sh -= 8) { bytes.push((v >> sh) & 0xff); emitted++; }
       }
-    } else if (!/^(begin [0-7]{3} |end$|`$)/.test(s.slice(a, Math.min(e, a + 12)))) flush();
+    } else if (blockStart >= 0 && !/^(begin [0-7]{3} |end$|`$)/.test(s.slice(a, Math.min(e, a + 12)))) flush();
     a = b + 1;
   }
   flush();
 }
 
-/** All encoded segments of `s` that decode to text. Linear in `s.length`. */
-export function findEncoded(s: string): DecodedSegment[] {
+/**
+ * rot47 (every printable ASCII character rotated by 47: "Ignore" is "x8?@C6"): a line whose non-space
+ * characters are at least a third punctuation and digits, an eighth ':' to '@', and that reads as at least three more
+ * common, closed-class or lexicon words once rotated than as written, is decoded. Words are judged by
+ * `readsAsWords` (the detector passes the count of segments.ts, which decode.ts cannot import).
+ */
+function scanRot47(s: string, out: DecodedSegment[], readsAsWords: (t: string) => number): void {
+  // Three of ':' to '@' close together, natively, or there is nothing to rotate.
+  if (!/[:-@][^\n]{0,8}[:-@][^\n]{0,8}[:-@]/.test(s)) return;
+  let a = 0;
+  while (a < s.length) {
+    let b = s.indexOf('\n', a);
+    if (b < 0) b = s.length;
+    let visible = 0, odd = 0, marks = 0;
+    for (let k = a; k < b; k++) {
+      const c = s.charCodeAt(k);
+      if (c > 0x20 && c < 0x7f) {
+        visible++;
+        if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a))) odd++;
+        // ':' to '@' are what k..q (a fifth of English letters) rotate to; tables of figures have few.
+        if (c >= 0x3a && c <= 0x40) marks++;
+      }
+    }
+    if (visible >= 16 && odd * 3 >= visible && marks * 8 >= visible) {
+      let text = '';
+      for (let k = a; k < b; k++) { const c = s.charCodeAt(k); text += c > 0x20 && c < 0x7f ? String.fromCharCode(33 + ((c - 33 + 47) % 94)) : s.charAt(k); }
+      if (readsAsWords(text.toLowerCase()) >= readsAsWords(s.slice(a, b).toLowerCase()) + 3) out.push({ kind: 'rot47', text, start: a, end: b });
+    }
+    a = b + 1;
+  }
+}
+
+/**
+ * All encoded segments of `s` that decode to text. Linear in `s.length`. rot47 is looked for only when
+ * `readsAsWords` (how many words of a lower-case text read as words) is given.
+ */
+export function findEncoded(s: string, readsAsWords: ((t: string) => number) | null = null): DecodedSegment[] {
   const out: DecodedSegment[] = [];
   scanBase64(s, out);
   scanBase32(s, out);
@@ -742,5 +781,6 @@ export function findEncoded(s: string): DecodedSegment[] {
   scanQuotedPrintable(s, out);
   scanAscii85(s, out);
   scanUuencode(s, out);
+  if (readsAsWords !== null) scanRot47(s, out, readsAsWords);
   return out;
 }

@@ -9,7 +9,8 @@
  *     -> letters run together or regrouped: respaced into words and rescanned (unspaced.ts)
  *     -> hidden segments (tag characters, HTML comments, CSS-hidden elements): rescanned
  *     -> encoded segments (base64, base32, hex, URL, entities, \u escapes, Morse, binary, decimal
- *        character codes, Braille, upside-down letters, regional-indicator letters, NATO spelling):
+ *        character codes, Braille, upside-down letters, regional-indicator letters, NATO spelling,
+ *        quoted-printable, Ascii85, uuencode, rot47):
  *        decoded and rescanned, depth <= 3
  *     -> markdown / <img> exfiltration links, obfuscation flags
  *     -> the combiner (combiner.ts): one learned decision over the evidence of every layer
@@ -271,7 +272,7 @@ export class Detector {
       }
       // Encoded segments. Prose hidden in base64 or hex is how "stealth" injections travel; URL-encoding
       // and entities are common in benign text, so for them only the content counts.
-      const encoded = findEncoded(n.clean);
+      const encoded = findEncoded(n.clean, wordsReadingAsWritten);
       for (const s of encoded) {
         if (budget.chars <= 0) { reasons.push('decode-budget-exhausted'); break; }
         if (isEncodedProse(s)) {

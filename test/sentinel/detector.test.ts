@@ -63,6 +63,7 @@ const obfuscations: Record<string, (s: string) => string> = {
   'ascii85, Adobe delimiters': (s) => `<~${toAscii85(utf8(s))}~>`,
   uuencode: (s) => toUuencode(utf8(s)),
   'quoted-printable': (s) => toQuotedPrintable(utf8(s)),
+  rot47: (s) => s.replace(/[!-~]/g, (c) => String.fromCharCode(33 + ((c.charCodeAt(0) - 33 + 47) % 94))),
 };
 const TURN: Record<string, string> = Object.fromEntries([...'abcdefghijklmnopqrstuvwxyz.'].map((c, i) => [c, [...'ɐqɔpǝɟƃɥᴉɾʞlɯuodbɹsʇnʌʍxʎz˙'][i]!]));
 const BRAILLE = [1, 3, 9, 25, 17, 11, 27, 19, 10, 26, 5, 7, 13, 29, 21, 15, 31, 23, 14, 30, 37, 39, 58, 45, 61, 53];
@@ -142,6 +143,8 @@ test('look-alikes of the new decoders in benign text are left alone: figures, sp
     // An e-mail body in quoted-printable, and an attachment in uuencode.
     'Content-Transfer-Encoding: quoted-printable\n\nBonjour =C3=A0 tous, la r=C3=A9union de service est report=C3=A9e =C3=A0 jeudi =\nmatin, salle 4.',
     'begin 644 logo.bin\n' + toUuencode(new Uint8Array(90).map((_, i) => (i * 151 + 7) & 0xff)) + '`\nend',
+    // Code dense in punctuation (what rot47 looks for) that rotates into nothing.
+    'const x = a[i] + b[j] * (c - d) / 2; // ok\nif (x > 0 && y < 1) { return {a: 1, b: [2, 3]}; } $$ %% ## @@ !!',
   ];
   for (const d of docs) {
     const v = scan(d);
