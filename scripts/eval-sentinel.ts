@@ -191,6 +191,7 @@ const UNSEEN_OBFUSCATIONS: Record<string, { en: boolean; f: (s: string) => strin
   'ascii85': { en: false, f: (s) => toAscii85(utf8(s)) },
   'uuencode': { en: false, f: (s) => toUuencode(utf8(s)) },
   'quoted-printable': { en: false, f: (s) => toQuotedPrintable(utf8(s)) },
+  'string concatenation': { en: false, f: (s) => (s.match(/[^]{1,8}/gu) ?? []).map((c) => JSON.stringify(c)).join(' + ') },
   'rot47': { en: true, f: (s) => s.replace(/[!-~]/g, (c) => String.fromCharCode(33 + ((c.charCodeAt(0) - 33 + 47) % 94))) },
 };
 for (const [name, o] of Object.entries(UNSEEN_OBFUSCATIONS)) {

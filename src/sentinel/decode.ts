@@ -2,7 +2,8 @@
  * Layer 2: find encoded segments (base64/base64url, base32, hex, \xHH escapes, URL percent-encoding,
  * HTML numeric entities, \uXXXX escapes, Morse code, bytes written in binary, character codes written
  * in decimal, Braille, upside-down letters, regional-indicator letters, the NATO spelling alphabet,
- * quoted-printable, Ascii85, uuencode, rot47) and decode them so the detector can rescan the plain text.
+ * quoted-printable, Ascii85, uuencode, rot47, string literals concatenated in code) and decode them so
+ * the detector can rescan the plain text.
  * rot13 has no syntax to find; the detector rescans a rot13 view of the whole text instead.
  *
  * All scanners are single passes over the string with character tests (no regular expressions with
@@ -12,7 +13,7 @@
 
 export type EncodingKind = 'base64' | 'base32' | 'hex' | 'url' | 'html-entities' | 'unicode-escapes' | 'morse'
   | 'binary' | 'char-codes' | 'braille' | 'upside-down' | 'regional-letters' | 'nato-spelling'
-  | 'quoted-printable' | 'ascii85' | 'uuencode' | 'rot47';
+  | 'quoted-printable' | 'ascii85' | 'uuencode' | 'rot47' | 'concatenation';
 
 /** Encodings that only ever carry text: prose written in them is hidden on purpose (see the detector's encoded-prose evidence). */
 export const PROSE_HIDING_KINDS: ReadonlySet<EncodingKind> = new Set<EncodingKind>(['base64', 'base32', 'hex', 'morse', 'binary', 'char-codes', 'braille', 'upside-down', 'regional-letters', 'nato-spelling', 'ascii85', 'uuencode', 'rot47']);
@@ -761,6 +762,60 @@ function scanRot47(s: string, out: DecodedSegment[], readsAsWords: (t: string) =
 }
 
 /**
+ * String literals concatenated in code ("Ign" + "ore all " + "previous..."; '+', '.', '||' or '&'
+ * between them): a run of at least MIN_LITERALS literals and nothing else is joined. Programs split
+ * long SQL or messages the same way, so only what the joined text says counts.
+ */
+const MIN_LITERALS = 3, MAX_LITERAL = 200;
+function scanConcatenation(s: string, out: DecodedSegment[]): void {
+  if (!/["'`]\s*(?:\+|\.|\|\||&)\s*["'`]/.test(s)) return;
+  const n = s.length;
+  /**
+   * The literal starting at i (its closing quote's index + 1 and its content), or null. The closing
+   * quote is looked for within MAX_LITERAL characters on the line, so the scan is linear: quotes of
+   * one kind that never close are at least MAX_LITERAL apart.
+   */
+  const literal = (i: number): { end: number; text: string } | null => {
+    const q = s.charCodeAt(i);
+    if (q !== 0x22 && q !== 0x27 && q !== 0x60) return null;
+    let k = i + 1;
+    for (; k < n && k - i <= MAX_LITERAL; k++) {
+      const c = s.charCodeAt(k);
+      if (c === q || c === 0x0a) break;
+      if (c === 0x5c) k++;
+    }
+    if (k >= n || k - i > MAX_LITERAL || s.charCodeAt(k) !== q) return null;
+    const text = s.slice(i + 1, k).replace(/\\(.)/g, (_, e: string) => (e === 'n' ? '\n' : e === 't' ? ' ' : e));
+    return { end: k + 1, text };
+  };
+  /** After a literal ending at i: the index of the next literal across one operator, or -1. */
+  const nextLiteral = (i: number): number => {
+    let k = i;
+    while (k < n && (s.charCodeAt(k) === 0x20 || s.charCodeAt(k) === 0x09 || s.charCodeAt(k) === 0x0a || s.charCodeAt(k) === 0x0d)) k++;
+    if (s.startsWith('||', k)) k += 2;
+    else if (s.charCodeAt(k) === 0x2b || s.charCodeAt(k) === 0x2e || s.charCodeAt(k) === 0x26) k++;
+    else return -1;
+    while (k < n && (s.charCodeAt(k) === 0x20 || s.charCodeAt(k) === 0x09 || s.charCodeAt(k) === 0x0a || s.charCodeAt(k) === 0x0d)) k++;
+    return k < n && (s.charCodeAt(k) === 0x22 || s.charCodeAt(k) === 0x27 || s.charCodeAt(k) === 0x60) ? k : -1;
+  };
+  let i = 0;
+  while (i < n) {
+    const q = s.charCodeAt(i);
+    if (q !== 0x22 && q !== 0x27 && q !== 0x60) { i++; continue; }
+    const first = literal(i);
+    if (first === null) { i++; continue; }
+    let text = first.text, count = 1, end = first.end;
+    for (let k = nextLiteral(end); k >= 0; k = nextLiteral(end)) {
+      const lit = literal(k);
+      if (lit === null) break;
+      text += lit.text; count++; end = lit.end;
+    }
+    if (count >= MIN_LITERALS && looksLikeText(text)) out.push({ kind: 'concatenation', text, start: i, end });
+    i = count > 1 ? end : i + 1;
+  }
+}
+
+/**
  * All encoded segments of `s` that decode to text. Linear in `s.length`. rot47 is looked for only when
  * `readsAsWords` (how many words of a lower-case text read as words) is given.
  */
@@ -782,5 +837,6 @@ export function findEncoded(s: string, readsAsWords: ((t: string) => number) | n
   scanAscii85(s, out);
   scanUuencode(s, out);
   if (readsAsWords !== null) scanRot47(s, out, readsAsWords);
+  scanConcatenation(s, out);
   return out;
 }

@@ -10,7 +10,7 @@
  *     -> hidden segments (tag characters, HTML comments, CSS-hidden elements): rescanned
  *     -> encoded segments (base64, base32, hex, URL, entities, \u escapes, Morse, binary, decimal
  *        character codes, Braille, upside-down letters, regional-indicator letters, NATO spelling,
- *        quoted-printable, Ascii85, uuencode, rot47):
+ *        quoted-printable, Ascii85, uuencode, rot47, concatenated string literals):
  *        decoded and rescanned, depth <= 3
  *     -> markdown / <img> exfiltration links, obfuscation flags
  *     -> the combiner (combiner.ts): one learned decision over the evidence of every layer

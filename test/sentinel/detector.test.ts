@@ -63,6 +63,7 @@ const obfuscations: Record<string, (s: string) => string> = {
   'ascii85, Adobe delimiters': (s) => `<~${toAscii85(utf8(s))}~>`,
   uuencode: (s) => toUuencode(utf8(s)),
   'quoted-printable': (s) => toQuotedPrintable(utf8(s)),
+  'string concatenation': (s) => (s.match(/[^]{1,7}/gu) ?? []).map((c) => JSON.stringify(c)).join(' + '),
   rot47: (s) => s.replace(/[!-~]/g, (c) => String.fromCharCode(33 + ((c.charCodeAt(0) - 33 + 47) % 94))),
 };
 const TURN: Record<string, string> = Object.fromEntries([...'abcdefghijklmnopqrstuvwxyz.'].map((c, i) => [c, [...'ɐqɔpǝɟƃɥᴉɾʞlɯuodbɹsʇnʌʍxʎz˙'][i]!]));
@@ -143,6 +144,9 @@ test('look-alikes of the new decoders in benign text are left alone: figures, sp
     // An e-mail body in quoted-printable, and an attachment in uuencode.
     'Content-Transfer-Encoding: quoted-printable\n\nBonjour =C3=A0 tous, la r=C3=A9union de service est report=C3=A9e =C3=A0 jeudi =\nmatin, salle 4.',
     'begin 644 logo.bin\n' + toUuencode(new Uint8Array(90).map((_, i) => (i * 151 + 7) & 0xff)) + '`\nend',
+    // A query split over string literals, and quoted speech.
+    'const sql = "SELECT name, email " + "FROM customers " + "WHERE region = ? " + "ORDER BY name";',
+    'He said "stop". "Why?" she asked. "Because," he said, "the road is closed."',
     // Code dense in punctuation (what rot47 looks for) that rotates into nothing.
     'const x = a[i] + b[j] * (c - d) / 2; // ok\nif (x > 0 && y < 1) { return {a: 1, b: [2, 3]}; } $$ %% ## @@ !!',
   ];
