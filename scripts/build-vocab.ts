@@ -46,7 +46,13 @@ export function buildVocabulary(): string {
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const text = buildVocabulary();
+  let text: string;
+  try {
+    text = buildVocabulary();
+  } catch (e) {
+    process.stderr.write(`build-vocab: cannot read the training documents (${(e as Error).message}); run it from a SIOS checkout with data/bipia-train and data/sentinel\n`);
+    process.exit(2);
+  }
   if (process.argv.includes('--check')) {
     let current = '';
     try { current = readFileSync(VOCAB_FILE, 'utf8'); } catch { /* missing: differs */ }

@@ -10,6 +10,8 @@
  * nested quantifiers), so the cost is linear in the input. A decoded segment is kept only when it is
  * mostly printable text: binary blobs (images, keys) are not text and are not rescanned.
  */
+import { isNoSpaceScript } from './lexicon.ts';
+import { wordsReadingAsWritten } from './segments.ts';
 
 export type EncodingKind = 'base64' | 'base32' | 'hex' | 'url' | 'html-entities' | 'unicode-escapes' | 'morse'
   | 'binary' | 'char-codes' | 'braille' | 'upside-down' | 'regional-letters' | 'nato-spelling'
@@ -85,8 +87,8 @@ export function looksLikeText(s: string): boolean {
     else if (c === 0x20 || c === 0x0a) spaces++;
     else if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c >= 0xc0) {
       letters++;
-      // Chinese, Japanese, Thai, Lao, Khmer, Myanmar: sentences without spaces.
-      if ((c >= 0x3040 && c < 0xa000) || (c >= 0x0e00 && c < 0x10a0) || (c >= 0x1780 && c < 0x1800) || (c >= 0xf900 && c < 0xfb00) || (c >= 0xff00 && c < 0xffef)) unspacedScript++;
+      // Chinese, Japanese, Thai, Lao, Khmer, Myanmar: sentences without spaces (lexicon.ts's test).
+      if (isNoSpaceScript(c)) unspacedScript++;
     }
   }
   if (bad > s.length * 0.05) return false;
@@ -732,10 +734,9 @@ function scanUuencode(s: string, out: DecodedSegment[]): void {
 /**
  * rot47 (every printable ASCII character rotated by 47: "Ignore" is "x8?@C6"): a line whose non-space
  * characters are at least a third punctuation and digits, an eighth ':' to '@', and that reads as at least three more
- * common, closed-class or lexicon words once rotated than as written, is decoded. Words are judged by
- * `readsAsWords` (the detector passes the count of segments.ts, which decode.ts cannot import).
+ * common, closed-class or lexicon words once rotated than as written, is decoded.
  */
-function scanRot47(s: string, out: DecodedSegment[], readsAsWords: (t: string) => number): void {
+function scanRot47(s: string, out: DecodedSegment[]): void {
   // Three of ':' to '@' close together, natively, or there is nothing to rotate.
   if (!/[:-@][^\n]{0,8}[:-@][^\n]{0,8}[:-@]/.test(s)) return;
   let a = 0;
@@ -755,7 +756,7 @@ function scanRot47(s: string, out: DecodedSegment[], readsAsWords: (t: string) =
     if (visible >= 16 && odd * 3 >= visible && marks * 8 >= visible) {
       let text = '';
       for (let k = a; k < b; k++) { const c = s.charCodeAt(k); text += c > 0x20 && c < 0x7f ? String.fromCharCode(33 + ((c - 33 + 47) % 94)) : s.charAt(k); }
-      if (readsAsWords(text.toLowerCase()) >= readsAsWords(s.slice(a, b).toLowerCase()) + 3) out.push({ kind: 'rot47', text, start: a, end: b });
+      if (wordsReadingAsWritten(text.toLowerCase()) >= wordsReadingAsWritten(s.slice(a, b).toLowerCase()) + 3) out.push({ kind: 'rot47', text, start: a, end: b });
     }
     a = b + 1;
   }
@@ -815,11 +816,8 @@ function scanConcatenation(s: string, out: DecodedSegment[]): void {
   }
 }
 
-/**
- * All encoded segments of `s` that decode to text. Linear in `s.length`. rot47 is looked for only when
- * `readsAsWords` (how many words of a lower-case text read as words) is given.
- */
-export function findEncoded(s: string, readsAsWords: ((t: string) => number) | null = null): DecodedSegment[] {
+/** All encoded segments of `s` that decode to text. Linear in `s.length`. */
+export function findEncoded(s: string): DecodedSegment[] {
   const out: DecodedSegment[] = [];
   scanBase64(s, out);
   scanBase32(s, out);
@@ -836,7 +834,7 @@ export function findEncoded(s: string, readsAsWords: ((t: string) => number) | n
   scanQuotedPrintable(s, out);
   scanAscii85(s, out);
   scanUuencode(s, out);
-  if (readsAsWords !== null) scanRot47(s, out, readsAsWords);
+  scanRot47(s, out);
   scanConcatenation(s, out);
   return out;
 }

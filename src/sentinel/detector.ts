@@ -272,7 +272,7 @@ export class Detector {
       }
       // Encoded segments. Prose hidden in base64 or hex is how "stealth" injections travel; URL-encoding
       // and entities are common in benign text, so for them only the content counts.
-      const encoded = findEncoded(n.clean, wordsReadingAsWritten);
+      const encoded = findEncoded(n.clean);
       for (const s of encoded) {
         if (budget.chars <= 0) { reasons.push('decode-budget-exhausted'); break; }
         if (isEncodedProse(s)) {

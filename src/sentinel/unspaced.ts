@@ -69,7 +69,15 @@ class LetterTrie {
  * by scripts/build-vocab.ts). The split prefers frequent words ("this is a test", not "thi sis atest").
  */
 const COUNTS = new Map<string, number>();
-for (const line of readFileSync(new URL('./vocab-en.txt', import.meta.url), 'utf8').split('\n')) {
+const VOCAB_FILE = new URL('./vocab-en.txt', import.meta.url);
+let vocabText: string;
+try {
+  vocabText = readFileSync(VOCAB_FILE, 'utf8');
+} catch (e) {
+  throw new Error(`Sentinel: cannot read ${VOCAB_FILE.pathname} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it ships with SIOS: restore it from the release or rebuild it with node scripts/build-vocab.ts`);
+}
+if (vocabText.trim() === '') throw new Error(`Sentinel: ${VOCAB_FILE.pathname} is empty; rebuild it with node scripts/build-vocab.ts`);
+for (const line of vocabText.split('\n')) {
   if (line === '') continue;
   const sp = line.indexOf(' ');
   const c = Number(line.slice(sp + 1));

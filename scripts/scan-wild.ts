@@ -1,0 +1,91 @@
+/**
+ * Scans benign documents from the wild that no one wrote for SIOS and that nothing trains on: every
+ * manual page installed on this machine (/usr/share/man, all languages), every text file under
+ * /usr/share/doc (up to 300 KB), and, when SENTINEL_EVAL_TLDR names a checkout of tldr-pages, its
+ * pages. Each file is read in chunks of 3,000 characters (at most four per file). Prints how many
+ * chunks the detector flags at the operating threshold.
+ *
+ *   node scripts/scan-wild.ts [--compare DIR]
+ *
+ * --compare DIR: DIR is another SIOS checkout (e.g. `git worktree add /tmp/old <commit>`, with its
+ * node_modules); its detector scans the same chunks, and the chunks one flags and the other does not
+ * are listed. The figures depend on the packages installed on the machine.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { defaultDetector, type Verdict } from '../src/sentinel/index.ts';
+
+const CHUNK = 3000, CHUNKS_PER_FILE = 4, MAX_FILE = 300_000;
+
+let compareDir: string | undefined;
+try {
+  compareDir = parseArgs({ options: { compare: { type: 'string' } }, strict: true, allowPositionals: false }).values.compare;
+} catch (e) {
+  process.stderr.write(`scan-wild: ${(e as Error).message} (options: --compare DIR)\n`);
+  process.exit(2);
+}
+const tldr = process.env['SENTINEL_EVAL_TLDR'];
+if (tldr !== undefined && !existsSync(join(tldr, 'pages'))) {
+  process.stderr.write(`scan-wild: SENTINEL_EVAL_TLDR=${tldr} is not a tldr-pages checkout (no pages/ folder in it)\n`);
+  process.exit(2);
+}
+let other: { scan(t: string): Verdict } | null = null;
+if (compareDir !== undefined) {
+  const entry = join(resolve(compareDir), 'src/sentinel/index.ts');
+  if (!existsSync(entry)) {
+    process.stderr.write(`scan-wild: --compare ${compareDir} is not a SIOS checkout (no src/sentinel/index.ts in it)\n`);
+    process.exit(2);
+  }
+  other = ((await import(pathToFileURL(entry).href)) as { defaultDetector(): { scan(t: string): Verdict } }).defaultDetector();
+}
+
+/** Every file under `dir` (no symlinks followed), depth-first, sorted. */
+function walk(dir: string, f: (path: string) => void): void {
+  let entries;
+  try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p, f); else if (e.isFile()) f(p);
+  }
+}
+/** The text of a file (gunzipped when it ends in .gz), or null for binary and oversized files. */
+function textOf(path: string): string | null {
+  try {
+    if (statSync(path).size > MAX_FILE) return null;
+    const raw = readFileSync(path);
+    const t = (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+    return t.includes('\u0000') ? null : t;
+  } catch { return null; }
+}
+const chunks: Array<{ path: string; text: string }> = [];
+const add = (path: string): void => {
+  const t = textOf(path);
+  if (t !== null) for (let i = 0; i < t.length && i < CHUNK * CHUNKS_PER_FILE; i += CHUNK) chunks.push({ path, text: t.slice(i, i + CHUNK) });
+};
+walk('/usr/share/man', (p) => { if (p.endsWith('.gz')) add(p); });
+walk('/usr/share/doc', add);
+if (tldr !== undefined) walk(tldr, (p) => { if (p.endsWith('.md') && p.includes(`${join(tldr, 'pages')}`)) add(p); });
+
+const det = defaultDetector();
+let flagged = 0, otherFlagged = 0;
+const onlyHere: string[] = [], onlyThere: string[] = [];
+const t0 = performance.now();
+for (const c of chunks) {
+  const v = det.scan(c.text);
+  if (v.verdict === 'injection') flagged++;
+  if (other !== null) {
+    const o = other.scan(c.text);
+    if (o.verdict === 'injection') otherFlagged++;
+    if (v.verdict !== o.verdict) (v.verdict === 'injection' ? onlyHere : onlyThere).push(`${o.score.toFixed(3)} -> ${v.score.toFixed(3)}  ${c.path}  ${v.reasons.slice(0, 3).join(' ')}`);
+  }
+}
+const secs = ((performance.now() - t0) / 1000).toFixed(0);
+process.stdout.write(`${chunks.length} chunks of ${new Set(chunks.map((c) => c.path)).size} files (man pages, /usr/share/doc${tldr !== undefined ? ', tldr-pages' : ''}); flagged at 0.5: ${flagged} (${(100 * flagged / Math.max(1, chunks.length)).toFixed(2)}%); ${secs} s\n`);
+if (other !== null) {
+  process.stdout.write(`the detector of ${compareDir}: ${otherFlagged} flagged; flagged only by this one: ${onlyHere.length}; only by that one: ${onlyThere.length}\n`);
+  for (const l of onlyHere) process.stdout.write(`  newly flagged   ${l}\n`);
+  for (const l of onlyThere) process.stdout.write(`  no longer       ${l}\n`);
+}
