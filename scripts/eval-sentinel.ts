@@ -140,6 +140,27 @@ addProbe(PROBE4_FILE, LEXICON_EXCLUDED_LANGUAGES, 'benign: documents in probe-4 
 // written blind by a helper who never saw the detector or its data; any language.
 addProbe(PROBE3_FILE, null, 'benign: other documents (probe 3)', 'attack: other attack strings (probe 3)', trainingShufflePrng(11));
 for (const p of posDocs) run(p.set, place(p.ctx, p.attack.text, p.k), p.set.includes('probe 3') ? p.attack.category : undefined, p.attack.text);
+// BIPIA's own test split (data/bipia-test, MIT, Microsoft): its 15 text and 10 code attack categories
+// are disjoint from the training split's, and its contexts are other emails, tables and code questions.
+// Training never reads it (train-sentinel.ts reads data/bipia-train only). Each attack string is planted
+// six times, start / middle / end, in test contexts of its kind; the clean test contexts are negatives.
+const BIPIA_TEST = join(REPO, 'data/bipia-test');
+if (existsSync(BIPIA_TEST)) {
+  const contexts = (name: string): string[] => readFileSync(join(BIPIA_TEST, name, 'test.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '').map((l, i) => {
+    // Code questions store their context as a list of lines, as in the training split.
+    const c = (JSON.parse(l) as { context?: unknown }).context;
+    const text = Array.isArray(c) && c.every((x) => typeof x === 'string') ? c.join('\n') : c;
+    if (typeof text !== 'string' || text.trim() === '') throw new Error(`${BIPIA_TEST}/${name}/test.jsonl line ${i + 1}: no "context" (a string, or a list of lines)`);
+    return text;
+  });
+  const attacks = (file: string): Array<[string, string]> => Object.entries(JSON.parse(readFileSync(join(BIPIA_TEST, file), 'utf8')) as Record<string, string[]>).flatMap(([cat, xs]) => xs.map((x): [string, string] => [cat, x]));
+  const email = contexts('email'), table = contexts('table'), code = contexts('code');
+  for (const c of [...email, ...table, ...code]) run('benign: BIPIA test split contexts', c);
+  const br = trainingShufflePrng(17);
+  const from = (pool: string[]): string => pool[Math.floor(br() * pool.length)]!;
+  for (const [cat, a] of attacks('text_attack_test.json')) for (let k = 0; k < 6; k++) run('attack: BIPIA test split, text (15 unseen categories)', place(from(k % 2 === 0 ? email : table), a, k), `bipia:${cat}`, a);
+  for (const [cat, a] of attacks('code_attack_test.json')) for (let k = 0; k < 6; k++) run('attack: BIPIA test split, code (10 unseen categories)', place(from(code), a, k), `bipia:${cat}`, a);
+}
 
 // Obfuscated variants of held-out attacks (hand-written multilingual and probe 3: attack strings no model trained on).
 const variants = OBFUSCATIONS;
@@ -303,15 +324,21 @@ lines.push(`  at 1% FPR threshold ${thr1.toFixed(3)}:   recall ${pct(rec(thr1, h
 }
 // For comparison across versions: the sets that existed before probe 3 and the typos were added.
 {
-  const isNew = (set: string): boolean => set.includes('probe 3') || set.includes('typos');
+  const bt = (set: string): boolean => set.includes('BIPIA test');
+  {
+    const b = benign.filter((r) => !bt(r.set)), a = heldoutAttacks.filter((r) => !bt(r.set));
+    lines.push(`  without the BIPIA test split (session 6's evaluation: ${a.length} attacks, ${b.length} benign): recall ${pct(rec(thresholdAt1(b), a))} at 1% FPR, ${pct(rec(0.5, a))} at 0.5`);
+  }
+  const isNew = (set: string): boolean => set.includes('probe 3') || set.includes('typos') || bt(set);
   const b = benign.filter((r) => !isNew(r.set)), a = heldoutAttacks.filter((r) => !isNew(r.set));
   lines.push(`  without probe 3 and typos (${a.length} attacks, ${b.length} benign): recall ${pct(rec(thresholdAt1(b), a))} at 1% FPR, ${pct(rec(0.5, a))} at 0.5`);
 }
 {
-  const p3 = heldoutAttacks.filter((r) => r.family !== undefined);
-  if (p3.length > 0) {
-    const fams = [...new Set(p3.map((r) => r.family!))].sort();
-    lines.push(`  probe 3 by family, flagged @0.5 / @1%FPR: ` + fams.map((f) => { const rs = p3.filter((r) => r.family === f); return `${f} ${pct(rec(0.5, rs))}/${pct(rec(thr1, rs))}`; }).join(', '));
+  for (const [label, test] of [['probe 3', (r: Scored) => r.set.includes('probe 3')], ['BIPIA test split', (r: Scored) => r.set.includes('BIPIA test')]] as const) {
+    const fx = heldoutAttacks.filter((r) => r.family !== undefined && test(r));
+    if (fx.length === 0) continue;
+    const fams = [...new Set(fx.map((r) => r.family!))].sort();
+    lines.push(`  ${label} by family, flagged @0.5 / @1%FPR: ` + fams.map((f) => { const rs = fx.filter((r) => r.family === f); return `${f.replace(/^bipia:/, '')} ${pct(rec(0.5, rs))}/${pct(rec(thr1, rs))}`; }).join(', '));
   }
 }
 lines.push(`  benign imperative docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('imperative'))))}; node_modules docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('node_modules'))))}`);
