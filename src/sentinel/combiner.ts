@@ -15,7 +15,7 @@
 
 /** Evidence names, in the order of the combiner's weights (the model file stores this list). */
 export const EVIDENCE = [
-  'segment', 'segmentHigh', 'segment2', 'window', 'windowHigh', 'unit', 'unitHigh', 'structure', 'structureHigh', 'rule', 'ruleStrong', 'rulePair', 'decoded', 'encodedProse', 'hidden', 'hiddenPresent', 'exfilLink', 'obfuscated', 'rot13',
+  'segment', 'segmentHigh', 'segment2', 'window', 'windowHigh', 'unit', 'unitHigh', 'structure', 'structureHigh', 'rule', 'ruleStrong', 'rulePair', 'decoded', 'encodedProse', 'hidden', 'hiddenPresent', 'exfilLink', 'obfuscated', 'rot13', 'code',
 ] as const;
 export type EvidenceName = typeof EVIDENCE[number];
 export type Evidence = Record<EvidenceName, number>;

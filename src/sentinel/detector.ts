@@ -30,6 +30,7 @@ import { FeatureExtractor, logit, sigmoid, structureLogitOf, type Model } from '
 import { combinerLogit, emptyEvidence, HIGH_LOGIT, logitFeature, type Combiner, type Evidence } from './combiner.ts';
 import { contextFeaturesOf, scrambled, segment, wordsReadingAsWritten } from './segments.ts';
 import { unspaced } from './unspaced.ts';
+import { codeBehaviours, codeEvidence } from './code.ts';
 import { conceptFeatures, conceptHits, conceptsIn, type ConceptHits } from './lexicon.ts';
 
 export type UnitKind = 'window' | 'segment';
@@ -121,6 +122,12 @@ const SCRAMBLED_PROSE_WORDS = 5;
 const EXFIL_LINK_SCORE = 0.6;
 /** Score of text written in invisible Unicode tag characters (three words or more). */
 const HIDDEN_PROSE_SCORE = 0.7;
+/**
+ * Score of code that would do harm if copied or run (code.ts: secrets or the screen sent away, a root
+ * path wiped, an endless flood, a remote shell...). Benign documents measured: none of 100 BIPIA code
+ * answers, 66 node_modules READMEs, 7,425 tldr pages or 2,799 benign corpus documents shows one.
+ */
+const CODE_BEHAVIOUR_SCORE = 0.6;
 /** Longest decoded document rescanned in context (characters). */
 const MAX_REVEAL = 64 * 1024;
 /** Two distinct rules at least this strong in one window count together. */
@@ -296,6 +303,10 @@ export class Detector {
       if (mk.exfilLinks.some((l) => l.strength === 'placeholder')) { e.exfilLink = 1; reasons.push('exfil-link:image-url-with-data'); }
     }
     e.hidden = subFeature(hiddenScore); e.decoded = subFeature(decodedScore); e.rot13 = subFeature(rot13Score);
+    // What code in the document would do (code.ts): reading secrets and sending them, wiping, flooding...
+    const behaviours = codeBehaviours(n.clean);
+    e.code = codeEvidence(behaviours);
+    for (const b of behaviours) reasons.push(`code:${b}`);
 
     // Obfuscation (ZWJ emoji, RTL marks and mixed-script names also occur in benign text: the combiner
     // weighs it together with the rest). Digit-for-letter folding is not counted: "x509", "es2024".
@@ -315,7 +326,8 @@ export class Detector {
     // An image that fetches a URL with data left for the reader to fill in (template syntax, a secret's
     // name, an empty trailing parameter) exfiltrates as soon as it is rendered.
     const exfil = e.exfilLink > 0 ? EXFIL_LINK_SCORE : 0;
-    const score = Math.max(combined, payload, rule, stealth, invisible, exfil);
+    const harmful = e.code >= 1 ? CODE_BEHAVIOUR_SCORE : 0;
+    const score = Math.max(combined, payload, rule, stealth, invisible, exfil, harmful);
     if (obf.length > 0 && score >= REPORT_AT) for (const f of obf) reasons.push(`obfuscation:${f}`);
     return { score, reasons, evidence: e };
   }
