@@ -35,8 +35,8 @@ const CAPS = {
   // Destruction and sabotage.
   remove: ['rmtree', 'rm -rf', 'rm -r ', 'os.remove', 'os.unlink', 'remove-item', 'del /f', 'del /s', 'rd /s', 'format c:', 'mkfs', 'dd if=', 'shred '],
   rootPath: ['("/")', "('/')", '("/*")', "('/*')", 'rm -rf / ', 'rm -rf /\n', 'rm -rf /"', "rm -rf /'", 'rm -rf /*', 'rm -rf ~ ', 'rm -rf ~\n', 'rm -rf ~/ ', 'rm -rf ~/*', 'rm -rf $home', '("c:\\', "('c:\\", '"c:/"', "'c:/'", 'expanduser("~"))', "expanduser('~'))", 'libc.so', '/boot/', 'of=/dev/sd', 'of=/dev/nvme', 'of=/dev/hd', 'system32', 'walk("/")', "walk('/')", 'walk(os.path.expanduser'],
-  sabotage: ['/boot/grub', 'grub.cfg', 'etc/hosts', 'etc\\hosts', 'ipconfig /release', 'ipconfig", "/release', 'ifconfig eth0 down', 'ip link set', 'netsh', 'iptables -f', 'iptables -p', 'ufw disable', 'set-mppreference', 'disableantispyware', 'vssadmin', 'bcdedit', 'chmod 000', 'chmod -r 000', 'setwindowshookex', 'physicaldrive0', 'systemctl stop', 'taskkill', 'killall', 'pkill', 'shutdown', 'reboot'],
-  program: ['open(', 'subprocess', 'os.system', 'os.popen', '.kill()', 'terminate()'],
+  sabotage: ['/boot/grub', 'grub.cfg', 'etc/hosts', 'etc\\hosts', 'ipconfig /release', 'ipconfig", "/release', 'ifconfig eth0 down', 'ip link set', 'netsh', 'iptables -f', 'iptables -p', 'ufw disable', 'set-mppreference', 'disableantispyware', 'vssadmin', 'bcdedit', 'chmod 000', 'chmod -r 000', 'setwindowshookex', 'physicaldrive0', 'systemctl stop', 'taskkill', 'killall', 'pkill', 'shutdown /', 'shutdown -h', 'shutdown -r', 'shutdown now'],
+  program: ['open("/', "open('/", 'open(r"c:', "open(r'c:", 'subprocess', 'os.system', 'os.popen', 'psutil', '.kill()', 'terminate()'],
   crypt: ['fernet', 'aes.new', 'algorithms.aes', 'cipher(', 'encrypt(', 'encryptor', 'pyaes'],
   walk: ['os.walk', 'glob.glob', 'os.listdir', 'scandir', 'rglob', 'iterdir'],
   write: ['open(', 'write(', 'os.rename', 'os.remove'],
@@ -71,24 +71,25 @@ const BEHAVIOURS: ReadonlyArray<{ readonly name: string; readonly needs: Readonl
 const MAX_CODE = 256 * 1024;
 
 /**
- * Whether unfenced text reads as code: two lines or more that end like statements (`)`, `;`, `{`, `}`)
- * or start like them (import, def, $, #!...). Prose that names a password and a webhook is not a
- * program, nor is a manual whose lines end with a colon before each example.
+ * Whether unfenced text reads as code: three lines or more, and three in ten of its lines, end like
+ * statements (`)`, `;`, `{`, `}`) or start like them (import, def, $, #!...). Prose that names a
+ * password and a webhook is not a program, nor is a manual page with a few example commands in it.
  */
 const CODE_STARTS = ['import ', 'from ', 'def ', 'class ', 'for ', 'while ', 'if ', '$ ', '#!', 'const ', 'let ', 'var ', 'function ', 'sudo '];
 function looksLikeCode(block: string): boolean {
-  let n = 0, ls = 0;
-  for (let i = 0; i < block.length && n < 2; i++) {
+  let n = 0, lines = 0, ls = 0;
+  for (let i = 0; i < block.length; i++) {
     if (block.charCodeAt(i) !== 0x0a) continue;
     let a = ls, b = i;
     ls = i + 1;
     while (a < b && block.charCodeAt(a) <= 0x20) a++;
     while (b > a && block.charCodeAt(b - 1) <= 0x20) b--;
     if (b <= a) continue;
+    lines++;
     const e = block.charCodeAt(b - 1);
     if (e === 0x29 || e === 0x3b || e === 0x7b || e === 0x7d || CODE_STARTS.some((w) => block.startsWith(w, a))) n++;
   }
-  return n >= 2;
+  return n >= 3 && n * 10 >= lines * 3;
 }
 
 /** Code regions of `text`: fenced blocks, or the whole text when it has none (`whole`). */
