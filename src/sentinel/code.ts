@@ -76,18 +76,18 @@ const MAX_CODE = 256 * 1024;
  * password and a webhook is not a program, nor is a manual page with a few example commands in it.
  */
 const CODE_STARTS = ['import ', 'from ', 'def ', 'class ', 'for ', 'while ', 'if ', '$ ', '#!', 'const ', 'let ', 'var ', 'function ', 'sudo '];
-function looksLikeCode(block: string): boolean {
-  let n = 0, lines = 0, ls = 0;
-  for (let i = 0; i < block.length; i++) {
-    if (block.charCodeAt(i) !== 0x0a) continue;
+function looksLikeCode(text: string, start: number, end: number): boolean {
+  let n = 0, lines = 0, ls = start;
+  for (let i = start; i <= end; i++) {
+    if (i < end && text.charCodeAt(i) !== 0x0a) continue;
     let a = ls, b = i;
     ls = i + 1;
-    while (a < b && block.charCodeAt(a) <= 0x20) a++;
-    while (b > a && block.charCodeAt(b - 1) <= 0x20) b--;
+    while (a < b && text.charCodeAt(a) <= 0x20) a++;
+    while (b > a && text.charCodeAt(b - 1) <= 0x20) b--;
     if (b <= a) continue;
     lines++;
-    const e = block.charCodeAt(b - 1);
-    if (e === 0x29 || e === 0x3b || e === 0x7b || e === 0x7d || CODE_STARTS.some((w) => block.startsWith(w, a))) n++;
+    const e = text.charCodeAt(b - 1);
+    if (e === 0x29 || e === 0x3b || e === 0x7b || e === 0x7d || CODE_STARTS.some((w) => text.startsWith(w, a))) n++;
   }
   return n >= 3 && n * 10 >= lines * 3;
 }
@@ -126,9 +126,10 @@ export function codeBehaviours(text: string): string[] {
     const end = Math.min(r.end, r.start + budget);
     budget -= end - r.start;
     if (end - r.start < 8) continue;
+    // Unfenced text is read only when it looks like code (checked before the copy: most documents are prose).
+    if (r.whole && !looksLikeCode(text, r.start, end)) continue;
     // A final newline so that a command at the end of a block ends like one in the middle.
     const block = text.slice(r.start, end).toLowerCase() + '\n';
-    if (r.whole && !looksLikeCode(block)) continue;
     const has = new Map<Cap, boolean>();
     const cap = (c: Cap): boolean => {
       let v = has.get(c);
