@@ -127,6 +127,8 @@ const BIPIA_PLANTINGS = knob('SENTINEL_BIPIA', 8);
 const PARAPHRASE_CIPHER_VIEWS = knob('SENTINEL_PARA_CIPHER', 1);
 /** Enciphered plantings of each corpus attack (the unfamiliar-language view; see unitsOf). */
 const CIPHER_VIEWS = knob('SENTINEL_CIPHER', 3);
+/** Enciphered plantings of each BIPIA-style corpus attack (plain requests: few concepts, mostly sentence shape). */
+const BIPIA_STYLE_CIPHER_VIEWS = knob('SENTINEL_BSTYLE_CIPHER', CIPHER_VIEWS);
 /** Plantings of each corpus attack with typos (see typos()): misspelt attacks dodge word features. */
 const TYPO_VIEWS = knob('SENTINEL_TYPO', 1);
 
@@ -135,7 +137,7 @@ const TYPO_VIEWS = knob('SENTINEL_TYPO', 1);
  * BIPIA-style and paraphrase corpora are weighed down (see their constants); the others get the defaults.
  */
 function corpusWeight(a: Attack): { plantings: number; cipherViews: number } {
-  if (a.source?.startsWith('attacks-corpus-bipia-style')) return { plantings: BIPIA_STYLE_PLANTINGS, cipherViews: CIPHER_VIEWS };
+  if (a.source?.startsWith('attacks-corpus-bipia-style')) return { plantings: BIPIA_STYLE_PLANTINGS, cipherViews: Math.min(BIPIA_STYLE_CIPHER_VIEWS, CIPHER_VIEWS) };
   if (a.source?.startsWith('attacks-corpus-paraphrase')) return { plantings: PARAPHRASE_PLANTINGS, cipherViews: Math.min(PARAPHRASE_CIPHER_VIEWS, CIPHER_VIEWS) };
   return { plantings: CORPUS_PLANTINGS, cipherViews: CIPHER_VIEWS };
 }

@@ -15,6 +15,7 @@
  * raw). Linear: each region is lower-cased once and searched for a fixed list of literals, and at most
  * MAX_CODE characters of a document are read.
  */
+import { countLines } from './segments.ts';
 
 /** A capability: literals (lower case) or bounded patterns, any one of which shows it. */
 const CAPS = {
@@ -77,19 +78,11 @@ const MAX_CODE = 256 * 1024;
  */
 const CODE_STARTS = ['import ', 'from ', 'def ', 'class ', 'for ', 'while ', 'if ', '$ ', '#!', 'const ', 'let ', 'var ', 'function ', 'sudo '];
 function looksLikeCode(text: string, start: number, end: number): boolean {
-  let n = 0, lines = 0, ls = start;
-  for (let i = start; i <= end; i++) {
-    if (i < end && text.charCodeAt(i) !== 0x0a) continue;
-    let a = ls, b = i;
-    ls = i + 1;
-    while (a < b && text.charCodeAt(a) <= 0x20) a++;
-    while (b > a && text.charCodeAt(b - 1) <= 0x20) b--;
-    if (b <= a) continue;
-    lines++;
+  const { lines, codey } = countLines(text, start, end, (a, b) => {
     const e = text.charCodeAt(b - 1);
-    if (e === 0x29 || e === 0x3b || e === 0x7b || e === 0x7d || CODE_STARTS.some((w) => text.startsWith(w, a))) n++;
-  }
-  return n >= 3 && n * 10 >= lines * 3;
+    return e === 0x29 || e === 0x3b || e === 0x7b || e === 0x7d || CODE_STARTS.some((w) => text.startsWith(w, a));
+  });
+  return codey >= 3 && codey * 10 >= lines * 3;
 }
 
 /** Code regions of `text`: fenced blocks, or the whole text when it has none (`whole`). */

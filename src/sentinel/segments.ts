@@ -135,22 +135,33 @@ function shapeLetter(b: number): string {
   return b & C_IMP ? 'I' : b & C_QW ? 'Q' : b & C_P2 ? 'Y' : b & C_P1 ? 'M' : b & C_PLEASE ? 'P' : b & C_AI ? 'A' : b & C_ANS ? 'R' : 'w';
 }
 
-/** Kind of document: a table, code (fenced blocks or many code-like lines), or prose. */
-function docKind(text: string, tableDoc: boolean): string {
-  if (tableDoc) return 'table';
-  if (text.includes('```')) return 'code';
-  let lines = 0, codey = 0, ls = 0;
-  for (let i = 0; i <= text.length; i++) {
-    if (i < text.length && text.charCodeAt(i) !== 0x0a) continue;
+/**
+ * Non-blank lines of text[start, end) and how many of them `codey(a, b)` accepts, where [a, b) is the
+ * line without its leading and trailing white space. One pass.
+ */
+export function countLines(text: string, start: number, end: number, codey: (a: number, b: number) => boolean): { lines: number; codey: number } {
+  let lines = 0, n = 0, ls = start;
+  for (let i = start; i <= end; i++) {
+    if (i < end && text.charCodeAt(i) !== 0x0a) continue;
     let a = ls, b = i;
     ls = i + 1;
     while (a < b && text.charCodeAt(a) <= 0x20) a++;
     while (b > a && text.charCodeAt(b - 1) <= 0x20) b--;
     if (b <= a) continue;
     lines++;
-    const e = text.charCodeAt(b - 1);
-    if (e === 0x3b || e === 0x7b || e === 0x7d || e === 0x29 || e === 0x3a || text.startsWith('>>>', a) || text.startsWith('import ', a) || text.startsWith('def ', a) || text.startsWith('//', a) || text.startsWith('#include', a)) codey++;
+    if (codey(a, b)) n++;
   }
+  return { lines, codey: n };
+}
+
+/** Kind of document: a table, code (fenced blocks or many code-like lines), or prose. */
+function docKind(text: string, tableDoc: boolean): string {
+  if (tableDoc) return 'table';
+  if (text.includes('```')) return 'code';
+  const { lines, codey } = countLines(text, 0, text.length, (a, b) => {
+    const e = text.charCodeAt(b - 1);
+    return e === 0x3b || e === 0x7b || e === 0x7d || e === 0x29 || e === 0x3a || text.startsWith('>>>', a) || text.startsWith('import ', a) || text.startsWith('def ', a) || text.startsWith('//', a) || text.startsWith('#include', a);
+  });
   return lines >= 4 && codey * 10 >= lines * 3 ? 'code' : 'prose';
 }
 
