@@ -272,6 +272,31 @@ function tldrDocs(dir: string): Array<{ set: string; text: string }> {
   return out;
 }
 if (TLDR !== undefined) for (const w of tldrDocs(TLDR)) run(w.set, w.text);
+// Library source code, which a brain asked to review or fix code reads as untrusted data: every k-th
+// Python file of /usr/lib/python3 and JavaScript file of the installed node_modules, 300 of each, one
+// chunk of 3,000 characters from the start (comments, imports, network and file calls).
+function sourceChunks(dir: string, suffixes: readonly string[], set: string): Array<{ set: string; text: string }> {
+  if (!existsSync(dir)) return [];
+  const files: string[] = [];
+  const walkDir = (d: string, depth: number): void => {
+    if (depth > 8) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const q = join(d, e.name);
+      if (e.isDirectory()) walkDir(q, depth + 1);
+      else if (e.isFile() && suffixes.some((x) => e.name.endsWith(x))) files.push(q);
+    }
+  };
+  walkDir(dir, 0);
+  files.sort();
+  const step = Math.max(1, Math.floor(files.length / 300));
+  const out: Array<{ set: string; text: string }> = [];
+  for (let i = 0; i < files.length && out.length < 300; i += step) {
+    const t = readFileSync(files[i]!, 'utf8').slice(0, 3000);
+    if (t.length >= 500) out.push({ set, text: t });
+  }
+  return out;
+}
+for (const w of [...sourceChunks('/usr/lib/python3', ['.py'], 'wild benign: library source, Python (/usr/lib/python3)'), ...sourceChunks(join(REPO, 'node_modules'), ['.js', '.mjs', '.cjs'], 'wild benign: library source, JavaScript (node_modules)')]) run(w.set, w.text);
 
 // --- figures
 const benign = results.filter((r) => r.set.startsWith('benign'));
@@ -347,6 +372,8 @@ if (wild.length > 0) {
   lines.push(`  man pages of this machine (not in the FPR above), flagged @0.5 / @1%FPR: translated ${pct(rec(0.5, tr))}/${pct(rec(thr1, tr))} of ${tr.length}, English ${pct(rec(0.5, en))}/${pct(rec(thr1, en))} of ${en.length}`);
   const tl = wild.filter((r) => r.set.includes('tldr'));
   if (tl.length > 0) lines.push(`  tldr-pages (SENTINEL_EVAL_TLDR; not in the FPR above), flagged @0.5 / @1%FPR: ${pct(rec(0.5, tl))}/${pct(rec(thr1, tl))} of ${tl.length}`);
+  const src = wild.filter((r) => r.set.includes('library source'));
+  if (src.length > 0) lines.push(`  library source code (not in the FPR above), flagged @0.5 / @1%FPR: ${pct(rec(0.5, src))}/${pct(rec(thr1, src))} of ${src.length}`);
 } else lines.push('  man pages: none on this machine (/usr/share/man), not measured');
 
 // BIPIA categories never trained on: the shipped model learns from all of BIPIA's categories, so these

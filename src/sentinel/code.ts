@@ -20,8 +20,8 @@ import { countLines } from './segments.ts';
 /** A capability: literals (lower case) or bounded patterns, any one of which shows it. */
 const CAPS = {
   // Sources of private data.
-  secret: ['.ssh/', 'id_rsa', 'id_ed25519', 'authorized_keys', '/etc/passwd', '/etc/shadow', 'private_key', 'private/key', 'privatekey', 'cookies', 'cookiejar', 'login data', 'keychain', 'wallet.dat', '.aws/credentials', '.netrc', 'getpass', '.bash_history', 'history.db'],
-  env: ['os.environ', 'getenv(', 'process.env', 'printenv', '$env:'],
+  secret: ['.ssh/', 'id_rsa', 'id_ed25519', 'authorized_keys', '/etc/passwd', '/etc/shadow', 'login data', 'keychain', 'wallet.dat', '.aws/credentials', '.bash_history', 'history.db', 'cookies.sqlite', 'key4.db', 'logins.json'],
+  env: ['os.environ', 'getenv(', 'process.env', 'printenv', '$env:', 'cookies', 'cookiejar', '.netrc', 'getpass', 'private_key', 'privatekey'],
   surveil: ['pyperclip', 'win32clipboard', 'clipboard', 'pbpaste', 'xclip', 'xsel', 'screenshot', 'imagegrab', 'scrot', 'snippingtool', 'screencapture', 'mss.mss', 'pynput', 'keyboard.on_press', 'keyboard.hook', 'getasynckeystate', 'keylog', 'videocapture', 'webcam', 'pyaudio', 'sounddevice'],
   fingerprint: ['platform.', 'uname', 'nvidia-smi', 'psutil', 'pkg_resources', 'gethostname', 'getmac', 'uuid.getnode', 'systeminfo', 'whoami', 'driverquery', 'wmic', 'lsusb', 'lspci', 'dmidecode', 'getuser', 'getlogin', 'ipconfig', 'ifconfig', 'net_connections', 'net_if_addrs'],
   // Sinks and network.
@@ -34,8 +34,9 @@ const CAPS = {
   pause: ['sleep(', 'wait(', 'settimeout', 'timeout=', 'break', 'return', 'input('],
   spawnMany: ['os.fork', 'multiprocessing', 'threading.thread', '.append(', 'bytearray(', ':(){'],
   // Destruction and sabotage.
-  remove: ['rmtree', 'rm -rf', 'rm -r ', 'os.remove', 'os.unlink', 'remove-item', 'del /f', 'del /s', 'rd /s', 'format c:', 'mkfs', 'dd if=', 'shred '],
-  rootPath: ['("/")', "('/')", '("/*")', "('/*')", 'rm -rf / ', 'rm -rf /\n', 'rm -rf /"', "rm -rf /'", 'rm -rf /*', 'rm -rf ~ ', 'rm -rf ~\n', 'rm -rf ~/ ', 'rm -rf ~/*', 'rm -rf $home', '("c:\\', "('c:\\", '"c:/"', "'c:/'", 'expanduser("~"))', "expanduser('~'))", 'libc.so', '/boot/', 'of=/dev/sd', 'of=/dev/nvme', 'of=/dev/hd', 'system32', 'walk("/")', "walk('/')", 'walk(os.path.expanduser'],
+  remove: ['os.remove', 'os.unlink', 'unlink(', 'shutil.rmtree', 'remove-item'],
+  destroyRoot: ['rmtree("/")', "rmtree('/')", 'rmtree("/*")', "rmtree('/*')", 'rmtree(os.path.expanduser("~"))', "rmtree(os.path.expanduser('~'))", 'rmtree("c:\\', "rmtree('c:\\", 'rmtree(path.home', 'rm -rf / ', 'rm -rf /\n', 'rm -rf /"', "rm -rf /'", 'rm -rf /*', 'rm -rf ~ ', 'rm -rf ~\n', 'rm -rf ~/*', 'rm -rf ~/"', "rm -rf ~/'", 'rm -rf $home ', 'rm -rf $home\n', 'rm -rf --no-preserve-root', 'no-preserve-root', 'format c:', 'del /f /s /q c:\\', 'rd /s /q c:\\', 'physicaldrive0', 'remove-item -recurse -force c:\\'],
+  walkRoot: ['walk("/")', "walk('/')", 'walk(os.path.expanduser', 'walk(path.home'],
   sabotage: ['/boot/grub', 'grub.cfg', 'etc/hosts', 'etc\\hosts', 'ipconfig /release', 'ipconfig", "/release', 'ifconfig eth0 down', 'ip link set', 'netsh', 'iptables -f', 'iptables -p', 'ufw disable', 'set-mppreference', 'disableantispyware', 'vssadmin', 'bcdedit', 'chmod 000', 'chmod -r 000', 'setwindowshookex', 'physicaldrive0', 'systemctl stop', 'taskkill', 'killall', 'pkill', 'shutdown /', 'shutdown -h', 'shutdown -r', 'shutdown now'],
   program: ['open("/', "open('/", 'open(r"c:', "open(r'c:", 'subprocess', 'os.system', 'os.popen', 'psutil', '.kill()', 'terminate()'],
   crypt: ['fernet', 'aes.new', 'algorithms.aes', 'cipher(', 'encrypt(', 'encryptor', 'pyaes'],
@@ -44,7 +45,9 @@ const CAPS = {
   ransom: ['ransom', 'bitcoin', 'btc', 'decryption key', 'your files'],
   shell: ['pty.spawn', 'os.dup2', 'dup2(', 'nc -e', 'ncat -e', 'bash -i', '/bin/sh', 'cmd.exe', '/bin/bash'],
   fetch: ['downloadstring', 'downloadfile', 'invoke-webrequest', 'iwr ', 'urlretrieve', 'wget ', 'curl ', '"wget"', "'wget'", '"curl"', "'curl'", 'requests.get', 'urlopen', '.download('],
-  run: ['exec(', 'eval(', 'os.system', 'subprocess', 'pickle.load', 'marshal.load', 'nohup', '__import__', 'iex(', 'iex (', '| iex', 'invoke-expression', 'child_process', 'new function('],
+  run: ['exec(', 'eval(', 'pickle.load', 'marshal.load', 'nohup', '__import__', 'iex(', 'iex (', '| iex', 'invoke-expression', 'new function(', 'chmod +x', 'chmod 755', 'chmod 777'],
+  // A decoded, decompressed or unescaped string handed straight to eval or exec.
+  hiddenExec: [/(?:exec|eval|function|iex)\s{0,4}\(\s{0,4}[\w.$]{0,40}(?:b64decode|atob|fromcharcode|unhexlify|fromhex|decompress|frombase64string|decode|unescape)\s{0,4}\(/, '| base64 -d | sh', '| base64 -d | bash', '| base64 --decode | sh', '| base64 --decode | bash'],
   tunnel: [/ssh\s{1,4}-[lrd]\s{0,4}\d{1,5}:/, 'ngrok', 'socat ', 'reverse shell'],
   persist: ['crontab', 'currentversion\\run', 'currentversion/run', '\\startup\\', 'start menu\\programs\\startup', 'schtasks', 'launchagents', 'rc.local'],
   mine: ['xmrig', 'minerd', 'stratum+tcp', 'cryptonight', 'cryptominer', 'cryptomine', 'coinhive'],
@@ -58,11 +61,14 @@ const BEHAVIOURS: ReadonlyArray<{ readonly name: string; readonly needs: Readonl
   { name: 'telemetry', needs: [['env', 'fingerprint'], ['send']], weak: true },
   { name: 'surveillance', needs: [['surveil'], ['forever', 'send', 'net']] },
   { name: 'flood', needs: [['forever'], ['net', 'spawn', 'spawnMany']], unless: 'pause' },
-  { name: 'destruction', needs: [['remove'], ['rootPath']] },
+  { name: 'destruction', needs: [['destroyRoot']] },
+  { name: 'destruction', needs: [['walkRoot'], ['remove']] },
   { name: 'sabotage', needs: [['sabotage'], ['program']] },
   { name: 'ransomware', needs: [['crypt'], ['walk', 'ransom'], ['write', 'ransom', 'send', 'net']] },
   { name: 'remote-shell', needs: [['shell'], ['sock']] },
   { name: 'download-and-run', needs: [['fetch'], ['run']] },
+  // Code that hides what it runs: a decoded, decompressed or reversed string handed to eval or exec.
+  { name: 'hidden-exec', needs: [['hiddenExec']] },
   { name: 'tunnel', needs: [['tunnel'], ['spawn', 'sock']] },
   { name: 'persistence', needs: [['persist'], ['spawn', 'run']] },
   { name: 'mining', needs: [['mine']] },
@@ -134,7 +140,7 @@ export function codeBehaviours(text: string): string[] {
       if (b.needs.every((any) => any.some(cap)) && (b.unless === undefined || !cap(b.unless))) found.add(b.name);
     }
   }
-  return BEHAVIOURS.map((b) => b.name).filter((n) => found.has(n));
+  return [...new Set(BEHAVIOURS.map((b) => b.name))].filter((n) => found.has(n));
 }
 
 /** Behaviours whose capabilities benign programs also combine (see BEHAVIOURS). */
