@@ -24,7 +24,8 @@
  * - Never used here: data/sentinel/attacks-heldout.jsonl, data/sentinel/benign-imperative-heldout.jsonl,
  *   data/sentinel/probe-unseen-languages.jsonl, probe2-unseen-languages.jsonl and
  *   probe4-unseen-languages.jsonl (their languages, PROBE_LANGUAGES, PROBE2_LANGUAGES and
- *   LEXICON_EXCLUDED_LANGUAGES, are refused in training files), probe3-other-strings.jsonl.
+ *   LEXICON_EXCLUDED_LANGUAGES, are refused in training files), probe3-other-strings.jsonl,
+ *   probe5-offtask-requests.jsonl, and BIPIA's test split (data/bipia-test).
  *
  * Every corpus attack is also planted three times, and every benign corpus document added once, in the
  * "unfamiliar language" view (unitsOf): letters enciphered so nothing but the concepts of the
