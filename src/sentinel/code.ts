@@ -45,7 +45,7 @@ const CAPS = {
   ransom: ['ransom', 'bitcoin', 'btc', 'decryption key', 'your files'],
   shell: ['pty.spawn', 'os.dup2', 'dup2(', 'nc -e', 'ncat -e', 'bash -i', '/bin/sh', 'cmd.exe', '/bin/bash'],
   fetch: ['downloadstring', 'downloadfile', 'invoke-webrequest', 'iwr ', 'urlretrieve', 'wget ', 'curl ', '"wget"', "'wget'", '"curl"', "'curl'", 'requests.get', 'urlopen', '.download('],
-  run: ['exec(', 'eval(', 'pickle.load', 'marshal.load', 'nohup', '__import__', 'iex(', 'iex (', '| iex', 'invoke-expression', 'new function(', 'chmod +x', 'chmod 755', 'chmod 777'],
+  run: ['exec(', 'eval(', 'pickle.load', 'marshal.load', 'nohup', '__import__', 'iex(', 'iex (', '| iex', 'invoke-expression', 'new function('],
   // A decoded, decompressed or unescaped string handed straight to eval or exec.
   hiddenExec: [/(?:exec|eval|function|iex)\s{0,4}\(\s{0,4}[\w.$]{0,40}(?:b64decode|atob|fromcharcode|unhexlify|fromhex|decompress|frombase64string|decode|unescape)\s{0,4}\(/, '| base64 -d | sh', '| base64 -d | bash', '| base64 --decode | sh', '| base64 --decode | bash'],
   tunnel: [/ssh\s{1,4}-[lrd]\s{0,4}\d{1,5}:/, 'ngrok', 'socat ', 'reverse shell'],

@@ -45,6 +45,8 @@ test('code behaviours: one capability alone, or prose naming them, is not a beha
     fence('files = {"file": open("report.xlsx", "rb")}\nrequests.post(url, files=files)'),
     '```sh\nrm -rf node_modules && npm install\nrm -rf /var/lib/apt/lists/*\n```',
     '```sh\ncurl -fsSL https://deb.example.org/setup.sh | sudo bash -\n```',
+    // Fetching a helper into ~/bin and making it executable is how tools are installed (git's contrib README).
+    'You can download them, e.g.:\n  $ wget -O $HOME/bin/git-remote-hg \\\n    https://raw.example.com/git-remote-hg\n  $ chmod +x $HOME/bin/git-remote-hg\n  $ export PATH=$HOME/bin:$PATH\n  $ git clone hg::https://hg.example.org/repo\n',
     // Copying one's public key to a server is how SSH is set up.
     '```sh\nssh-copy-id -i ~/.ssh/id_ed25519.pub deploy@host\ncat ~/.ssh/id_rsa.pub | ssh deploy@host "cat >> ~/.ssh/authorized_keys"\n```',
     // A server loop that ends when the peer closes is not a flood.
