@@ -45,7 +45,7 @@
  *
  * Knobs for experiments, read from the environment; unset, they reproduce the shipped model:
  * SENTINEL_BITS (19), SENTINEL_EPOCHS (12), SENTINEL_FOCAL (0), SENTINEL_SDROP (0), SENTINEL_CBW (3),
- * SENTINEL_PLANT (6), SENTINEL_CFPR (0.008), SENTINEL_CIPHER (3), SENTINEL_TYPO (1), SENTINEL_PARA (2), SENTINEL_PARA_CIPHER (1), SENTINEL_BIPIA (8), SENTINEL_BIPIA_COMB (20).
+ * SENTINEL_PLANT (6), SENTINEL_BSTYLE (1), SENTINEL_BSTYLE_CIPHER (3), SENTINEL_CFPR (0.006), SENTINEL_CIPHER (3), SENTINEL_TYPO (1), SENTINEL_PARA (2), SENTINEL_PARA_CIPHER (1), SENTINEL_BIPIA (8), SENTINEL_BIPIA_COMB (20).
  */
 import { prng } from '../src/policy/defaults.ts';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -111,9 +111,12 @@ const CORPUS_PLANTINGS = knob('SENTINEL_PLANT', 6);
 /**
  * Plantings of each BIPIA-style corpus attack (attacks-corpus-bipia-style-*: plain requests aimed at the
  * assistant, no override wording). Fewer than the other corpora: at full weight they taught the model
- * that any imperative is an attack (benign imperative documents flagged 2.5% -> 12.5%).
+ * that any imperative is an attack (benign imperative documents flagged 2.5% -> 12.5%). One since the
+ * 830 chatbot requests of attacks-corpus-bipia-style-requests-* came in: at two, they crowded out the
+ * other families (probes 1, 2 and 4 lost 6-7 points); at one, plain requests (probe 5) went 22% -> 44%
+ * and the rest moved by 1-3 points.
  */
-const BIPIA_STYLE_PLANTINGS = knob('SENTINEL_BSTYLE', 2);
+const BIPIA_STYLE_PLANTINGS = knob('SENTINEL_BSTYLE', 1);
 /**
  * Plantings of each paraphrase corpus attack (attacks-corpus-paraphrase-*: thirteen families written
  * without the usual override wording). Fewer than the other corpora: at six, their weight crowded out
