@@ -75,22 +75,31 @@ walk('/usr/share/doc', add);
 if (tldr !== undefined) walk(tldr, (p) => { if (p.endsWith('.md') && p.includes(`${join(tldr, 'pages')}`)) add(p); });
 
 const det = defaultDetector();
-let flagged = 0, otherFlagged = 0;
+let flagged = 0, otherFlagged = 0, otherHigh = 0;
+/** Chunks scoring HIGH or more, by the kind of their first reason that can set such a score alone. */
+const HIGH = 0.9, FLOOR_KINDS = ['encoded-prose', 'scrambled-prose', 'hidden', 'exfil-link', 'code', 'rule'] as const;
+const high = new Map<string, number>();
 const onlyHere: string[] = [], onlyThere: string[] = [];
 const t0 = performance.now();
 for (const c of chunks) {
   const v = det.scan(c.text);
   if (v.verdict === 'injection') flagged++;
+  if (v.score >= HIGH) {
+    const kind = FLOOR_KINDS.find((k) => v.reasons.some((r) => r.startsWith(`${k}:`))) ?? 'classifier';
+    high.set(kind, (high.get(kind) ?? 0) + 1);
+  }
   if (other !== null) {
     const o = other.scan(c.text);
     if (o.verdict === 'injection') otherFlagged++;
+    if (o.score >= HIGH) otherHigh++;
     if (v.verdict !== o.verdict) (v.verdict === 'injection' ? onlyHere : onlyThere).push(`${o.score.toFixed(3)} -> ${v.score.toFixed(3)}  ${c.path}  ${v.reasons.slice(0, 3).join(' ')}`);
   }
 }
 const secs = ((performance.now() - t0) / 1000).toFixed(0);
 process.stdout.write(`${chunks.length} chunks of ${new Set(chunks.map((c) => c.path)).size} files (man pages, /usr/share/doc${tldr !== undefined ? ', tldr-pages' : ''}); flagged at 0.5: ${flagged} (${(100 * flagged / Math.max(1, chunks.length)).toFixed(2)}%); ${secs} s\n`);
+process.stdout.write(`scoring ${HIGH} or more: ${[...high.values()].reduce((a, b) => a + b, 0)} (by evidence: ${[...high].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})\n`);
 if (other !== null) {
-  process.stdout.write(`the detector of ${compareDir}: ${otherFlagged} flagged; flagged only by this one: ${onlyHere.length}; only by that one: ${onlyThere.length}\n`);
+  process.stdout.write(`the detector of ${compareDir}: ${otherFlagged} flagged, ${otherHigh} scoring ${HIGH} or more; flagged only by this one: ${onlyHere.length}; only by that one: ${onlyThere.length}\n`);
   for (const l of onlyHere) process.stdout.write(`  newly flagged   ${l}\n`);
   for (const l of onlyThere) process.stdout.write(`  no longer       ${l}\n`);
 }

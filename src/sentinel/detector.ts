@@ -111,17 +111,30 @@ export const OPERATING_THRESHOLD = 0.5;
 export const MAX_DECODE_DEPTH = 3;
 /** A rule at least this strong is enough on its own. */
 const STRONG_RULE = 0.7;
-/** Words of decoded base64/hex text that make it "encoded prose", and the score that alone gives. */
+/** Words of decoded base64/hex text that make it "encoded prose". */
 const ENCODED_PROSE_WORDS = 8;
-const ENCODED_PROSE_SCORE = 0.55;
 /** Of those, how many must read as common or lexicon words for the encodings benign text also brushes. */
 const ENCODED_PROSE_KNOWN_WORDS = 3;
 /** Words one scrambled run (Caesar-shifted or backwards) must read in its view to count as encoded prose. */
 const SCRAMBLED_PROSE_WORDS = 5;
+/**
+ * Scores of the evidence that benign documents almost never carry, whatever the rest of the document
+ * says: prose hidden in an encoding (base64, hex, scrambled letters...) or in invisible characters, an
+ * image link that exfiltrates, and code that would do harm. They rank above every classifier score that
+ * benign documents reach often: measured on the evaluation's 1,350 benign documents, none carries one,
+ * while 0.4% of them score 0.95 or more on the classifier alone (pages about prompt injection that quote
+ * attacks); `node scripts/scan-wild.ts` counts them on the machine's man pages, docs and tldr pages.
+ * (Until session 10 they sat just above the operating threshold, 0.55-0.7: right at 0.5, but an
+ * evaluation that sets its own threshold for a 1% false-positive rate lost every one of them.)
+ * `[document, payload]`: inside a rescan (a decoded payload, the rendered view) a score is evidence
+ * for the enclosing document's combiner, which is fitted on the old scale; raising them there too refit
+ * the combiner and cost 1.5 points of recall at the operating threshold across the evaluation.
+ */
+const ENCODED_PROSE_SCORE = [0.95, 0.55] as const;
 /** Score of an image link whose URL carries data to fill in (see markup.ts classifyUrl). */
-const EXFIL_LINK_SCORE = 0.6;
+const EXFIL_LINK_SCORE = [0.9, 0.6] as const;
 /** Score of text written in invisible Unicode tag characters (three words or more). */
-const HIDDEN_PROSE_SCORE = 0.7;
+const HIDDEN_PROSE_SCORE = [0.95, 0.7] as const;
 /**
  * Score of code that would do harm if copied or run (code.ts: secrets or the screen sent away, a root
  * path wiped, an endless flood, a remote shell...). Benign documents measured: none of 100 BIPIA code
@@ -129,7 +142,7 @@ const HIDDEN_PROSE_SCORE = 0.7;
  * does any chunk of the library source code that `node scripts/scan-wild.ts` reads (5,316 chunks of
  * /usr/lib/python3 and node_modules on the development machine).
  */
-const CODE_BEHAVIOUR_SCORE = 0.6;
+const CODE_BEHAVIOUR_SCORE = [0.9, 0.6] as const;
 /** Longest decoded document rescanned in context (characters). */
 const MAX_REVEAL = 64 * 1024;
 /** Two distinct rules at least this strong in one window count together. */
@@ -329,12 +342,13 @@ export class Detector {
     const rule = e.rule >= STRONG_RULE ? e.rule : 0;
     // Prose hidden in base64 or hex inside an untrusted document is how "stealth" injections travel;
     // benign documents carry encoded binary (keys, images, hashes), rarely encoded sentences.
-    const stealth = e.encodedProse > 0 ? ENCODED_PROSE_SCORE : 0;
-    const invisible = hiddenProse ? HIDDEN_PROSE_SCORE : 0;
+    const at = depth === 0 ? 0 : 1;
+    const stealth = e.encodedProse > 0 ? ENCODED_PROSE_SCORE[at] : 0;
+    const invisible = hiddenProse ? HIDDEN_PROSE_SCORE[at] : 0;
     // An image that fetches a URL with data left for the reader to fill in (template syntax, a secret's
     // name, an empty trailing parameter) exfiltrates as soon as it is rendered.
-    const exfil = e.exfilLink > 0 ? EXFIL_LINK_SCORE : 0;
-    const harmful = e.code >= 1 ? CODE_BEHAVIOUR_SCORE : 0;
+    const exfil = e.exfilLink > 0 ? EXFIL_LINK_SCORE[at] : 0;
+    const harmful = e.code >= 1 ? CODE_BEHAVIOUR_SCORE[at] : 0;
     const score = Math.max(combined, payload, rule, stealth, invisible, exfil, harmful);
     if (obf.length > 0 && score >= REPORT_AT) for (const f of obf) reasons.push(`obfuscation:${f}`);
     return { score, reasons, evidence: e };
@@ -431,7 +445,7 @@ function provisionalScore(e: Evidence, classifierThreshold: number): number {
   if (e.rule >= STRONG_RULE) s = Math.max(s, e.rule);
   s = Math.max(s, e.rulePair);
   if (e.hiddenPresent) s = Math.max(s, 0.7);
-  if (e.encodedProse) s = Math.max(s, ENCODED_PROSE_SCORE);
+  if (e.encodedProse) s = Math.max(s, 0.55);
   if (e.exfilLink) s = Math.max(s, 0.75);
   if (e.obfuscated && s >= 0.25) s = Math.min(1, s + 0.15);
   return s;

@@ -11,7 +11,7 @@
  */
 import { clipTokens, firstTokenAfter, isCjkSentenceEnd, isSentenceEnd, isSpace, isTokenChar, MAX_TOKEN, type TokenSpans } from './rules.ts';
 import { CLOSED_SUBS, CLOSED_WORDS, isConceptWord, isNoSpaceScript, substringFormCount } from './lexicon.ts';
-import { ENGLISH } from './words.ts';
+import { ENGLISH, VOCABULARY_COUNTS } from './words.ts';
 
 export const MAX_SEGMENT = 320;
 
@@ -452,8 +452,10 @@ const REVERSED = 26;
 const ATBASH = 27;
 /** Bit of a token that is a common English word with its vowels removed ("nstrctns"). */
 const NO_VOWELS = 28;
+/** Bit of a token that is an English word in pig latin ("ignoreway", "eviouspray"). */
+const PIG_LATIN = 29;
 /** The highest view number. */
-const LAST_VIEW = NO_VOWELS;
+const LAST_VIEW = PIG_LATIN;
 function atbashWord(w: string): string {
   let o = '';
   for (let i = 0; i < w.length; i++) { const c = w.charCodeAt(i); o += c >= 97 && c <= 122 ? String.fromCharCode(219 - c) : w.charAt(i); }
@@ -489,6 +491,63 @@ for (const w of [...COMMON, ...ENGLISH]) {
   if (k.length < 3 || k === w || SKELETON.has(k) || COMMON.has(k) || KNOWN.has(k)) continue;
   SKELETON.set(k, w);
   ALT_VIEWS.set(k, (ALT_VIEWS.get(k) ?? 0) | (1 << NO_VOWELS));
+}
+/**
+ * Vowels put back from the vocabulary of benign documents: each skeleton, of any length, is the most
+ * frequent word that has it ("th" the, "y" you, "tsk" task, "ncldng" including). Skeletons of four
+ * letters or more of words used five times or more, that are no word themselves, also make a run
+ * vowel-less ("dgnstcs", "nstll"); shorter ones only read in a run found so ("mgr", "pkg", "cfg" are
+ * abbreviations, not prose). Eval (vowels removed): 35.7% -> 69.0% flagged; no benign document moved.
+ */
+const RESTORED = new Map<string, [string, number]>();
+for (const [w, c] of VOCABULARY_COUNTS) {
+  if (!/^[a-z]+$/.test(w)) continue;
+  const k = w.replace(/[aeiou]/g, '');
+  if (k === '' || k === w) continue;
+  const had = RESTORED.get(k);
+  if (had === undefined || had[1] < c) RESTORED.set(k, [w, c]);
+}
+for (const [k, [, c]] of RESTORED) {
+  if (k.length < 4 || c < 5 || SKELETON.has(k) || COMMON.has(k) || KNOWN.has(k) || VOCABULARY_COUNTS.has(k)) continue;
+  ALT_VIEWS.set(k, (ALT_VIEWS.get(k) ?? 0) | (1 << NO_VOWELS));
+}
+/**
+ * Pig latin: a word that starts with a vowel gets "way" (or "yay", "hay", "ay") appended; one that
+ * starts with consonants has them moved to its end before "ay" ("previous" -> "eviouspray"; some
+ * games move only the first letter: "reviouspay"). Each form reads as the most frequent vocabulary
+ * word that makes it; forms of words used five times or more, that are no word themselves, make a run
+ * (a pig-latin sentence is not made of its own words: "ayday" and "ayway" read as nothing).
+ */
+const PIG = new Map<string, [string, number]>();
+function pigForms(w: string): string[] {
+  if (/^[aeiou]/.test(w)) return [`${w}way`, `${w}yay`, `${w}hay`, `${w}ay`];
+  const m = /^(qu|[^aeiou][^aeiouy]*)(.*)$/.exec(w);
+  if (m === null || m[2] === '') return [];
+  const forms = [`${m[2]}${m[1]}ay`];
+  if (m[1]!.length > 1) forms.push(`${w.slice(1)}${w[0]}ay`);
+  return forms;
+}
+for (const [w, c] of [...[...COMMON, ...ENGLISH].map((x): [string, number] => [x, Math.max(VOCABULARY_COUNTS.get(x) ?? 0, 1000)]), ...VOCABULARY_COUNTS]) {
+  if (w.length < 2 || !/^[a-z]+$/.test(w)) continue;
+  for (const f of pigForms(w)) {
+    const had = PIG.get(f);
+    if (had === undefined || had[1] < c) PIG.set(f, [w, c]);
+  }
+}
+for (const [f, [, c]] of PIG) {
+  if (c < 5 || COMMON.has(f) || KNOWN.has(f) || VOCABULARY_COUNTS.has(f)) continue;
+  ALT_VIEWS.set(f, (ALT_VIEWS.get(f) ?? 0) | (1 << PIG_LATIN));
+}
+/** A pig-latin word read back (itself when it is no pig-latin form of a known word). */
+function fromPigLatin(w: string): string {
+  const r = PIG.get(w.toLowerCase());
+  return r === undefined ? w : sameCase(w, r[0]);
+}
+/** A vowel-less word read with its vowels (itself when no word has that skeleton). */
+function withVowels(w: string): string {
+  const k = w.toLowerCase();
+  const r = SKELETON.get(k) ?? RESTORED.get(k)?.[0];
+  return r === undefined ? w : sameCase(w, r);
 }
 
 /**
@@ -706,13 +765,26 @@ function reversedNoSpaceSentences(text: string): Scrambled[] {
   return out;
 }
 
-/** text[seg] read in its view: shifted back, or reversed. */
+/**
+ * text[seg] read in its view: shifted back, mirrored, with its vowels put back, out of pig latin, or reversed. Capitals
+ * are read like small letters (a sentence's first word, "Vtaber", is "Ignore" in rot13, not "Vgnore"),
+ * and keep their case.
+ */
 function unscramble(text: string, x: Scrambled): string {
   const t = text.slice(x.seg.start, x.seg.end);
   if (x.view === REVERSED) return [...t].reverse().join('');
-  if (x.view === ATBASH) return atbashWord(t);
-  if (x.view === NO_VOWELS) return t.replace(/[a-z]+/g, (w) => SKELETON.get(w) ?? w);
-  return t.replace(/[a-z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - 97 + 26 - x.view) % 26) + 97));
+  if (x.view === ATBASH) return t.replace(/[a-zA-Z]+/g, (w) => sameCase(w, atbashWord(w.toLowerCase())));
+  if (x.view === NO_VOWELS) return t.replace(/[a-zA-Z]+/g, withVowels);
+  if (x.view === PIG_LATIN) return t.replace(/[a-zA-Z]+/g, fromPigLatin);
+  return t.replace(/[a-zA-Z]/g, (c) => {
+    const base = c <= 'Z' ? 65 : 97;
+    return String.fromCharCode(((c.charCodeAt(0) - base + 26 - x.view) % 26) + base);
+  });
+}
+/** `word` with its first letter a capital when `as` starts with one (and all capitals when `as` is). */
+function sameCase(as: string, word: string): string {
+  if (as.length > 1 && as === as.toUpperCase()) return word.toUpperCase();
+  return as[0]! >= 'A' && as[0]! <= 'Z' ? word.charAt(0).toUpperCase() + word.slice(1) : word;
 }
 
 /** Each whitespace-separated word of `t` reversed, in place. */
@@ -720,9 +792,9 @@ function reverseEachWord(t: string): string {
   return t.split(' ').map((w) => [...w].reverse().join('')).join(' ');
 }
 
-/** Name of a view, for the detector's reasons: rot13, caesar, reversed, atbash, no-vowels. */
+/** Name of a view, for the detector's reasons: rot13, caesar, reversed, atbash, no-vowels, pig-latin. */
 function viewName(view: number): string {
-  return view === 13 ? 'rot13' : view === REVERSED ? 'reversed' : view === ATBASH ? 'atbash' : view === NO_VOWELS ? 'no-vowels' : 'caesar';
+  return view === 13 ? 'rot13' : view === REVERSED ? 'reversed' : view === ATBASH ? 'atbash' : view === NO_VOWELS ? 'no-vowels' : view === PIG_LATIN ? 'pig-latin' : 'caesar';
 }
 
 /**

@@ -20,11 +20,10 @@
  * Linear: each letter is walked at most MAX_WORD steps in the vocabulary trie, each candidate is cut
  * to MAX_CANDIDATE letters, and at most MAX_TOTAL letters of a text are split.
  */
-import { readFileSync } from 'node:fs';
 import { isTokenChar } from './rules.ts';
 import { COMMON_LATIN_WORDS, COMMON_WORDS } from './segments.ts';
 import { LEXICON_LATIN_FORMS } from './lexicon.ts';
-import { ENGLISH } from './words.ts';
+import { ENGLISH, VOCABULARY_COUNTS } from './words.ts';
 
 const MIN_UNSPACED = 14;
 const MIN_GROUPS = 5;
@@ -64,26 +63,8 @@ class LetterTrie {
   weightAt(n: number): number { return this.ends.get(n) ?? -1; }
 }
 
-/**
- * Words and how often benign English training documents use them (src/sentinel/vocab-en.txt, built
- * by scripts/build-vocab.ts). The split prefers frequent words ("this is a test", not "thi sis atest").
- */
-const COUNTS = new Map<string, number>();
-const VOCAB_FILE = new URL('./vocab-en.txt', import.meta.url);
-let vocabText: string;
-try {
-  vocabText = readFileSync(VOCAB_FILE, 'utf8');
-} catch (e) {
-  throw new Error(`Sentinel: cannot read ${VOCAB_FILE.pathname} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it ships with SIOS: restore it from the release or rebuild it with node scripts/build-vocab.ts`);
-}
-if (vocabText.trim() === '') throw new Error(`Sentinel: ${VOCAB_FILE.pathname} is empty; rebuild it with node scripts/build-vocab.ts`);
-for (const line of vocabText.split('\n')) {
-  if (line === '') continue;
-  const sp = line.indexOf(' ');
-  const c = Number(line.slice(sp + 1));
-  if (sp < 1 || !Number.isInteger(c) || c < 1) throw new Error(`Sentinel vocab-en.txt: bad line ${JSON.stringify(line)}; rebuild it with node scripts/build-vocab.ts`);
-  COUNTS.set(line.slice(0, sp), c);
-}
+/** How often benign English documents use each word: the split prefers frequent words (words.ts). */
+const COUNTS = VOCABULARY_COUNTS;
 const COMMON_LATIN = new Set(COMMON_LATIN_WORDS);
 /**
  * Counts assumed for words the documents use less or never: the hand-written frequent English words

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * Frequent English words beyond the function words segments.ts lists: general usage, plus the words
  * of documents and accounts an agent handles. The decoders that rebuild words use them: respacing
@@ -30,3 +32,26 @@ export const ENGLISH: readonly string[] = (
   'click command confidential credentials delete disable disregard download execute forget hidden ignore instruction instructions ' +
   'internal login override permission permissions pretend prior private prompt rules safety settings token tokens tool unlock url'
 ).split(' ');
+
+/**
+ * Words and how often benign English training documents use them (src/sentinel/vocab-en.txt, built
+ * by scripts/build-vocab.ts): respacing prefers frequent words ("this is a test", not "thi sis
+ * atest"), and so does restoring removed vowels ("prvs" is "previous").
+ */
+export const VOCABULARY_COUNTS: ReadonlyMap<string, number> = new Map<string, number>();
+const COUNTS = VOCABULARY_COUNTS as Map<string, number>;
+const VOCAB_FILE = new URL('./vocab-en.txt', import.meta.url);
+let vocabText: string;
+try {
+  vocabText = readFileSync(VOCAB_FILE, 'utf8');
+} catch (e) {
+  throw new Error(`Sentinel: cannot read ${VOCAB_FILE.pathname} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it ships with SIOS: restore it from the release or rebuild it with node scripts/build-vocab.ts`);
+}
+if (vocabText.trim() === '') throw new Error(`Sentinel: ${VOCAB_FILE.pathname} is empty; rebuild it with node scripts/build-vocab.ts`);
+for (const line of vocabText.split('\n')) {
+  if (line === '') continue;
+  const sp = line.indexOf(' ');
+  const c = Number(line.slice(sp + 1));
+  if (sp < 1 || !Number.isInteger(c) || c < 1) throw new Error(`Sentinel vocab-en.txt: bad line ${JSON.stringify(line)}; rebuild it with node scripts/build-vocab.ts`);
+  COUNTS.set(line.slice(0, sp), c);
+}
