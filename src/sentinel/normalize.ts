@@ -244,7 +244,8 @@ function foldWords(s: string, counts: Record<string, number>): string {
   const n = s.length;
   while (i < n) {
     const c = s.charCodeAt(i);
-    if (!isWordChar(c) && !(isLeet(c) && i + 1 < n && isWordChar(s.charCodeAt(i + 1)))) { i++; continue; }
+    // ("<|" opens a special token, "<|im_start|>": its pipe is no letter l.)
+    if (!isWordChar(c) && !(isLeet(c) && i + 1 < n && isWordChar(s.charCodeAt(i + 1)) && !(c === 0x7c && i > 0 && s.charCodeAt(i - 1) === 0x3c))) { i++; continue; }
     // Scan one word (letters, digits, plus leet symbols inside it).
     let j = i;
     let hasLatin = false, hasCG = false, hasDigitOrSym = false, allCGConfusable = true, cgCount = 0;

@@ -560,10 +560,25 @@ export function matchRulesIn(s: string, toks: TokenSpans): RuleHit[] {
     const id = LITERAL_IDS[li]!;
     for (let at = s.indexOf(lit); at >= 0; at = s.indexOf(lit, at + lit.length)) hits.push({ id, category, lang: '*', weight, at, end: at + lit.length });
   }
+  // Any special token's shape, `<|` + up to 40 letters, digits, spaces or underscores + `|>`: models'
+  // chat templates write their control tokens this way, and injections forge ones no template has
+  // ("<|start user prompt|>", "<|end tool output|>", in LLMail-Inject). None of the benign corpora, the
+  // machine's man pages, /usr/share/doc, tldr pages, node_modules docs or Python library has one.
+  for (let at = s.indexOf('<|'); at >= 0; at = s.indexOf('<|', at + 2)) {
+    let j = at + 2;
+    while (j < s.length && j - at - 2 <= SPECIAL_TOKEN_MAX && isSpecialTokenChar(s.charCodeAt(j))) j++;
+    // The name starts and ends with a letter, digit or underscore: F#'s `f <| x |> g` pipes are code.
+    if (j > at + 2 && j - at - 2 <= SPECIAL_TOKEN_MAX && s.startsWith('|>', j) && s.charCodeAt(at + 2) !== 0x20 && s.charCodeAt(j - 1) !== 0x20) hits.push({ id: 'special-token-shape', category: 'special-token', lang: '*', weight: 0.8, at, end: j + 2 });
+  }
   return hits;
+}
+/** Longest name between `<|` and `|>` read as a special token. */
+const SPECIAL_TOKEN_MAX = 40;
+function isSpecialTokenChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x20;
 }
 
 /** Number of rules, for documentation and tests. */
-export const RULE_COUNT = W.length + C.length + LITERALS.length;
+export const RULE_COUNT = W.length + C.length + LITERALS.length + 1;
 /** Languages covered by at least one rule. */
 export const RULE_LANGUAGES: readonly string[] = [...new Set([...W, ...C].map((d) => d.lang))].sort();
