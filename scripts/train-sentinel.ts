@@ -34,8 +34,7 @@
  *
  * Every corpus attack is planted once more with typos (typos()). The paraphrase corpus
  * (attacks-corpus-paraphrase-*: thirteen families written without the usual override wording) is
- * planted fewer times than the others (PARAPHRASE_PLANTINGS). The position (start, middle, end) turns
- * with the attack as well as with the planting, so a corpus planted once is spread over all three.
+ * planted fewer times than the others (PARAPHRASE_PLANTINGS).
  *
  * Then the combiner (src/sentinel/combiner.ts) is fitted on the calibration documents and the held-back
  * attacks (planted, obfuscated, alone; and the first string of each BIPIA category, planted in
@@ -578,13 +577,12 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
   // the hard case: no script change gives it away).
   const byLang = new Map<string, string[]>();
   for (const d of sp.corpusBenign) { const l = byLang.get(d.lang) ?? []; l.push(d.text); byLang.set(d.lang, l); }
-  // The position turns with the attack too: a corpus planted once (plain requests) is not all at the start.
-  for (const [i, a] of sp.corpusAttacks.entries()) {
+  for (const a of sp.corpusAttacks) {
     const same = byLang.get(a.lang) ?? [];
     const plantings = corpusWeight(a).plantings;
     for (let k = 0; k < plantings; k++) {
       const pool = k % 2 === 0 && same.length > 0 ? same : hosts;
-      examplesOfPositive(fx, insertAttack(pool[Math.floor(rnd() * pool.length)]!, a.text, positions[(i + k) % 3]!), ex);
+      examplesOfPositive(fx, insertAttack(pool[Math.floor(rnd() * pool.length)]!, a.text, positions[k % 3]!), ex);
     }
   }
   const leadOf = (lang: string): string => { const l = sp.templates.leads[lang] ?? sp.templates.leads['*']!; return l[Math.floor(rnd() * l.length)]!; };
@@ -634,11 +632,11 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
   if (CIPHER_VIEWS > 0) {
     const cr = trainingShufflePrng(1717);
     let seed = 1;
-    for (const [i, a] of sp.corpusAttacks.entries()) {
+    for (const a of sp.corpusAttacks) {
       const same = byLang.get(a.lang) ?? [];
       for (let k = 0; k < corpusWeight(a).cipherViews; k++) {
         const pool = same.length > 0 ? same : hosts;
-        examplesOfPositive(fx, insertAttack(pool[Math.floor(cr() * pool.length)]!, a.text, positions[(i + k) % 3]!), ex, seed++);
+        examplesOfPositive(fx, insertAttack(pool[Math.floor(cr() * pool.length)]!, a.text, positions[k % 3]!), ex, seed++);
       }
     }
     for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, benignWeight(d), ex, seed++);
@@ -647,8 +645,8 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
   // Misspelt attacks: each corpus attack once more with typos, planted like the others (own PRNG).
   if (TYPO_VIEWS > 0) {
     const tr = trainingShufflePrng(2929);
-    for (const [i, a] of sp.corpusAttacks.entries()) {
-      for (let k = 0; k < TYPO_VIEWS; k++) examplesOfPositive(fx, insertAttack(hosts[Math.floor(tr() * hosts.length)]!, typos(a.text, tr), positions[(i + k + 1) % 3]!), ex);
+    for (const a of sp.corpusAttacks) {
+      for (let k = 0; k < TYPO_VIEWS; k++) examplesOfPositive(fx, insertAttack(hosts[Math.floor(tr() * hosts.length)]!, typos(a.text, tr), positions[(k + 1) % 3]!), ex);
     }
   }
   // Balance classes.
