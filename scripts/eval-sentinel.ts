@@ -68,15 +68,35 @@ if (TLDR !== undefined && (!existsSync(TLDR) || !statSync(TLDR).isDirectory() ||
   process.stderr.write(`eval-sentinel: SENTINEL_EVAL_TLDR=${TLDR} is not a checkout of github.com/tldr-pages/tldr (no pages* folders there); clone it and point the variable at it, or unset it\n`);
   process.exit(2);
 }
-// Optional news articles (see newsContexts): checked before any work is done.
-const NEWS = process.env['SENTINEL_EVAL_NEWS'];
-const newsFiles = NEWS === undefined ? [] : NEWS.split(',').filter((f) => f !== '');
-for (const f of newsFiles) {
-  if (!existsSync(f) || !statSync(f).isFile()) {
-    process.stderr.write(`eval-sentinel: SENTINEL_EVAL_NEWS names ${f}, which is not a file; give comma-separated JSON Lines files of {"context": "..."} (BIPIA's qa/ and abstract/ test.jsonl and train.jsonl), or unset it\n`);
+// And, when SENTINEL_EVAL_NEWS names JSON Lines files of news articles ({"context": ...} a line: BIPIA's
+// WebQA (CNN, from NewsQA) and summarization (BBC, from XSum) contexts, which BIPIA's repository no longer
+// ships for licence reasons and its README says how to build), long prose no one wrote for SIOS: each
+// article is a benign document, and BIPIA's test-split text attacks are planted in them, start / middle
+// / end. Reported apart, not in the figures above.
+// Read (and every line checked) before any work is done: a bad file stops the run at once.
+function newsContexts(files: readonly string[]): string[] {
+  const out: string[] = [];
+  const bad = (f: string, i: number, why: string): never => {
+    process.stderr.write(`eval-sentinel: SENTINEL_EVAL_NEWS file ${f} line ${i + 1}: ${why}; each line must be {"context": "..."}: fix or remove the line, or unset the variable\n`);
     process.exit(2);
+  };
+  for (const f of files) {
+    if (!existsSync(f) || !statSync(f).isFile()) {
+      process.stderr.write(`eval-sentinel: SENTINEL_EVAL_NEWS names ${f}, which is not a file; give comma-separated JSON Lines files of {"context": "..."} (BIPIA's qa/ and abstract/ test.jsonl and train.jsonl), or unset it\n`);
+      process.exit(2);
+    }
+    readFileSync(f, 'utf8').split('\n').forEach((l, i) => {
+      if (l.trim() === '') return;
+      let c: unknown;
+      try { c = (JSON.parse(l) as { context?: unknown } | null)?.context; } catch (e) { bad(f, i, `not JSON (${(e as Error).message})`); }
+      if (typeof c !== 'string' || c.trim() === '') bad(f, i, 'no "context" string');
+      out.push(c as string);
+    });
   }
+  return [...new Set(out)];
 }
+const NEWS = process.env['SENTINEL_EVAL_NEWS'];
+const news = newsContexts(NEWS === undefined ? [] : NEWS.split(',').filter((f) => f !== ''));
 const sp = loadSplits(dataDir);
 const testText = sp.test.filter((c) => c.source !== 'code');
 const testCode = sp.test.filter((c) => c.source === 'code');
@@ -290,11 +310,9 @@ const pigLatin = (w: string): string => {
 const RED_TEAM_EN: Record<string, (s: string) => string> = {
   'pig latin': (s) => s.replace(/[A-Za-z]+/g, pigLatin),
 };
-for (const [name, f] of Object.entries(RED_TEAM)) {
-  for (const p of obfSample) run(`red-team (fixed, not in recall): ${name}`, place(p.ctx, f(p.attack.text), p.k), undefined, p.attack.text);
-}
-for (const [name, f] of Object.entries(RED_TEAM_EN)) {
-  for (const p of obfSample.filter((x) => x.attack.lang === 'en')) run(`red-team (fixed, not in recall): ${name}`, place(p.ctx, f(p.attack.text), p.k), undefined, p.attack.text);
+const enSample = obfSample.filter((x) => x.attack.lang === 'en');
+for (const [table, sample] of [[RED_TEAM, obfSample], [RED_TEAM_EN, enSample]] as const) {
+  for (const [name, f] of Object.entries(table)) for (const p of sample) run(`red-team (fixed, not in recall): ${name}`, place(p.ctx, f(p.attack.text), p.k), undefined, p.attack.text);
 }
 
 // Benign documents from this machine that no one wrote for SIOS and no model trained on: the manual
@@ -349,26 +367,7 @@ function tldrDocs(dir: string): Array<{ set: string; text: string }> {
   return out;
 }
 if (TLDR !== undefined) for (const w of tldrDocs(TLDR)) run(w.set, w.text);
-// And, when SENTINEL_EVAL_NEWS names JSON Lines files of news articles ({"context": ...} a line: BIPIA's
-// WebQA (CNN, from NewsQA) and summarization (BBC, from XSum) contexts, which BIPIA's repository no longer
-// ships for licence reasons and its README says how to build), long prose no one wrote for SIOS: each
-// article is a benign document, and BIPIA's test-split text attacks are planted in them, start / middle
-// / end. Reported apart, not in the figures above.
-function newsContexts(files: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const f of files) {
-    readFileSync(f, 'utf8').split('\n').forEach((l, i) => {
-      if (l.trim() === '') return;
-      let c: unknown;
-      try { c = (JSON.parse(l) as { context?: unknown }).context; } catch (e) { throw new Error(`${f} line ${i + 1}: not JSON (${(e as Error).message}); each line must be {"context": "..."}`); }
-      if (typeof c !== 'string' || c.trim() === '') throw new Error(`${f} line ${i + 1}: no "context" string`);
-      out.push(c);
-    });
-  }
-  return [...new Set(out)];
-}
-if (newsFiles.length > 0) {
-  const news = newsContexts(newsFiles);
+if (news.length > 0) {
   for (const c of news) run('wild benign: news articles (SENTINEL_EVAL_NEWS)', c);
   const testAttacks = Object.values(JSON.parse(readFileSync(join(REPO, 'data/bipia-test/text_attack_test.json'), 'utf8')) as Record<string, string[]>).flat();
   const nr = trainingShufflePrng(23);

@@ -579,6 +579,6 @@ function isSpecialTokenChar(c: number): boolean {
 }
 
 /** Number of rules, for documentation and tests. */
-export const RULE_COUNT = W.length + C.length + LITERALS.length + 1;
+export const RULE_COUNT = W.length + C.length + LITERALS.length + 1; // + special-token-shape
 /** Languages covered by at least one rule. */
 export const RULE_LANGUAGES: readonly string[] = [...new Set([...W, ...C].map((d) => d.lang))].sort();

@@ -499,13 +499,16 @@ for (const w of [...COMMON, ...ENGLISH]) {
  * vowel-less ("dgnstcs", "nstll"); shorter ones only read in a run found so ("mgr", "pkg", "cfg" are
  * abbreviations, not prose). Eval (vowels removed): 35.7% -> 69.0% flagged; no benign document moved.
  */
+/** Sets `key` to `word` in `m` unless a more frequent word has it already. */
+function keepMostFrequent(m: Map<string, [string, number]>, key: string, word: string, count: number): void {
+  const had = m.get(key);
+  if (had === undefined || had[1] < count) m.set(key, [word, count]);
+}
 const RESTORED = new Map<string, [string, number]>();
 for (const [w, c] of VOCABULARY_COUNTS) {
   if (!/^[a-z]+$/.test(w)) continue;
   const k = w.replace(/[aeiou]/g, '');
-  if (k === '' || k === w) continue;
-  const had = RESTORED.get(k);
-  if (had === undefined || had[1] < c) RESTORED.set(k, [w, c]);
+  if (k !== '' && k !== w) keepMostFrequent(RESTORED, k, w, c);
 }
 for (const [k, [, c]] of RESTORED) {
   if (k.length < 4 || c < 5 || SKELETON.has(k) || COMMON.has(k) || KNOWN.has(k) || VOCABULARY_COUNTS.has(k)) continue;
@@ -529,10 +532,7 @@ function pigForms(w: string): string[] {
 }
 for (const [w, c] of [...[...COMMON, ...ENGLISH].map((x): [string, number] => [x, Math.max(VOCABULARY_COUNTS.get(x) ?? 0, 1000)]), ...VOCABULARY_COUNTS]) {
   if (w.length < 2 || !/^[a-z]+$/.test(w)) continue;
-  for (const f of pigForms(w)) {
-    const had = PIG.get(f);
-    if (had === undefined || had[1] < c) PIG.set(f, [w, c]);
-  }
+  for (const f of pigForms(w)) keepMostFrequent(PIG, f, w, c);
 }
 for (const [f, [, c]] of PIG) {
   if (c < 5 || COMMON.has(f) || KNOWN.has(f) || VOCABULARY_COUNTS.has(f)) continue;
