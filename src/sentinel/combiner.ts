@@ -10,6 +10,13 @@
  * benign documents and held-back attacks, plain and obfuscated), so it learns how far each layer can
  * be trusted out of sample.
  *
+ * Every weight is non-negative, so more evidence of an attack never lowers the score. A fit with signed
+ * weights learned that a second suspicious sentence, or a very strong window, marks a page *about*
+ * prompt injection (the hard benign documents quote attacks), and gave them negative weights; an
+ * attacker who simply said his request twice then lowered its score: 103 of 117 caught BIPIA test
+ * attacks scored lower, 32 of them fell below the operating threshold (session 11). loadCombiner refuses
+ * a negative weight, so no model file can bring that back.
+ *
  * Pure arithmetic, no dependency: runs wherever the detector runs.
  */
 
@@ -58,6 +65,8 @@ export function loadCombiner(f: CombinerFile): Combiner {
   if (!Array.isArray(f.weights) || f.weights.length !== EVIDENCE.length || f.weights.some((w) => typeof w !== 'number' || !Number.isFinite(w))) {
     throw new TypeError(`combiner needs ${EVIDENCE.length} finite weights`);
   }
+  const negative = f.weights.findIndex((w) => w < 0);
+  if (negative >= 0) throw new RangeError(`combiner weight of ${EVIDENCE[negative]} is ${f.weights[negative]}: every weight must be >= 0 (more evidence may never lower the score); retrain with scripts/train-sentinel.ts`);
   if (typeof f.bias !== 'number' || !Number.isFinite(f.bias)) throw new TypeError('combiner bias must be a finite number');
   if (typeof f.threshold !== 'number' || !(f.threshold > 0 && f.threshold < 1)) throw new RangeError('combiner threshold must be in (0, 1)');
   return { weights: Float64Array.from(f.weights), bias: f.bias, threshold: f.threshold };
@@ -70,13 +79,18 @@ export function combinerLogit(c: Combiner, e: Evidence): number {
 }
 
 /**
- * Fits the combiner by full-batch gradient descent on the logistic loss with a little L2 (deterministic:
- * no sampling). Classes are balanced. Used by the training script only.
+ * Fits the combiner by full-batch projected gradient descent on the logistic loss with a little L2
+ * (deterministic: no sampling), every weight kept >= 0 (see above; the bias is free). Classes are
+ * balanced. Used by the training script only.
+ *
+ * L2 1e-4: with the weights held non-negative, 1e-3 measured 51.5% recall at 1% FPR and 60.9% at the
+ * operating threshold against 52.2% and 63.8% (quick evaluation, session 11); the signed fit had 52.6%
+ * and 64.5%.
  */
 export function fitCombiner(xs: readonly Evidence[], ys: readonly number[], opts: { iterations?: number; l2?: number } = {}): Omit<CombinerFile, 'threshold'> {
   const n = xs.length, d = EVIDENCE.length;
   if (n === 0 || ys.length !== n) throw new RangeError('fitCombiner: need as many labels as evidence rows, at least one');
-  const iterations = opts.iterations ?? 4000, l2 = opts.l2 ?? 1e-3;
+  const iterations = opts.iterations ?? 4000, l2 = opts.l2 ?? 1e-4;
   const pos = ys.filter((y) => y === 1).length, neg = n - pos;
   if (pos === 0 || neg === 0) throw new RangeError('fitCombiner: need both classes');
   const wPos = n / (2 * pos), wNeg = n / (2 * neg);
@@ -102,7 +116,7 @@ export function fitCombiner(xs: readonly Evidence[], ys: readonly number[], opts
       m[j] = b1 * (m[j] as number) + (1 - b1) * (g[j] as number);
       v[j] = b2 * (v[j] as number) + (1 - b2) * (g[j] as number) ** 2;
       const step = lr * ((m[j] as number) / (1 - b1 ** t)) / (Math.sqrt((v[j] as number) / (1 - b2 ** t)) + 1e-8);
-      if (j < d) w[j] = (w[j] as number) - step; else b -= step;
+      if (j < d) w[j] = Math.max(0, (w[j] as number) - step); else b -= step;
     }
   }
   return { evidence: [...EVIDENCE], weights: [...w].map((x) => Math.round(x * 1e6) / 1e6), bias: Math.round(b * 1e6) / 1e6 };

@@ -11,6 +11,8 @@ test('combiner: a model file whose evidence list differs from this build is refu
   assert.throws(() => loadCombiner({ ...ok, weights: [1] }), /finite weights/);
   assert.throws(() => loadCombiner({ ...ok, weights: EVIDENCE.map(() => Number.NaN) }), /finite weights/);
   assert.throws(() => loadCombiner({ ...ok, threshold: 1 }), /threshold/);
+  // A negative weight would let more evidence lower the score: refused, naming the evidence.
+  assert.throws(() => loadCombiner({ ...ok, weights: EVIDENCE.map((_, i) => (i === 2 ? -0.4 : 1)) }), /combiner weight of segment2 is -0.4: every weight must be >= 0/);
 });
 
 test('combiner: only the positive part of a classifier logit is evidence, bounded', () => {
@@ -38,6 +40,27 @@ test('combiner: fitting learns which evidence separates the classes, determinist
   const correct = xs.filter((e, i) => (combinerLogit(c, e) > 0 ? 1 : 0) === ys[i]).length;
   assert.equal(correct, xs.length);
   assert.throws(() => fitCombiner(xs, ys.map(() => 0)), /both classes/);
+});
+
+test('combiner: the fit keeps every weight >= 0 where the signed optimum is negative', () => {
+  // "segment2" is higher on the negatives here (as on pages about prompt injection that quote several
+  // attacks): a signed fit would give it a negative weight, which lets an attacker lower the score by
+  // repeating himself. The fit holds it at 0 and still separates the classes on "segment".
+  const xs: Evidence[] = [], ys: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const e = emptyEvidence();
+    const y = i % 2;
+    e.segment = y === 1 ? 2 + (i % 7) / 7 : (i % 5) / 10;
+    e.segment2 = y === 1 ? 0 : 1 + (i % 3) / 3;
+    xs.push(e); ys.push(y);
+  }
+  const f = fitCombiner(xs, ys);
+  assert.ok(f.weights.every((w) => w >= 0), `weights ${f.weights}`);
+  assert.equal(f.weights[EVIDENCE.indexOf('segment2')], 0);
+  const c = loadCombiner({ ...f, threshold: 0.5 });
+  assert.equal(xs.filter((e, i) => (combinerLogit(c, e) > 0 ? 1 : 0) === ys[i]).length, xs.length);
+  // More evidence never lowers the logit.
+  for (const e of xs) for (const k of EVIDENCE) assert.ok(combinerLogit(c, { ...e, [k]: e[k] + 1 }) >= combinerLogit(c, e), k);
 });
 
 test('detector floors: prose in base64 and in invisible tag characters is flagged; a flag emoji is not', () => {
