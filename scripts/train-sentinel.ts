@@ -21,6 +21,11 @@
  *   fifth line is held back from the unit classifier and used only to fit the combiner.
  * - data/sentinel/benign-corpus-*.jsonl: hand-written benign documents full of imperatives, in many
  *   languages, and markup-heavy developer pages; every fifth document is kept for calibration.
+ * - data/sentinel/spans-*.jsonl, when present (none is shipped; candidates wait in
+ *   data/sentinel/candidates/): whole documents with one marked span, an injection or a benign
+ *   look-alike sentence where its writer put it ({lang, label, position, before, span, after}); the
+ *   attacks are learned in their own document and planted once more in another host, the benign
+ *   documents are negatives; every fifth of each is kept for the combiner.
  * - Never used here: data/sentinel/attacks-heldout.jsonl, data/sentinel/benign-imperative-heldout.jsonl,
  *   data/sentinel/probe-unseen-languages.jsonl, probe2-unseen-languages.jsonl and
  *   probe4-unseen-languages.jsonl (their languages, PROBE_LANGUAGES, PROBE2_LANGUAGES and
@@ -117,6 +122,10 @@ const CORPUS_PLANTINGS = knob('SENTINEL_PLANT', 6);
  * and the rest moved by 1-3 points.
  */
 const BIPIA_STYLE_PLANTINGS = knob('SENTINEL_BSTYLE', 1);
+/** Spans corpus: times each document is learned as written, plantings of its span in other hosts, weight of the benign documents. */
+const SPAN_PLANTINGS = knob('SENTINEL_SPAN', 1);
+const SPAN_HOSTS = knob('SENTINEL_SPAN_HOSTS', 1);
+const SPAN_BENIGN_WEIGHT = knob('SENTINEL_SPAN_BENIGN', 2);
 /**
  * Plantings of each paraphrase corpus attack (attacks-corpus-paraphrase-*: thirteen families written
  * without the usual override wording). Fewer than the other corpora: at six, their weight crowded out
@@ -170,7 +179,15 @@ export interface Splits {
   corpusAttacks: Attack[]; corpusAttacksCalib: Attack[];
   /** data/sentinel/benign-corpus-*.jsonl: hand-written benign documents in many languages; every fifth is kept for calibration. */
   corpusBenign: CorpusDoc[]; corpusBenignCalib: CorpusDoc[];
+  /**
+   * data/sentinel/spans-*.jsonl: whole hand-written documents with one marked span, an injection or a
+   * benign look-alike sentence, where the writer put it; every fifth is kept for the combiner.
+   */
+  spanAttacks: SpanDoc[]; spanAttacksCalib: SpanDoc[]; spanBenign: SpanDoc[]; spanBenignCalib: SpanDoc[];
 }
+
+/** A document of a spans corpus: `before + span + after` is the document; the span is what is labelled. */
+export interface SpanDoc { lang: string; label: 'attack' | 'benign'; position: Position; before: string; span: string; after: string; source: string }
 
 export interface CorpusDoc { lang: string; kind: string; text: string; /** The data/sentinel file it came from. */ source?: string }
 
@@ -283,7 +300,39 @@ export function loadSplits(dataDir = DEFAULT_DATA): Splits {
     templates: JSON.parse(readFileSync(`${REPO}data/sentinel/task-injection-templates.json`, 'utf8')) as Templates,
     benignHeldout: readJsonl(`${REPO}data/sentinel/benign-imperative-heldout.jsonl`).map((r) => ({ kind: String(r['kind']), text: String(r['text']) })),
     ...splitCorpusAttacks(corpusFiles('attacks-corpus-').flatMap((f) => hw(f)).map((a) => checkLang(a, 'attack corpus'))),
+    ...splitSpanDocs(loadSpanDocs()),
     ...splitBenignCorpus(corpusFiles('benign-corpus-').flatMap((f) => readJsonl(`${REPO}data/sentinel/${f}`).map((r) => checkLang({ lang: String(r['lang']), kind: String(r['kind']), text: String(r['text']), source: f }, f)))),
+  };
+}
+
+/**
+ * Every spans-*.jsonl record of `dir` (data/sentinel), validated: a bad line names its file and line.
+ * (data/sentinel/candidates/ holds such files that training does not read; see docs/decisions.md.)
+ */
+export function loadSpanDocs(dir = `${REPO}data/sentinel`): SpanDoc[] {
+  const out: SpanDoc[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.startsWith('spans-') && n.endsWith('.jsonl')).sort()) {
+    readJsonl(`${dir}/${f}`, 'span').forEach((r, i) => {
+      const where = `${dir}/${f}:${i + 1}`;
+      const str = (k: string): string => { const v = r[k]; if (typeof v !== 'string') throw new Error(`${where}: "${k}" must be a string; fix or remove the line`); return v; };
+      const label = str('label'), position = str('position');
+      if (label !== 'attack' && label !== 'benign') throw new Error(`${where}: "label" must be "attack" or "benign", not ${JSON.stringify(label)}`);
+      if (position !== 'start' && position !== 'middle' && position !== 'end') throw new Error(`${where}: "position" must be start, middle or end, not ${JSON.stringify(position)}`);
+      const d: SpanDoc = { lang: str('lang'), label, position, before: str('before'), span: str('span'), after: str('after'), source: f };
+      if (position === 'start' && d.before.trim() !== '') throw new Error(`${where}: position "start" but "before" holds text; move it into "after" or say "middle"`);
+      if (position === 'end' && d.after.trim() !== '') throw new Error(`${where}: position "end" but "after" holds text; move it into "before" or say "middle"`);
+      checkLang({ lang: d.lang, text: d.span }, where);
+      out.push(d);
+    });
+  }
+  return out;
+}
+
+function splitSpanDocs(ds: SpanDoc[]): Pick<Splits, 'spanAttacks' | 'spanAttacksCalib' | 'spanBenign' | 'spanBenignCalib'> {
+  const a = ds.filter((d) => d.label === 'attack'), b = ds.filter((d) => d.label === 'benign');
+  return {
+    spanAttacks: a.filter((_, i) => i % 5 !== 0), spanAttacksCalib: a.filter((_, i) => i % 5 === 0),
+    spanBenign: b.filter((_, i) => i % 5 !== 0), spanBenignCalib: b.filter((_, i) => i % 5 === 0),
   };
 }
 
@@ -498,6 +547,7 @@ function trainCombiner(model: ReturnType<typeof encodeModel>, sp: Splits, calDoc
     // Alone, as a prompt or a decoded payload is scanned.
     pos.push(a.text);
   });
+  for (const d of sp.spanAttacksCalib) pos.push(d.before + d.span + d.after);
   // Lone benign text of the same kinds: the first paragraph of calibration documents, and requests
   // between people in the training languages.
   const lone = hosts.filter((_, i) => i % 3 === 0).map((t) => t.slice(0, 300));
@@ -649,6 +699,17 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
       for (let k = 0; k < TYPO_VIEWS; k++) examplesOfPositive(fx, insertAttack(hosts[Math.floor(tr() * hosts.length)]!, typos(a.text, tr), positions[(k + 1) % 3]!), ex);
     }
   }
+  // Whole documents with a marked span (spans-*.jsonl): the injection where its writer put it, in the
+  // document written around it, and once more in another host at the same position; the benign
+  // look-alikes as negatives. Own PRNG: without such files the examples above are unchanged.
+  {
+    const sr = trainingShufflePrng(5151);
+    for (const d of sp.spanAttacks) {
+      for (let k = 0; k < SPAN_PLANTINGS; k++) examplesOfPositive(fx, { before: d.before, attack: d.span, after: d.after }, ex);
+      for (let k = 0; k < SPAN_HOSTS; k++) examplesOfPositive(fx, insertAttack(hosts[Math.floor(sr() * hosts.length)]!, d.span, d.position), ex);
+    }
+    for (const d of sp.spanBenign) examplesOfBenign(fx, d.before + d.span + d.after, SPAN_BENIGN_WEIGHT, ex);
+  }
   // Balance classes.
   let pos = 0, neg = 0;
   for (const e of ex) { if (e.y === 1) pos += e.w; else neg += e.w; }
@@ -682,7 +743,7 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
     const h = insertAttack(c.text, humanLines[Math.floor(calRnd() * humanLines.length)]!.text, positions[Math.floor(calRnd() * 3)]!);
     calPlanted.push(h.before + h.attack + h.after);
   }
-  const calDocs = [...sp.calib.map((c) => c.text), ...sp.benignDevCalib, ...calPlanted, ...sp.corpusBenignCalib.map((d) => d.text)];
+  const calDocs = [...sp.calib.map((c) => c.text), ...sp.benignDevCalib, ...calPlanted, ...sp.corpusBenignCalib.map((d) => d.text), ...sp.spanBenignCalib.map((d) => d.before + d.span + d.after)];
   const calScores = calDocs.map((t) => docP(t)).sort((x, y) => x - y);
   const idx = Math.min(calScores.length - 1, Math.floor(calScores.length * (1 - TARGET_FPR)));
   const threshold = Math.min(0.999, Math.max(0.5, (calScores[idx] ?? 0.5) + 1e-3));
@@ -692,7 +753,7 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
       script: 'scripts/train-sentinel.ts',
       bipia: 'BIPIA training split (MIT, Microsoft), contexts 60% train / 10% calibration / 30% test (seeded)',
       bipiaCategories: holdOut ? { heldOutText: HELDOUT_TEXT_CATEGORIES, heldOutCode: HELDOUT_CODE_CATEGORIES } : 'all',
-      handwritten: ['data/sentinel/attacks-train.jsonl', 'data/sentinel/benign-imperative-train.jsonl', 'data/sentinel/benign-dev-train.jsonl', ...corpusFiles('attacks-corpus-').map((f) => `data/sentinel/${f}`), ...corpusFiles('benign-corpus-').map((f) => `data/sentinel/${f}`)],
+      handwritten: ['data/sentinel/attacks-train.jsonl', 'data/sentinel/benign-imperative-train.jsonl', 'data/sentinel/benign-dev-train.jsonl', ...corpusFiles('attacks-corpus-').map((f) => `data/sentinel/${f}`), ...corpusFiles('benign-corpus-').map((f) => `data/sentinel/${f}`), ...corpusFiles('spans-').map((f) => `data/sentinel/${f}`)],
       probeLanguagesNeverTrained: PROBE_LANGUAGES,
       taskInjection: 'data/sentinel/task-injection-templates.json (held-out languages excluded)',
       units: ex.length, positiveUnits: ex.filter((e) => e.y === 1).length, calibrationDocs: calDocs.length, targetFpr: TARGET_FPR,
