@@ -299,7 +299,9 @@ const RED_TEAM: Record<string, (s: string) => string> = {
   'letters two spaces apart': (s) => [...s].join('  '),
   'base64 of UTF-16LE (PowerShell)': (s) => toBase64(utf16le(s)),
   '%u escapes (JavaScript escape())': (s) => [...s].map((c) => '%u' + c.charCodeAt(0).toString(16).padStart(4, '0')).join(''),
-  // Session 11: with signed combiner weights, a second suspicious sentence lowered the score.
+  // Session 11: with signed combiner weights, a second suspicious sentence lowered the score. The
+  // first row is the same attacks in the same places said once, to compare with.
+  'said once (the attacks of the next row, as they are)': (s) => s,
   'said twice (the attack repeated on the next line)': (s) => s + '\n' + s,
 };
 // Session 10 (English attacks only: the words must be English to be read back).

@@ -50,7 +50,8 @@
  *
  * Knobs for experiments, read from the environment; unset, they reproduce the shipped model:
  * SENTINEL_BITS (19), SENTINEL_EPOCHS (12), SENTINEL_FOCAL (0), SENTINEL_SDROP (0), SENTINEL_CBW (3),
- * SENTINEL_PLANT (6), SENTINEL_BSTYLE (1), SENTINEL_BSTYLE_CIPHER (3), SENTINEL_CFPR (0.006), SENTINEL_CIPHER (3), SENTINEL_TYPO (1), SENTINEL_PARA (2), SENTINEL_PARA_CIPHER (1), SENTINEL_BIPIA (8), SENTINEL_BIPIA_COMB (20).
+ * SENTINEL_PLANT (6), SENTINEL_BSTYLE (1), SENTINEL_BSTYLE_CIPHER (3), SENTINEL_CFPR (0.006), SENTINEL_CIPHER (3), SENTINEL_TYPO (1), SENTINEL_PARA (2), SENTINEL_PARA_CIPHER (1), SENTINEL_BIPIA (8), SENTINEL_BIPIA_COMB (20),
+ * SENTINEL_SPAN (1), SENTINEL_SPAN_HOSTS (1), SENTINEL_SPAN_BENIGN (2).
  */
 import { prng } from '../src/policy/defaults.ts';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -202,9 +203,9 @@ export interface CorpusDoc { lang: string; kind: string; text: string; /** The d
 export const PROBE_LANGUAGES = ['is', 'af', 'sw', 'tl', 'et', 'lv', 'ca', 'cy', 'eu', 'am'];
 export const PROBE2_LANGUAGES = ['fo', 'lb', 'mt', 'br', 'yo', 'zu', 'qu', 'eo', 'gd', 'ht'];
 
-/** Every data/sentinel/<prefix>*.jsonl, in name order (a missing corpus is an empty one). */
-function corpusFiles(prefix: string): string[] {
-  return readdirSync(`${REPO}data/sentinel`).filter((f) => f.startsWith(prefix) && f.endsWith('.jsonl')).sort();
+/** Every <dir>/<prefix>*.jsonl (dir: data/sentinel), in name order (a missing corpus is an empty one). */
+function corpusFiles(prefix: string, dir = `${REPO}data/sentinel`): string[] {
+  return readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.jsonl')).sort();
 }
 
 /** data/sentinel/synthetic-requests.json: frames for generated task injections and benign requests. */
@@ -311,7 +312,7 @@ export function loadSplits(dataDir = DEFAULT_DATA): Splits {
  */
 export function loadSpanDocs(dir = `${REPO}data/sentinel`): SpanDoc[] {
   const out: SpanDoc[] = [];
-  for (const f of readdirSync(dir).filter((n) => n.startsWith('spans-') && n.endsWith('.jsonl')).sort()) {
+  for (const f of corpusFiles('spans-', dir)) {
     readJsonl(`${dir}/${f}`, 'span').forEach((r, i) => {
       const where = `${dir}/${f}:${i + 1}`;
       const str = (k: string): string => { const v = r[k]; if (typeof v !== 'string') throw new Error(`${where}: "${k}" must be a string; fix or remove the line`); return v; };

@@ -307,6 +307,8 @@ const COPY_JACCARD = 0.6;
 const COPY_MIN_WORDS = 2;
 /** Min-hash functions: a pair of copies shares at least one minimum with probability 1 - (1 - J)^4. */
 const COPY_HASHES = 4;
+/** Odd multipliers of the min-hash functions (Fibonacci and MurmurHash3 constants). */
+const COPY_MULTIPLIERS = Int32Array.of(0x9e3779b1 | 0, 0x85ebca6b | 0, 0xc2b2ae35 | 0, 0x27d4eb2f | 0);
 
 /**
  * Groups of segments that say the same thing (a sentence repeated, or repeated with a word changed):
@@ -378,8 +380,6 @@ function copyGroups(N: number, st: SegmentTokens, id: Int32Array, content: Uint8
 function positionOf(k: number, N: number): number {
   return N === 1 ? 0 : k === 0 ? 1 : k === N - 1 ? 2 : 3;
 }
-/** Odd multipliers of the min-hash functions (Fibonacci and MurmurHash3 constants). */
-const COPY_MULTIPLIERS = Int32Array.of(0x9e3779b1 | 0, 0x85ebca6b | 0, 0xc2b2ae35 | 0, 0x27d4eb2f | 0);
 
 /**
  * Shared body of contextFeatures and contextFeaturesOf: the shape of every segment, rendered to its
