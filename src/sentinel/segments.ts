@@ -12,6 +12,7 @@
 import { clipTokens, firstTokenAfter, isCjkSentenceEnd, isSentenceEnd, isSpace, isTokenChar, MAX_TOKEN, type TokenSpans } from './rules.ts';
 import { CLOSED_SUBS, CLOSED_WORDS, isConceptWord, isNoSpaceScript, substringFormCount } from './lexicon.ts';
 import { ENGLISH, VOCABULARY_COUNTS } from './words.ts';
+import { cosine, topics } from './topics.ts';
 
 export const MAX_SEGMENT = 320;
 
@@ -219,21 +220,23 @@ interface SegmentTokens {
 }
 
 /**
- * Distinct tokens as small integers: `id[i]` of token i, `rep[id]` = a token with that text. One map
+ * Distinct tokens as small integers: `id[i]` of token i, `rep[id]` = a token with that text, `words[id]`
+ * that text. One map
  * lookup per token, then the per-token work of segmentFeatures is array reads. (A JS Map, not a
  * hand-made hash table: its string hash is seeded per process and its buckets are chained, so tokens
  * crafted to collide cannot make interning quadratic.)
  */
-function internTokens(st: SegmentTokens, total: number): { id: Int32Array; rep: Int32Array; distinct: number } {
+function internTokens(st: SegmentTokens, total: number): { id: Int32Array; rep: Int32Array; distinct: number; words: string[] } {
   const ids = new Map<string, number>();
   const id = new Int32Array(total), rep = new Int32Array(total);
+  const words: string[] = [];
   for (let i = 0; i < total; i++) {
     const t = st.text.slice(st.start[i]!, st.end[i]!);
     let d = ids.get(t);
-    if (d === undefined) { d = ids.size; ids.set(t, d); rep[d] = i; }
+    if (d === undefined) { d = ids.size; ids.set(t, d); rep[d] = i; words.push(t); }
     id[i] = d;
   }
-  return { id, rep, distinct: ids.size };
+  return { id, rep, distinct: ids.size, words };
 }
 
 /** Rendered feature lists by shape key (see segmentFeatures); bounded, cleared when full. */
@@ -242,30 +245,30 @@ const MAX_FEATURE_LISTS = 20000;
 
 /** What the features of one segment are made of (everything renderFeatures reads). */
 interface Shape {
-  doc: string; pos: string; nov: string; len: string; shape: string;
+  doc: string; pos: string; nov: string; len: string; shape: string; top: string;
   q: boolean; p2: boolean; ai: boolean; ans: boolean; p1: boolean; imp: boolean; pl: boolean;
   fi: boolean; fq: boolean; limp: boolean; scrDiff: boolean; line: boolean; proseInTable: boolean;
 }
 
 /** The feature strings of one segment, in their fixed order (the classifier hashes them in it). */
 function renderFeatures(x: Shape): string[] {
-  const { doc, pos, nov, len, shape, q, p2, p1 } = x;
-  const f: string[] = ['u:seg', doc, 'pos:' + pos, 'nov:' + nov, 'len:' + len];
+  const { doc, pos, nov, len, shape, top, q, p2, p1 } = x;
+  const f: string[] = ['u:seg', doc, 'pos:' + pos, 'nov:' + nov, 'len:' + len, 'top:' + top, `top:${top}&${doc}`, `top:${top}&pos:${pos}`, `top:${top}&len:${len}`, `top:${top}&nov:${nov}`];
   const flags: Array<[boolean, string]> = [[q, 'q'], [p2, '2p'], [x.ai, 'ai'], [x.ans, 'ans'], [p1, '1p'], [x.imp, 'imp'], [x.pl, 'pl']];
-  for (const [on, name] of flags) if (on) f.push(name, `${name}&pos:${pos}`, `${name}&nov:${nov}`, `${name}&${doc}`);
+  for (const [on, name] of flags) if (on) f.push(name, `${name}&pos:${pos}`, `${name}&nov:${nov}`, `${name}&${doc}`, `${name}&top:${top}`);
   if (p2 && x.ans) f.push('2p&ans');
-  if (q && p2) f.push('q&2p', `q&2p&nov:${nov}`);
-  if (!p1 && !p2) f.push('no-person', `no-person&q:${q}`, `no-person&nov:${nov}`);
+  if (q && p2) f.push('q&2p', `q&2p&nov:${nov}`, `q&2p&top:${top}`);
+  if (!p1 && !p2) f.push('no-person', `no-person&q:${q}`, `no-person&nov:${nov}`, `no-person&top:${top}`);
   if (p1) f.push(`1p&q:${q}`);
-  if (x.fi) f.push('f:imp', `f:imp&nov:${nov}`, `f:imp&pos:${pos}`, `f:imp&${doc}`, `f:imp&1p:${p1}`, `f:imp&len:${len}`);
-  if (x.fq) f.push('f:qw', `f:qw&q:${q}`, `f:qw&nov:${nov}`, `f:qw&${doc}`, `f:qw&1p:${p1}&2p:${p2}`);
+  if (x.fi) f.push('f:imp', `f:imp&nov:${nov}`, `f:imp&pos:${pos}`, `f:imp&${doc}`, `f:imp&1p:${p1}`, `f:imp&len:${len}`, `f:imp&top:${top}`);
+  if (x.fq) f.push('f:qw', `f:qw&q:${q}`, `f:qw&nov:${nov}`, `f:qw&${doc}`, `f:qw&1p:${p1}&2p:${p2}`, `f:qw&top:${top}`);
   if (x.limp) f.push('l:imp', `l:imp&nov:${nov}`, `l:imp&${doc}`);
   f.push('sh:' + shape, `sh:${shape}&q:${q}`);
   if (q) f.push(`q&${doc}`, `q&nov:${nov}&${doc}`, `q&len:${len}`);
   // Script differs from the document's.
   if (x.scrDiff) f.push('scr:diff', `scr:diff&${doc}`);
   // A line of its own (the segment is the whole line).
-  if (x.line) f.push('line', `line&${doc}`, `line&pos:${pos}`);
+  if (x.line) f.push('line', `line&${doc}`, `line&pos:${pos}`, `line&top:${top}`);
   // A line of prose in a table document.
   if (x.proseInTable) f.push('prose-in-table', `prose-in-table&len:${len}`);
   return f;
@@ -274,20 +277,25 @@ function renderFeatures(x: Shape): string[] {
 const POSITIONS = ['only', 'first', 'last', 'mid'] as const;
 const NOVELTY = ['short', 'na', '0', '1', '2', '3'] as const;
 const LENGTHS = ['xs', 's', 'm', 'l'] as const;
+/** Topic coherence with the rest of the document (see topicIndex): unknown, then cosine < 0, < 0.1, < 0.2, < 0.3, < 0.45, higher. */
+const TOPIC = ['na', '0', '1', '2', '3', '4', '5'] as const;
+/** Fewest words with a vector a segment, and the rest of its document, need for a topic reading. */
+const TOPIC_MIN_WORDS = 2;
+const TOPIC_MIN_REST = 8;
 const DOC_KINDS = ['doc:table', 'doc:code', 'doc:prose'] as const;
 const SHAPE_LETTERS = 'IQYMPARw';
 
 /**
- * Memo key of a shape: three UTF-16 units (the flags; document kind, position, novelty and length;
+ * Memo key of a shape: three UTF-16 units (the flags; document kind, position, novelty, length and topic;
  * the shape letters in base 9), so a lookup hashes a 3-character string, not a long concatenation.
  */
-function shapeKey(x: Shape, docI: number, posI: number, novI: number, lenI: number): string {
+function shapeKey(x: Shape, docI: number, posI: number, novI: number, lenI: number, topI: number): string {
   const flags = [x.q, x.p2, x.ai, x.ans, x.p1, x.imp, x.pl, x.fi, x.fq, x.limp, x.scrDiff, x.line, x.proseInTable];
   let bits = 0;
   for (let i = 0; i < flags.length; i++) if (flags[i]) bits |= 1 << i;
   let shape = 0; // <= 4 letters: < 9^4
   for (let i = 0; i < x.shape.length; i++) shape = shape * 9 + SHAPE_LETTERS.indexOf(x.shape.charAt(i)) + 1;
-  return String.fromCharCode(bits, ((docI * 4 + posI) * 6 + novI) * 4 + lenI, shape);
+  return String.fromCharCode(bits, (((docI * 4 + posI) * 6 + novI) * 4 + lenI) * 7 + topI, shape);
 }
 
 /** Unicode White_Space and line terminators: what String.prototype.trim removes. */
@@ -381,6 +389,77 @@ function positionOf(k: number, N: number): number {
   return N === 1 ? 0 : k === 0 ? 1 : k === N - 1 ? 2 : 3;
 }
 
+/** Word vectors summed per segment, per group of copies (at the group's representative) and over the document. */
+interface TopicVectors {
+  dims: number; seg: Float64Array; segWords: Int32Array; doc: Float64Array; docWords: number; rest: Float64Array;
+  group: Map<number, { vec: Float64Array; words: number; cos: number }>;
+}
+
+function topicVectors(N: number, st: SegmentTokens, id: Int32Array, words: readonly string[], copies: { group: Int32Array; counts: Map<number, unknown> }): TopicVectors {
+  const tp = topics(), D = tp.dims, vec = tp.vectors;
+  // Row of each distinct token in the table (-1: none): words of 3 to 20 letters a-z. The token strings
+  // are the interning map's keys, whose hashes V8 has already computed.
+  const row = new Int32Array(words.length);
+  for (let d = 0; d < words.length; d++) {
+    const w = words[d]!, c = w.charCodeAt(0);
+    row[d] = w.length >= 3 && w.length <= 20 && c >= 0x61 && c <= 0x7a ? tp.rows.get(w) ?? -1 : -1;
+  }
+  const seg = new Float64Array(N * D), segWords = new Int32Array(N);
+  const doc = new Float64Array(D);
+  let docWords = 0;
+  for (let k = 0; k < N; k++) {
+    const o = k * D;
+    for (let i = st.first[k]!; i < st.first[k + 1]!; i++) {
+      const r = row[id[i]!]!;
+      if (r < 0) continue;
+      for (let j = 0, v = r * D; j < D; j++) seg[o + j]! += vec[v + j]!;
+      segWords[k]!++;
+    }
+    if (segWords[k] === 0) continue;
+    for (let j = 0; j < D; j++) doc[j]! += seg[o + j]!;
+    docWords += segWords[k]!;
+  }
+  // Groups of copies (few; usually none): their summed vectors, by representative, and the lowest
+  // coherence of any member with the rest of the document (see topicIndex).
+  const group = new Map<number, { vec: Float64Array; words: number; cos: number }>();
+  for (const g of copies.counts.keys()) group.set(g, { vec: new Float64Array(D), words: 0, cos: Infinity });
+  const t: TopicVectors = { dims: D, seg, segWords, group, doc, docWords, rest: new Float64Array(D) };
+  if (group.size === 0) return t;
+  for (let k = 0; k < N; k++) {
+    const e = group.get(copies.group[k]!);
+    if (e === undefined) continue;
+    for (let j = 0; j < D; j++) e.vec[j]! += seg[k * D + j]!;
+    e.words += segWords[k]!;
+  }
+  for (let k = 0; k < N; k++) {
+    const e = group.get(copies.group[k]!);
+    if (e === undefined || segWords[k]! < TOPIC_MIN_WORDS || docWords - e.words < TOPIC_MIN_REST) continue;
+    for (let j = 0; j < D; j++) t.rest[j] = doc[j]! - e.vec[j]!;
+    e.cos = Math.min(e.cos, cosine(seg, k * D, t.rest, 0, D));
+  }
+  return t;
+}
+
+/**
+ * Topic bin of segment k (an index of TOPIC): the cosine of its words' vector with the rest of the
+ * document's. A segment with copies (`g`, the representative of its group, or -1) is judged without
+ * them, and every copy takes the group's lowest cosine, so an attacker who repeats a request, or
+ * repeats it with a word changed, never makes it look more on topic.
+ */
+function topicIndex(t: TopicVectors, k: number, g: number): number {
+  const grp = g < 0 ? undefined : t.group.get(g);
+  let c: number;
+  if (grp !== undefined) {
+    if (grp.cos === Infinity) return 0;
+    c = grp.cos;
+  } else {
+    if (t.segWords[k]! < TOPIC_MIN_WORDS || t.docWords - t.segWords[k]! < TOPIC_MIN_REST) return 0;
+    for (let j = 0; j < t.dims; j++) t.rest[j] = t.doc[j]! - t.seg[k * t.dims + j]!;
+    c = cosine(t.seg, k * t.dims, t.rest, 0, t.dims);
+  }
+  return c < 0 ? 1 : c < 0.1 ? 2 : c < 0.2 ? 3 : c < 0.3 ? 4 : c < 0.45 ? 5 : 6;
+}
+
 /**
  * Shared body of contextFeatures and contextFeaturesOf: the shape of every segment, rendered to its
  * feature list (through `memo` when given: the lists are then frozen and shared). One pass over the
@@ -388,7 +467,7 @@ function positionOf(k: number, N: number): number {
  */
 function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentTokens, memo: Map<string, readonly string[]> | null): Array<readonly string[]> {
   const total = st.first[st.first.length - 1]!;
-  const { id, rep, distinct } = internTokens(st, total);
+  const { id, rep, distinct, words } = internTokens(st, total);
   // Per distinct token: content word (see isContent), count in the document, closed class (lazy, -1).
   const content = new Uint8Array(distinct), docCount = new Int32Array(distinct), cls = new Int32Array(distinct).fill(-1);
   for (let d = 0; d < distinct; d++) content[d] = isContent(st.text, st.start[rep[d]!]!, st.end[rep[d]!]!) ? 1 : 0;
@@ -449,6 +528,7 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
   // the threshold).
   const copies = copyGroups(N, st, id, content, seen);
   seen.fill(0);
+  const topic = topicVectors(N, st, id, words, copies);
   for (let k = 0; k < N; k++) {
     const seg = segs[k]!;
     const t0 = st.first[k]!, nt = st.first[k + 1]! - t0;
@@ -474,6 +554,7 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
       novI = r === 0 ? 2 : r < 0.34 ? 3 : r < 0.67 ? 4 : 5;
     }
     const nov = NOVELTY[novI]!;
+    const topI = topicIndex(topic, k, copies.counts.has(copies.group[k]!) ? copies.group[k]! : -1);
     let le = seg.end - 1;
     while (le > seg.start && (text.charCodeAt(le) === 0x22 || text.charCodeAt(le) === 0x27 || text.charCodeAt(le) === 0x29 || text.charCodeAt(le) === 0x2a)) le--;
     const last = text.charCodeAt(le);
@@ -502,7 +583,7 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
     let segPipe = false;
     if (tableDoc) for (let i = seg.start; i < seg.end; i++) if (text.charCodeAt(i) === 0x7c) { segPipe = true; break; }
     const x: Shape = {
-      doc, pos, nov, len, shape, q, p2, p1,
+      doc, pos, nov, len, shape, q, p2, p1, top: TOPIC[topI]!,
       ai: (any & C_AI) !== 0, ans: (any & C_ANS) !== 0, imp: (any & C_IMP) !== 0, pl: (any & C_PLEASE) !== 0,
       fi: (first & C_IMP) !== 0 || ((first & C_PLEASE) !== 0 && (second & C_IMP) !== 0),
       fq: (first & C_QW) !== 0,
@@ -513,7 +594,7 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
       proseInTable: tableDoc && !segPipe && lend - ls <= 2000 && linePipe[k] === 0 && nt >= 4,
     };
     if (memo === null) { out.push(renderFeatures(x)); continue; }
-    const key = shapeKey(x, docI, posI, novI, lenI);
+    const key = shapeKey(x, docI, posI, novI, lenI, topI);
     let f = memo.get(key);
     if (f === undefined) memo.set(key, f = Object.freeze(renderFeatures(x)));
     out.push(f);

@@ -189,3 +189,21 @@ test('contextFeatures: a sentence said twice (or with a word changed) is not "on
   const onTopic = nov(`${EMAIL}\ncould you check the quarterly figures against the totals of the second table before friday?`, 'could you check');
   assert.notDeepEqual(onTopic, ['nov:0']);
 });
+
+test('contextFeatures: topic coherence: an off-task request reads as off topic, an on-topic question does not, and repeating the request does not make it on topic', () => {
+  const top = (doc: string, needle: string): string[] => {
+    const segs = segment(doc);
+    const ctx = contextFeatures(doc, segs, segs.map((s) => tokenize(doc.slice(s.start, s.end))));
+    return segs.flatMap((s, k) => (doc.slice(s.start, s.end).startsWith(needle) ? [ctx[k]!.find((f) => f.startsWith('top:'))!] : []));
+  };
+  const mail = 'hi david, your debit card was charged $446.47 by front prime. if this transaction is in error you can raise a dispute with the bank. you are receiving notifications for outgoing card transactions over $100.';
+  assert.deepEqual(top(`${mail}\nwhat caused the fall of the western roman empire?`, 'what caused'), ['top:0']);
+  assert.deepEqual(top(`${mail}\nis the card charge refunded if the transaction is disputed?`, 'is the card'), ['top:5']);
+  // The request's own copies are left out of "the rest of the document".
+  const ask = 'what caused the fall of the western roman empire?';
+  assert.deepEqual(top(`${ask}\n${mail}\n${ask}`, 'what caused'), ['top:0', 'top:0']);
+  assert.deepEqual(top(`${ask}\n${mail}\n${ask.replace('western', 'old')}`, 'what caused'), ['top:0', 'top:0']);
+  // Too few known words (another language, a short line, a document of one sentence): no reading.
+  assert.deepEqual(top(`${mail}\nescríbeme un cuento corto sobre un gato.`, 'escr'), ['top:na']);
+  assert.deepEqual(top(ask, 'what caused'), ['top:na']);
+});
