@@ -50,28 +50,77 @@ export const LEXICON_DIR = new URL('./lexicon/', import.meta.url);
 
 interface Line { readonly lang: string; readonly words: Record<string, string[]>; readonly substrings: Record<string, string[]> }
 
-/** A character trie: children per node (Map by UTF-16 unit), and the bits ending at a node. */
+/**
+ * A character trie: the bits ending at a node, and its edges. `child` is the hot path of every lexicon
+ * walk: it reads an open-addressing table keyed by (node, unit) in one typed array. The children of a
+ * node are also linked in insertion order (firstChild, nextSibling) for the fuzzy walks that try each.
+ */
 class Trie {
-  private readonly kids: Array<Map<number, number>> = [new Map()];
+  /** Open addressing: slot s is table[3s, 3s + 3) = [node, unit, child] (child -1: empty), one cache line a probe. */
+  private table = Trie.emptyTable(1024);
+  private edges = 0;
   /** Bits of a whole word ending at the node (the token must end there). */
   readonly word: number[] = [0];
   /** Bits of a stem ending at the node (the token may go on). */
   readonly stem: number[] = [0];
   /** Characters from the root to the node. */
   readonly depth: number[] = [0];
+  /** Per node: its number of children, first and last child (-1: none), next sibling, and the unit that leads to it. */
+  readonly fanout: number[] = [0];
+  readonly firstChild: number[] = [-1];
+  private readonly lastChild: number[] = [-1];
+  readonly nextSibling: number[] = [-1];
+  readonly unitTo: number[] = [0];
   add(w: string, bits: number, isStem: boolean): void {
     let n = 0;
     for (let i = 0; i < w.length; i++) {
       const c = w.charCodeAt(i);
-      let k = this.kids[n]!.get(c);
-      if (k === undefined) { k = this.kids.length; this.kids.push(new Map()); this.word.push(0); this.stem.push(0); this.depth.push(i + 1); this.kids[n]!.set(c, k); }
+      let k = this.child(n, c);
+      if (k < 0) k = this.addNode(n, c, i + 1);
       n = k;
     }
     if (isStem) this.stem[n]! |= bits; else this.word[n]! |= bits;
   }
-  child(n: number, c: number): number { return this.kids[n]!.get(c) ?? -1; }
-  children(n: number): ReadonlyMap<number, number> { return this.kids[n]!; }
-  get size(): number { return this.kids.length; }
+  child(n: number, c: number): number {
+    const t = this.table, mask = t.length / 3 - 1;
+    for (let s = Trie.slot(n, c) & mask; ; s = (s + 1) & mask) {
+      const k = t[3 * s + 2]!;
+      if (k < 0 || (t[3 * s] === n && t[3 * s + 1] === c)) return k;
+    }
+  }
+  get size(): number { return this.word.length; }
+
+  /** A new child of n by unit c, at depth d. */
+  private addNode(n: number, c: number, d: number): number {
+    const k = this.word.length;
+    this.word.push(0); this.stem.push(0); this.depth.push(d);
+    this.fanout.push(0); this.firstChild.push(-1); this.lastChild.push(-1); this.nextSibling.push(-1); this.unitTo.push(c);
+    if (this.firstChild[n]! < 0) this.firstChild[n] = k; else this.nextSibling[this.lastChild[n]!] = k;
+    this.lastChild[n] = k;
+    this.fanout[n]!++;
+    this.addEdge(n, c, k);
+    return k;
+  }
+  private static slot(n: number, c: number): number { return Math.imul(n, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b); }
+  private static emptyTable(slots: number): Int32Array {
+    const t = new Int32Array(3 * slots);
+    for (let s = 0; s < slots; s++) t[3 * s + 2] = -1;
+    return t;
+  }
+  /** Insert an edge, doubling the table to keep it at most half full (so every probe ends at an empty slot). */
+  private addEdge(n: number, c: number, k: number): void {
+    if (2 * (this.edges + 1) > this.table.length / 3) {
+      const old = this.table;
+      this.table = Trie.emptyTable((2 * old.length) / 3);
+      this.edges = 0;
+      for (let s = 0; s < old.length; s += 3) if (old[s + 2]! >= 0) this.addEdge(old[s]!, old[s + 1]!, old[s + 2]!);
+    }
+    const t = this.table, mask = t.length / 3 - 1;
+    let s = Trie.slot(n, c) & mask;
+    while (t[3 * s + 2]! >= 0) s = (s + 1) & mask;
+    t[3 * s] = n; t[3 * s + 1] = c; t[3 * s + 2] = k;
+    this.edges++;
+  }
 }
 
 /** Concept bits (CONCEPTS order) by word and stem. */
@@ -385,9 +434,9 @@ export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
         bits |= rest(n, i + 1, b); // an extra letter in the token
         // A replaced or missing letter is looked for under nodes of few children only (deep in a
         // word): under a busy node near the root every child is a guess, and costs a walk.
-        if (WORDS.children(n).size <= FUZZY_MAX_FANOUT) for (const [ch, k] of WORDS.children(n)) {
+        if (WORDS.fanout[n]! <= FUZZY_MAX_FANOUT) for (let k = WORDS.firstChild[n]!; k >= 0; k = WORDS.nextSibling[k]!) {
           if (fuzzySteps <= 0) break;
-          if (ch !== c) bits |= rest(k, i + 1, b); // a letter replaced
+          if (WORDS.unitTo[k] !== c) bits |= rest(k, i + 1, b); // a letter replaced
           bits |= rest(k, i, b); // a letter missing from the token
         }
         if (i + 1 < b) { const k1 = WORDS.child(n, text.charCodeAt(i + 1)); if (k1 >= 0) { const k2 = WORDS.child(k1, c); if (k2 >= 0) bits |= rest(k2, i + 2, b); } } // two swapped
