@@ -54,23 +54,30 @@ interface Line { readonly lang: string; readonly words: Record<string, string[]>
  * A character trie: the bits ending at a node, and its edges. `child` is the hot path of every lexicon
  * walk: it reads an open-addressing table keyed by (node, unit) in one typed array. The children of a
  * node are also linked in insertion order (firstChild, nextSibling) for the fuzzy walks that try each.
+ * A node's fields sit together in one typed array (a walk reads them right after finding the node).
  */
 class Trie {
   /** Open addressing: slot s is table[3s, 3s + 3) = [node, unit, child] (child -1: empty), one cache line a probe. */
   private table = Trie.emptyTable(1024);
   private edges = 0;
+  private static readonly NODE = 8;
   /** Bits of a whole word ending at the node (the token must end there). */
-  readonly word: number[] = [0];
+  private static readonly WORD = 0;
   /** Bits of a stem ending at the node (the token may go on). */
-  readonly stem: number[] = [0];
+  private static readonly STEM = 1;
   /** Characters from the root to the node. */
-  readonly depth: number[] = [0];
-  /** Per node: its number of children, first and last child (-1: none), next sibling, and the unit that leads to it. */
-  readonly fanout: number[] = [0];
-  readonly firstChild: number[] = [-1];
-  private readonly lastChild: number[] = [-1];
-  readonly nextSibling: number[] = [-1];
-  readonly unitTo: number[] = [0];
+  private static readonly DEPTH = 2;
+  /** Its number of children, first and last child (-1: none), next sibling (-1: none), the unit that leads to it. */
+  private static readonly FANOUT = 3;
+  private static readonly FIRST = 4;
+  private static readonly LAST = 5;
+  private static readonly NEXT = 6;
+  private static readonly UNIT = 7;
+  /** Node n is nodes[NODE * n + field]. */
+  private nodes = new Int32Array(Trie.NODE * 1024);
+  private count = 0;
+
+  constructor() { this.addNode(-1, 0, 0); }
   add(w: string, bits: number, isStem: boolean): void {
     let n = 0;
     for (let i = 0; i < w.length; i++) {
@@ -79,7 +86,7 @@ class Trie {
       if (k < 0) k = this.addNode(n, c, i + 1);
       n = k;
     }
-    if (isStem) this.stem[n]! |= bits; else this.word[n]! |= bits;
+    this.nodes[Trie.NODE * n + (isStem ? Trie.STEM : Trie.WORD)]! |= bits;
   }
   child(n: number, c: number): number {
     const t = this.table, mask = t.length / 3 - 1;
@@ -88,16 +95,27 @@ class Trie {
       if (k < 0 || (t[3 * s] === n && t[3 * s + 1] === c)) return k;
     }
   }
-  get size(): number { return this.word.length; }
+  word(n: number): number { return this.nodes[Trie.NODE * n + Trie.WORD]!; }
+  stem(n: number): number { return this.nodes[Trie.NODE * n + Trie.STEM]!; }
+  depth(n: number): number { return this.nodes[Trie.NODE * n + Trie.DEPTH]!; }
+  fanout(n: number): number { return this.nodes[Trie.NODE * n + Trie.FANOUT]!; }
+  firstChild(n: number): number { return this.nodes[Trie.NODE * n + Trie.FIRST]!; }
+  nextSibling(n: number): number { return this.nodes[Trie.NODE * n + Trie.NEXT]!; }
+  unitTo(n: number): number { return this.nodes[Trie.NODE * n + Trie.UNIT]!; }
+  get size(): number { return this.count; }
 
-  /** A new child of n by unit c, at depth d. */
+  /** A new child of n (the root when n is -1) by unit c, at depth d. */
   private addNode(n: number, c: number, d: number): number {
-    const k = this.word.length;
-    this.word.push(0); this.stem.push(0); this.depth.push(d);
-    this.fanout.push(0); this.firstChild.push(-1); this.lastChild.push(-1); this.nextSibling.push(-1); this.unitTo.push(c);
-    if (this.firstChild[n]! < 0) this.firstChild[n] = k; else this.nextSibling[this.lastChild[n]!] = k;
-    this.lastChild[n] = k;
-    this.fanout[n]!++;
+    const X = Trie, k = this.count++;
+    if (X.NODE * this.count > this.nodes.length) { const old = this.nodes; this.nodes = new Int32Array(2 * old.length); this.nodes.set(old); }
+    const nodes = this.nodes, at = X.NODE * k;
+    nodes[at + X.DEPTH] = d; nodes[at + X.UNIT] = c;
+    nodes[at + X.FIRST] = -1; nodes[at + X.LAST] = -1; nodes[at + X.NEXT] = -1;
+    if (n < 0) return k;
+    const p = X.NODE * n;
+    if (nodes[p + X.FIRST]! < 0) nodes[p + X.FIRST] = k; else nodes[X.NODE * nodes[p + X.LAST]! + X.NEXT] = k;
+    nodes[p + X.LAST] = k;
+    nodes[p + X.FANOUT]!++;
     this.addEdge(n, c, k);
     return k;
   }
@@ -364,9 +382,9 @@ export function isConceptWord(text: string, a: number, b: number, backwards = fa
   for (let k = 0; k < b - a; k++) {
     n = WORDS.child(n, text.charCodeAt(backwards ? b - 1 - k : a + k));
     if (n < 0) return false;
-    if (k + 1 >= minStem && WORDS.stem[n] !== 0) return true;
+    if (k + 1 >= minStem && WORDS.stem(n) !== 0) return true;
   }
-  return WORDS.word[n] !== 0;
+  return WORDS.word(n) !== 0;
 }
 
 /**
@@ -381,7 +399,7 @@ export function substringFormCount(text: string, a: number, b: number, backwards
     for (let k = s; k < b - a && k - s < MAX_SUB; k++) {
       m = SUBS.child(m, text.charCodeAt(backwards ? b - 1 - k : a + k));
       if (m < 0) break;
-      if (SUBS.word[m] !== 0) { count++; break; }
+      if (SUBS.word(m) !== 0) { count++; break; }
     }
   }
   return count;
@@ -399,17 +417,15 @@ export interface ConceptHits { readonly count: number; readonly pos: Int32Array;
 export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
   const hits = new IntPairs(64);
   const push = (p: number, b: number): void => hits.push(p, b);
-  const stem = WORDS.stem, word = WORDS.word;
   const walk = (a: number, b: number): number => {
     let n = 0, bits = 0;
     for (let i = a; i < b; i++) {
       n = WORDS.child(n, text.charCodeAt(i));
       if (n < 0) return bits;
-      if (i + 1 - a >= MIN_STEM) bits |= stem[n]!;
+      if (i + 1 - a >= MIN_STEM) bits |= WORDS.stem(n);
     }
-    return bits | word[n]!;
+    return bits | WORDS.word(n);
   };
-  const depth = WORDS.depth;
   // The rest of a token, text[i, b), walked exactly from node n; only forms of FUZZY_MIN_FORM+ characters count.
   // Fuzzy walks are bounded per text (FUZZY_STEPS_PER_CHAR), so crafted tokens cannot make them quadratic.
   let fuzzySteps = FUZZY_STEPS_PER_CHAR * text.length + 4096;
@@ -419,9 +435,9 @@ export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
       fuzzySteps--;
       n = WORDS.child(n, text.charCodeAt(i));
       if (n < 0) return bits;
-      if (depth[n]! >= FUZZY_MIN_FORM) bits |= stem[n]!;
+      if (WORDS.depth(n) >= FUZZY_MIN_FORM) bits |= WORDS.stem(n);
     }
-    return depth[n]! >= FUZZY_MIN_FORM ? bits | word[n]! : bits;
+    return WORDS.depth(n) >= FUZZY_MIN_FORM ? bits | WORDS.word(n) : bits;
   };
   // One typo inside the token: a letter dropped, added, replaced, or two neighbours swapped, not in the
   // first two letters and never a letter dropped or added at the very end (where words of one language
@@ -434,9 +450,9 @@ export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
         bits |= rest(n, i + 1, b); // an extra letter in the token
         // A replaced or missing letter is looked for under nodes of few children only (deep in a
         // word): under a busy node near the root every child is a guess, and costs a walk.
-        if (WORDS.fanout[n]! <= FUZZY_MAX_FANOUT) for (let k = WORDS.firstChild[n]!; k >= 0; k = WORDS.nextSibling[k]!) {
+        if (WORDS.fanout(n) <= FUZZY_MAX_FANOUT) for (let k = WORDS.firstChild(n); k >= 0; k = WORDS.nextSibling(k)) {
           if (fuzzySteps <= 0) break;
-          if (WORDS.unitTo[k] !== c) bits |= rest(k, i + 1, b); // a letter replaced
+          if (WORDS.unitTo(k) !== c) bits |= rest(k, i + 1, b); // a letter replaced
           bits |= rest(k, i, b); // a letter missing from the token
         }
         if (i + 1 < b) { const k1 = WORDS.child(n, text.charCodeAt(i + 1)); if (k1 >= 0) { const k2 = WORDS.child(k1, c); if (k2 >= 0) bits |= rest(k2, i + 2, b); } } // two swapped
@@ -451,7 +467,7 @@ export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
     for (let j = i; j < b && j - i < MAX_SUB; j++) {
       m = SUBS.child(m, text.charCodeAt(j));
       if (m < 0) break;
-      sb |= SUBS.word[m]!;
+      sb |= SUBS.word(m);
     }
     return sb;
   };
