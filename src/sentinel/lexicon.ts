@@ -50,101 +50,114 @@ export const LEXICON_DIR = new URL('./lexicon/', import.meta.url);
 
 interface Line { readonly lang: string; readonly words: Record<string, string[]>; readonly substrings: Record<string, string[]> }
 
-/**
- * A character trie: the bits ending at a node, and its edges. `child` is the hot path of every lexicon
- * walk: it reads an open-addressing table keyed by (node, unit) in one typed array. The children of a
- * node are also linked in insertion order (firstChild, nextSibling) for the fuzzy walks that try each.
- * A node's fields sit together in one typed array (a walk reads them right after finding the node).
- */
-class Trie {
-  /** Open addressing: slot s is table[3s, 3s + 3) = [node, unit, child] (child -1: empty), one cache line a probe. */
-  private table = Trie.emptyTable(1024);
-  private edges = 0;
-  private static readonly NODE = 8;
+/** A character trie while the lexicon is read: children per node (Map by UTF-16 unit), and the bits ending at a node. */
+class TrieBuilder {
+  readonly kids: Array<Map<number, number>> = [new Map()];
   /** Bits of a whole word ending at the node (the token must end there). */
-  private static readonly WORD = 0;
+  readonly word: number[] = [0];
   /** Bits of a stem ending at the node (the token may go on). */
-  private static readonly STEM = 1;
+  readonly stem: number[] = [0];
   /** Characters from the root to the node. */
-  private static readonly DEPTH = 2;
-  /** Its number of children, first and last child (-1: none), next sibling (-1: none), the unit that leads to it. */
-  private static readonly FANOUT = 3;
-  private static readonly FIRST = 4;
-  private static readonly LAST = 5;
-  private static readonly NEXT = 6;
-  private static readonly UNIT = 7;
-  /** Node n is nodes[NODE * n + field]. */
-  private nodes = new Int32Array(Trie.NODE * 1024);
-  private count = 0;
-
-  constructor() { this.addNode(-1, 0, 0); }
+  readonly depth: number[] = [0];
   add(w: string, bits: number, isStem: boolean): void {
     let n = 0;
     for (let i = 0; i < w.length; i++) {
       const c = w.charCodeAt(i);
-      let k = this.child(n, c);
-      if (k < 0) k = this.addNode(n, c, i + 1);
+      let k = this.kids[n]!.get(c);
+      if (k === undefined) { k = this.kids.length; this.kids.push(new Map()); this.word.push(0); this.stem.push(0); this.depth.push(i + 1); this.kids[n]!.set(c, k); }
       n = k;
     }
-    this.nodes[Trie.NODE * n + (isStem ? Trie.STEM : Trie.WORD)]! |= bits;
+    if (isStem) this.stem[n]! |= bits; else this.word[n]! |= bits;
   }
+}
+
+/**
+ * The trie of a TrieBuilder, laid out for its walks (the hot path of the lexicon): nodes are numbered
+ * breadth-first so that the children of a node are consecutive, in the order they were added; a
+ * node's fields sit together in one typed array. A child is found by scanning the units of its
+ * siblings when they are few (most nodes: a few bytes next to each other), and in an open-addressing
+ * table of the edges of the busier nodes otherwise.
+ */
+class Trie {
+  private static readonly NODE = 8;
+  private static readonly WORD = 0;
+  private static readonly STEM = 1;
+  private static readonly DEPTH = 2;
+  private static readonly FANOUT = 3;
+  private static readonly FIRST = 4;
+  /** Children of a node with at most this many are found by scanning; those of busier nodes, in the table. */
+  private static readonly SCAN = 8;
+  /** Node n is nodes[NODE * n + field]: its word and stem bits, depth, number of children and first child. */
+  private readonly nodes: Int32Array;
+  /** The unit that leads to node k. */
+  private readonly units: Int32Array;
+  /** Slot s is table[3s, 3s + 3) = [node, unit, child] (child -1: empty); at most half full. */
+  private readonly table: Int32Array;
+  readonly size: number;
+
+  constructor(b: TrieBuilder) {
+    const X = Trie, count = b.kids.length;
+    this.size = count;
+    this.nodes = new Int32Array(X.NODE * count);
+    this.units = new Int32Array(count);
+    // Breadth-first: order[q] is the builder's node that becomes node q.
+    const order = new Int32Array(count);
+    let next = 1, busyEdges = 0;
+    for (let q = 0; q < count; q++) {
+      const o = order[q]!, at = X.NODE * q, kids = b.kids[o]!;
+      this.nodes[at + X.WORD] = b.word[o]!;
+      this.nodes[at + X.STEM] = b.stem[o]!;
+      this.nodes[at + X.DEPTH] = b.depth[o]!;
+      this.nodes[at + X.FANOUT] = kids.size;
+      this.nodes[at + X.FIRST] = next;
+      for (const [c, k] of kids) { this.units[next] = c; order[next++] = k; }
+      if (kids.size > X.SCAN) busyEdges += kids.size;
+    }
+    let slots = 16;
+    while (slots < 2 * busyEdges) slots *= 2;
+    this.table = new Int32Array(3 * slots);
+    for (let s = 0; s < slots; s++) this.table[3 * s + 2] = -1;
+    for (let n = 0; n < count; n++) {
+      if (this.fanout(n) <= X.SCAN) continue;
+      for (let k = this.firstChild(n), e = k + this.fanout(n); k < e; k++) {
+        let s = X.slot(n, this.units[k]!) & (slots - 1);
+        while (this.table[3 * s + 2]! >= 0) s = (s + 1) & (slots - 1);
+        this.table[3 * s] = n; this.table[3 * s + 1] = this.units[k]!; this.table[3 * s + 2] = k;
+      }
+    }
+  }
+  /** The child of node n by unit c, or -1. */
   child(n: number, c: number): number {
+    const f = this.fanout(n);
+    if (f <= Trie.SCAN) {
+      const units = this.units;
+      for (let k = this.firstChild(n), e = k + f; k < e; k++) if (units[k] === c) return k;
+      return -1;
+    }
     const t = this.table, mask = t.length / 3 - 1;
     for (let s = Trie.slot(n, c) & mask; ; s = (s + 1) & mask) {
       const k = t[3 * s + 2]!;
       if (k < 0 || (t[3 * s] === n && t[3 * s + 1] === c)) return k;
     }
   }
+  /** Bits of a whole word ending at the node (the token must end there). */
   word(n: number): number { return this.nodes[Trie.NODE * n + Trie.WORD]!; }
+  /** Bits of a stem ending at the node (the token may go on). */
   stem(n: number): number { return this.nodes[Trie.NODE * n + Trie.STEM]!; }
+  /** Characters from the root to the node. */
   depth(n: number): number { return this.nodes[Trie.NODE * n + Trie.DEPTH]!; }
+  /** The children of n are firstChild(n) .. firstChild(n) + fanout(n) - 1, in the order they were added. */
   fanout(n: number): number { return this.nodes[Trie.NODE * n + Trie.FANOUT]!; }
   firstChild(n: number): number { return this.nodes[Trie.NODE * n + Trie.FIRST]!; }
-  nextSibling(n: number): number { return this.nodes[Trie.NODE * n + Trie.NEXT]!; }
-  unitTo(n: number): number { return this.nodes[Trie.NODE * n + Trie.UNIT]!; }
-  get size(): number { return this.count; }
-
-  /** A new child of n (the root when n is -1) by unit c, at depth d. */
-  private addNode(n: number, c: number, d: number): number {
-    const X = Trie, k = this.count++;
-    if (X.NODE * this.count > this.nodes.length) { const old = this.nodes; this.nodes = new Int32Array(2 * old.length); this.nodes.set(old); }
-    const nodes = this.nodes, at = X.NODE * k;
-    nodes[at + X.DEPTH] = d; nodes[at + X.UNIT] = c;
-    nodes[at + X.FIRST] = -1; nodes[at + X.LAST] = -1; nodes[at + X.NEXT] = -1;
-    if (n < 0) return k;
-    const p = X.NODE * n;
-    if (nodes[p + X.FIRST]! < 0) nodes[p + X.FIRST] = k; else nodes[X.NODE * nodes[p + X.LAST]! + X.NEXT] = k;
-    nodes[p + X.LAST] = k;
-    nodes[p + X.FANOUT]!++;
-    this.addEdge(n, c, k);
-    return k;
-  }
+  /** The unit that leads to node k. */
+  unitTo(k: number): number { return this.units[k]!; }
   private static slot(n: number, c: number): number { return Math.imul(n, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b); }
-  private static emptyTable(slots: number): Int32Array {
-    const t = new Int32Array(3 * slots);
-    for (let s = 0; s < slots; s++) t[3 * s + 2] = -1;
-    return t;
-  }
-  /** Insert an edge, doubling the table to keep it at most half full (so every probe ends at an empty slot). */
-  private addEdge(n: number, c: number, k: number): void {
-    if (2 * (this.edges + 1) > this.table.length / 3) {
-      const old = this.table;
-      this.table = Trie.emptyTable((2 * old.length) / 3);
-      this.edges = 0;
-      for (let s = 0; s < old.length; s += 3) if (old[s + 2]! >= 0) this.addEdge(old[s]!, old[s + 1]!, old[s + 2]!);
-    }
-    const t = this.table, mask = t.length / 3 - 1;
-    let s = Trie.slot(n, c) & mask;
-    while (t[3 * s + 2]! >= 0) s = (s + 1) & mask;
-    t[3 * s] = n; t[3 * s + 1] = c; t[3 * s + 2] = k;
-    this.edges++;
-  }
 }
 
-/** Concept bits (CONCEPTS order) by word and stem. */
-const WORDS = new Trie();
-/** Concept bits by substring (zh, ja, ko, th, lo, km, my). */
-const SUBS = new Trie();
+/** Concept bits (CONCEPTS order) by word and stem, while the lexicon is read (see WORDS). */
+const WORDS_BUILDER = new TrieBuilder();
+/** Concept bits by substring (zh, ja, ko, th, lo, km, my), likewise (see SUBS). */
+const SUBS_BUILDER = new TrieBuilder();
 /** Closed-class words from the lexicon files, for segments.ts: [word, class] pairs. */
 const closedWords: Array<[string, ClosedClass]> = [];
 const closedSubs: Array<[string, ClosedClass]> = [];
@@ -172,7 +185,7 @@ function checkForm(where: string, key: string, w: unknown): string {
 }
 
 interface Sinks {
-  words: Trie; subs: Trie; closedWords: Array<[string, ClosedClass]>; closedSubs: Array<[string, ClosedClass]>; languages: string[];
+  words: TrieBuilder; subs: TrieBuilder; closedWords: Array<[string, ClosedClass]>; closedSubs: Array<[string, ClosedClass]>; languages: string[];
   /** Where the a-z forms go (null when only checking a file). */
   latinForms: Set<string> | null;
   /** Concepts with forms so far, per language (a language may have lines in several files), and where it was first seen. */
@@ -235,7 +248,7 @@ function addFile(text: string, name: string, sinks: Sinks): void {
 
 /** Check the lines of a lexicon file without installing them (for tests and tooling); throws like the loader. */
 export function checkLexiconText(text: string, name = 'input'): { languages: string[] } {
-  const sinks: Sinks = { words: new Trie(), subs: new Trie(), closedWords: [], closedSubs: [], languages: [], latinForms: null, have: new Map(), inFile: new Set() };
+  const sinks: Sinks = { words: new TrieBuilder(), subs: new TrieBuilder(), closedWords: [], closedSubs: [], languages: [], latinForms: null, have: new Map(), inFile: new Set() };
   addFile(text, name, sinks);
   checkComplete(sinks);
   return { languages: sinks.languages };
@@ -245,7 +258,7 @@ function load(): void {
   const dir = fileURLToPath(LEXICON_DIR);
   const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
   if (files.length === 0) throw new Error(`Sentinel lexicon: no *.jsonl files in ${dir}`);
-  const sinks: Sinks = { words: WORDS, subs: SUBS, closedWords, closedSubs, languages, latinForms, have: new Map(), inFile: new Set() };
+  const sinks: Sinks = { words: WORDS_BUILDER, subs: SUBS_BUILDER, closedWords, closedSubs, languages, latinForms, have: new Map(), inFile: new Set() };
   for (const f of files) addFile(readFileSync(dir + f, 'utf8'), f, sinks);
   checkComplete(sinks);
 }
@@ -361,8 +374,12 @@ export const CLOSED_SUBS: ReadonlyArray<readonly [string, ClosedClass]> = [...pa
 const CLOSED_CONCEPTS: Readonly<Partial<Record<ClosedClass, number>>> = { AI: CONCEPTS.length, P2: CONCEPTS.length + 1, IMP: CONCEPTS.length + 2, ANS: CONCEPTS.length + 3 };
 /** Names of every concept bit: the concepts, then AI, P2, IMP, ANS. */
 export const CONCEPT_NAMES: readonly string[] = [...CONCEPTS, 'AI', 'P2', 'IMP', 'ANS'];
-for (const [w, c] of CLOSED_WORDS) { const b = CLOSED_CONCEPTS[c]; if (b !== undefined) WORDS.add(w, 1 << b, false); }
-for (const [w, c] of CLOSED_SUBS) { const b = CLOSED_CONCEPTS[c]; if (b !== undefined && w.length >= 2) SUBS.add(w, 1 << b, false); }
+for (const [w, c] of CLOSED_WORDS) { const b = CLOSED_CONCEPTS[c]; if (b !== undefined) WORDS_BUILDER.add(w, 1 << b, false); }
+for (const [w, c] of CLOSED_SUBS) { const b = CLOSED_CONCEPTS[c]; if (b !== undefined && w.length >= 2) SUBS_BUILDER.add(w, 1 << b, false); }
+/** Concept bits (CONCEPTS order) by word and stem. */
+const WORDS = new Trie(WORDS_BUILDER);
+/** Concept bits by substring (zh, ja, ko, th, lo, km, my). */
+const SUBS = new Trie(SUBS_BUILDER);
 
 /** Whether a UTF-16 unit belongs to a script written without spaces (or Korean), where substrings are walked. */
 export function isNoSpaceScript(c: number): boolean {
@@ -450,7 +467,7 @@ export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
         bits |= rest(n, i + 1, b); // an extra letter in the token
         // A replaced or missing letter is looked for under nodes of few children only (deep in a
         // word): under a busy node near the root every child is a guess, and costs a walk.
-        if (WORDS.fanout(n) <= FUZZY_MAX_FANOUT) for (let k = WORDS.firstChild(n); k >= 0; k = WORDS.nextSibling(k)) {
+        if (WORDS.fanout(n) <= FUZZY_MAX_FANOUT) for (let k = WORDS.firstChild(n), e = k + WORDS.fanout(n); k < e; k++) {
           if (fuzzySteps <= 0) break;
           if (WORDS.unitTo(k) !== c) bits |= rest(k, i + 1, b); // a letter replaced
           bits |= rest(k, i, b); // a letter missing from the token
