@@ -101,7 +101,7 @@ export class FeatureExtractor {
 
   readonly bits: number;
   private readonly mask: number;
-  private readonly stamp: Int32Array;
+  private readonly stamp: Uint8Array;
   private gen = 0;
   /** Feature index (group B) of 'rule:' + id and of 'cat:' + category: a closed set, hashed once. */
   private readonly ruleIdx = new Map<string, number>();
@@ -146,7 +146,7 @@ export class FeatureExtractor {
     if (!Number.isInteger(bits) || bits < 10 || bits > 24) throw new RangeError(`feature bits must be an integer in 10..24, got ${bits}`);
     this.bits = bits;
     this.mask = (1 << bits) - 1;
-    this.stamp = new Int32Array(1 << bits);
+    this.stamp = new Uint8Array(1 << bits);
     this.biasIdx = hashStr('bias-feature', 0x1b873593) & this.mask;
   }
 
@@ -217,7 +217,7 @@ export class FeatureExtractor {
       throw new RangeError(`extractRange(${start}, ${end}) is outside the prepared text (length ${this.text.length}); call prepare() first`);
     }
     this.gen++;
-    if (this.gen > 0x7ffffff0) { this.stamp.fill(0); this.gen = 1; }
+    if (this.gen > 0xff) { this.stamp.fill(0); this.gen = 1; }
     const gen = this.gen, stamp = this.stamp, mask = this.mask, text = this.text;
     const codes = this.codes, gram = this.gram;
     // The unit's collapsed codes are [space] + codes[a, b) + [space if it ends in a non-space]: a unit

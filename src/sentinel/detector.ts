@@ -228,7 +228,8 @@ export class Detector {
       for (const h of u.hits) if (strongest === null || h.weight > strongest.weight) strongest = h;
       // Two different medium rules in one unit (e.g. "reveal" + "system prompt", "you are now" +
       // "pretend") corroborate each other: combine the two strongest as independent evidence.
-      const med = [...new Map(u.hits.filter((h) => h.weight >= MEDIUM_RULE).map((h) => [h.id, h])).values()].sort((a, b) => b.weight - a.weight);
+      // (A unit with fewer than two hits has no pair: most units, so they skip building the list.)
+      const med = u.hits.length < 2 ? [] : [...new Map(u.hits.filter((h) => h.weight >= MEDIUM_RULE).map((h) => [h.id, h])).values()].sort((a, b) => b.weight - a.weight);
       if (med.length >= 2) {
         const c = 1 - (1 - med[0]!.weight) * (1 - med[1]!.weight);
         if (c > e.rulePair) { e.rulePair = c; pairIds = [med[0]!.id, med[1]!.id]; }

@@ -50,9 +50,9 @@ export const LEXICON_DIR = new URL('./lexicon/', import.meta.url);
 
 interface Line { readonly lang: string; readonly words: Record<string, string[]>; readonly substrings: Record<string, string[]> }
 
-/** A character trie: children per node (Map by UTF-16 unit), and the bits ending at a node. */
-class Trie {
-  private readonly kids: Array<Map<number, number>> = [new Map()];
+/** A character trie while the lexicon is read: children per node (Map by UTF-16 unit), and the bits ending at a node. */
+class TrieBuilder {
+  readonly kids: Array<Map<number, number>> = [new Map()];
   /** Bits of a whole word ending at the node (the token must end there). */
   readonly word: number[] = [0];
   /** Bits of a stem ending at the node (the token may go on). */
@@ -69,15 +69,95 @@ class Trie {
     }
     if (isStem) this.stem[n]! |= bits; else this.word[n]! |= bits;
   }
-  child(n: number, c: number): number { return this.kids[n]!.get(c) ?? -1; }
-  children(n: number): ReadonlyMap<number, number> { return this.kids[n]!; }
-  get size(): number { return this.kids.length; }
 }
 
-/** Concept bits (CONCEPTS order) by word and stem. */
-const WORDS = new Trie();
-/** Concept bits by substring (zh, ja, ko, th, lo, km, my). */
-const SUBS = new Trie();
+/**
+ * The trie of a TrieBuilder, laid out for its walks (the hot path of the lexicon): nodes are numbered
+ * breadth-first so that the children of a node are consecutive, in the order they were added; a
+ * node's fields sit together in one typed array. A child is found by scanning the units of its
+ * siblings when they are few (most nodes: a few bytes next to each other), and in an open-addressing
+ * table of the edges of the busier nodes otherwise.
+ */
+class Trie {
+  private static readonly NODE = 8;
+  private static readonly WORD = 0;
+  private static readonly STEM = 1;
+  private static readonly DEPTH = 2;
+  private static readonly FANOUT = 3;
+  private static readonly FIRST = 4;
+  /** Children of a node with at most this many are found by scanning; those of busier nodes, in the table. */
+  private static readonly SCAN = 8;
+  /** Node n is nodes[NODE * n + field]: its word and stem bits, depth, number of children and first child. */
+  private readonly nodes: Int32Array;
+  /** The unit that leads to node k. */
+  private readonly units: Int32Array;
+  /** Slot s is table[3s, 3s + 3) = [node, unit, child] (child -1: empty); at most half full. */
+  private readonly table: Int32Array;
+  readonly size: number;
+
+  constructor(b: TrieBuilder) {
+    const X = Trie, count = b.kids.length;
+    this.size = count;
+    this.nodes = new Int32Array(X.NODE * count);
+    this.units = new Int32Array(count);
+    // Breadth-first: order[q] is the builder's node that becomes node q.
+    const order = new Int32Array(count);
+    let next = 1, busyEdges = 0;
+    for (let q = 0; q < count; q++) {
+      const o = order[q]!, at = X.NODE * q, kids = b.kids[o]!;
+      this.nodes[at + X.WORD] = b.word[o]!;
+      this.nodes[at + X.STEM] = b.stem[o]!;
+      this.nodes[at + X.DEPTH] = b.depth[o]!;
+      this.nodes[at + X.FANOUT] = kids.size;
+      this.nodes[at + X.FIRST] = next;
+      for (const [c, k] of kids) { this.units[next] = c; order[next++] = k; }
+      if (kids.size > X.SCAN) busyEdges += kids.size;
+    }
+    let slots = 16;
+    while (slots < 2 * busyEdges) slots *= 2;
+    this.table = new Int32Array(3 * slots);
+    for (let s = 0; s < slots; s++) this.table[3 * s + 2] = -1;
+    for (let n = 0; n < count; n++) {
+      if (this.fanout(n) <= X.SCAN) continue;
+      for (let k = this.firstChild(n), e = k + this.fanout(n); k < e; k++) {
+        let s = X.slot(n, this.units[k]!) & (slots - 1);
+        while (this.table[3 * s + 2]! >= 0) s = (s + 1) & (slots - 1);
+        this.table[3 * s] = n; this.table[3 * s + 1] = this.units[k]!; this.table[3 * s + 2] = k;
+      }
+    }
+  }
+  /** The child of node n by unit c, or -1. */
+  child(n: number, c: number): number {
+    const f = this.fanout(n);
+    if (f <= Trie.SCAN) {
+      const units = this.units;
+      for (let k = this.firstChild(n), e = k + f; k < e; k++) if (units[k] === c) return k;
+      return -1;
+    }
+    const t = this.table, mask = t.length / 3 - 1;
+    for (let s = Trie.slot(n, c) & mask; ; s = (s + 1) & mask) {
+      const k = t[3 * s + 2]!;
+      if (k < 0 || (t[3 * s] === n && t[3 * s + 1] === c)) return k;
+    }
+  }
+  /** Bits of a whole word ending at the node (the token must end there). */
+  word(n: number): number { return this.nodes[Trie.NODE * n + Trie.WORD]!; }
+  /** Bits of a stem ending at the node (the token may go on). */
+  stem(n: number): number { return this.nodes[Trie.NODE * n + Trie.STEM]!; }
+  /** Characters from the root to the node. */
+  depth(n: number): number { return this.nodes[Trie.NODE * n + Trie.DEPTH]!; }
+  /** The children of n are firstChild(n) .. firstChild(n) + fanout(n) - 1, in the order they were added. */
+  fanout(n: number): number { return this.nodes[Trie.NODE * n + Trie.FANOUT]!; }
+  firstChild(n: number): number { return this.nodes[Trie.NODE * n + Trie.FIRST]!; }
+  /** The unit that leads to node k. */
+  unitTo(k: number): number { return this.units[k]!; }
+  private static slot(n: number, c: number): number { return Math.imul(n, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b); }
+}
+
+/** Concept bits (CONCEPTS order) by word and stem, while the lexicon is read (see WORDS). */
+const WORDS_BUILDER = new TrieBuilder();
+/** Concept bits by substring (zh, ja, ko, th, lo, km, my), likewise (see SUBS). */
+const SUBS_BUILDER = new TrieBuilder();
 /** Closed-class words from the lexicon files, for segments.ts: [word, class] pairs. */
 const closedWords: Array<[string, ClosedClass]> = [];
 const closedSubs: Array<[string, ClosedClass]> = [];
@@ -105,7 +185,7 @@ function checkForm(where: string, key: string, w: unknown): string {
 }
 
 interface Sinks {
-  words: Trie; subs: Trie; closedWords: Array<[string, ClosedClass]>; closedSubs: Array<[string, ClosedClass]>; languages: string[];
+  words: TrieBuilder; subs: TrieBuilder; closedWords: Array<[string, ClosedClass]>; closedSubs: Array<[string, ClosedClass]>; languages: string[];
   /** Where the a-z forms go (null when only checking a file). */
   latinForms: Set<string> | null;
   /** Concepts with forms so far, per language (a language may have lines in several files), and where it was first seen. */
@@ -168,7 +248,7 @@ function addFile(text: string, name: string, sinks: Sinks): void {
 
 /** Check the lines of a lexicon file without installing them (for tests and tooling); throws like the loader. */
 export function checkLexiconText(text: string, name = 'input'): { languages: string[] } {
-  const sinks: Sinks = { words: new Trie(), subs: new Trie(), closedWords: [], closedSubs: [], languages: [], latinForms: null, have: new Map(), inFile: new Set() };
+  const sinks: Sinks = { words: new TrieBuilder(), subs: new TrieBuilder(), closedWords: [], closedSubs: [], languages: [], latinForms: null, have: new Map(), inFile: new Set() };
   addFile(text, name, sinks);
   checkComplete(sinks);
   return { languages: sinks.languages };
@@ -178,7 +258,7 @@ function load(): void {
   const dir = fileURLToPath(LEXICON_DIR);
   const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
   if (files.length === 0) throw new Error(`Sentinel lexicon: no *.jsonl files in ${dir}`);
-  const sinks: Sinks = { words: WORDS, subs: SUBS, closedWords, closedSubs, languages, latinForms, have: new Map(), inFile: new Set() };
+  const sinks: Sinks = { words: WORDS_BUILDER, subs: SUBS_BUILDER, closedWords, closedSubs, languages, latinForms, have: new Map(), inFile: new Set() };
   for (const f of files) addFile(readFileSync(dir + f, 'utf8'), f, sinks);
   checkComplete(sinks);
 }
@@ -294,8 +374,12 @@ export const CLOSED_SUBS: ReadonlyArray<readonly [string, ClosedClass]> = [...pa
 const CLOSED_CONCEPTS: Readonly<Partial<Record<ClosedClass, number>>> = { AI: CONCEPTS.length, P2: CONCEPTS.length + 1, IMP: CONCEPTS.length + 2, ANS: CONCEPTS.length + 3 };
 /** Names of every concept bit: the concepts, then AI, P2, IMP, ANS. */
 export const CONCEPT_NAMES: readonly string[] = [...CONCEPTS, 'AI', 'P2', 'IMP', 'ANS'];
-for (const [w, c] of CLOSED_WORDS) { const b = CLOSED_CONCEPTS[c]; if (b !== undefined) WORDS.add(w, 1 << b, false); }
-for (const [w, c] of CLOSED_SUBS) { const b = CLOSED_CONCEPTS[c]; if (b !== undefined && w.length >= 2) SUBS.add(w, 1 << b, false); }
+for (const [w, c] of CLOSED_WORDS) { const b = CLOSED_CONCEPTS[c]; if (b !== undefined) WORDS_BUILDER.add(w, 1 << b, false); }
+for (const [w, c] of CLOSED_SUBS) { const b = CLOSED_CONCEPTS[c]; if (b !== undefined && w.length >= 2) SUBS_BUILDER.add(w, 1 << b, false); }
+/** Concept bits (CONCEPTS order) by word and stem. */
+const WORDS = new Trie(WORDS_BUILDER);
+/** Concept bits by substring (zh, ja, ko, th, lo, km, my). */
+const SUBS = new Trie(SUBS_BUILDER);
 
 /** Whether a UTF-16 unit belongs to a script written without spaces (or Korean), where substrings are walked. */
 export function isNoSpaceScript(c: number): boolean {
@@ -315,9 +399,9 @@ export function isConceptWord(text: string, a: number, b: number, backwards = fa
   for (let k = 0; k < b - a; k++) {
     n = WORDS.child(n, text.charCodeAt(backwards ? b - 1 - k : a + k));
     if (n < 0) return false;
-    if (k + 1 >= minStem && WORDS.stem[n] !== 0) return true;
+    if (k + 1 >= minStem && WORDS.stem(n) !== 0) return true;
   }
-  return WORDS.word[n] !== 0;
+  return WORDS.word(n) !== 0;
 }
 
 /**
@@ -332,7 +416,7 @@ export function substringFormCount(text: string, a: number, b: number, backwards
     for (let k = s; k < b - a && k - s < MAX_SUB; k++) {
       m = SUBS.child(m, text.charCodeAt(backwards ? b - 1 - k : a + k));
       if (m < 0) break;
-      if (SUBS.word[m] !== 0) { count++; break; }
+      if (SUBS.word(m) !== 0) { count++; break; }
     }
   }
   return count;
@@ -350,17 +434,15 @@ export interface ConceptHits { readonly count: number; readonly pos: Int32Array;
 export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
   const hits = new IntPairs(64);
   const push = (p: number, b: number): void => hits.push(p, b);
-  const stem = WORDS.stem, word = WORDS.word;
   const walk = (a: number, b: number): number => {
     let n = 0, bits = 0;
     for (let i = a; i < b; i++) {
       n = WORDS.child(n, text.charCodeAt(i));
       if (n < 0) return bits;
-      if (i + 1 - a >= MIN_STEM) bits |= stem[n]!;
+      if (i + 1 - a >= MIN_STEM) bits |= WORDS.stem(n);
     }
-    return bits | word[n]!;
+    return bits | WORDS.word(n);
   };
-  const depth = WORDS.depth;
   // The rest of a token, text[i, b), walked exactly from node n; only forms of FUZZY_MIN_FORM+ characters count.
   // Fuzzy walks are bounded per text (FUZZY_STEPS_PER_CHAR), so crafted tokens cannot make them quadratic.
   let fuzzySteps = FUZZY_STEPS_PER_CHAR * text.length + 4096;
@@ -370,9 +452,9 @@ export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
       fuzzySteps--;
       n = WORDS.child(n, text.charCodeAt(i));
       if (n < 0) return bits;
-      if (depth[n]! >= FUZZY_MIN_FORM) bits |= stem[n]!;
+      if (WORDS.depth(n) >= FUZZY_MIN_FORM) bits |= WORDS.stem(n);
     }
-    return depth[n]! >= FUZZY_MIN_FORM ? bits | word[n]! : bits;
+    return WORDS.depth(n) >= FUZZY_MIN_FORM ? bits | WORDS.word(n) : bits;
   };
   // One typo inside the token: a letter dropped, added, replaced, or two neighbours swapped, not in the
   // first two letters and never a letter dropped or added at the very end (where words of one language
@@ -385,9 +467,9 @@ export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
         bits |= rest(n, i + 1, b); // an extra letter in the token
         // A replaced or missing letter is looked for under nodes of few children only (deep in a
         // word): under a busy node near the root every child is a guess, and costs a walk.
-        if (WORDS.children(n).size <= FUZZY_MAX_FANOUT) for (const [ch, k] of WORDS.children(n)) {
+        if (WORDS.fanout(n) <= FUZZY_MAX_FANOUT) for (let k = WORDS.firstChild(n), e = k + WORDS.fanout(n); k < e; k++) {
           if (fuzzySteps <= 0) break;
-          if (ch !== c) bits |= rest(k, i + 1, b); // a letter replaced
+          if (WORDS.unitTo(k) !== c) bits |= rest(k, i + 1, b); // a letter replaced
           bits |= rest(k, i, b); // a letter missing from the token
         }
         if (i + 1 < b) { const k1 = WORDS.child(n, text.charCodeAt(i + 1)); if (k1 >= 0) { const k2 = WORDS.child(k1, c); if (k2 >= 0) bits |= rest(k2, i + 2, b); } } // two swapped
@@ -402,7 +484,7 @@ export function conceptHits(text: string, toks: TokenSpans): ConceptHits {
     for (let j = i; j < b && j - i < MAX_SUB; j++) {
       m = SUBS.child(m, text.charCodeAt(j));
       if (m < 0) break;
-      sb |= SUBS.word[m]!;
+      sb |= SUBS.word(m);
     }
     return sb;
   };

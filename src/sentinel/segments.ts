@@ -706,6 +706,36 @@ for (const [f, [, c]] of PIG) {
   if (c < 5 || COMMON.has(f) || KNOWN.has(f) || VOCABULARY_COUNTS.has(f)) continue;
   ALT_VIEWS.set(f, (ALT_VIEWS.get(f) ?? 0) | (1 << PIG_LATIN));
 }
+/**
+ * A Bloom filter of the words of a fixed map, read over a span of text without slicing it: when it
+ * says no, the span is no key (no false negatives), so the string and the map lookup are skipped. Only
+ * 3% of a document's tokens are keys of ALT_VIEWS, a map of 125,000 strings whose lookups missed the
+ * cache. Two bits a key in 2^21 (256 KB): about 1% of non-keys pass to the map.
+ */
+class SpanFilter {
+  private static readonly BITS = 21;
+  private readonly bits = new Int32Array(1 << (SpanFilter.BITS - 5));
+  constructor(keys: Iterable<string>) {
+    for (const k of keys) { const h = SpanFilter.hash(k, 0, k.length); this.set(h); this.set(Math.imul(h, 0x9e3779b1)); }
+  }
+  mayHave(text: string, a: number, b: number): boolean {
+    const h = SpanFilter.hash(text, a, b);
+    return this.has(h) && this.has(Math.imul(h, 0x9e3779b1));
+  }
+  /** 32-bit FNV-1a of s[a, b); the two bits of a key are the top bits of it and of it mixed. */
+  private static hash(s: string, a: number, b: number): number {
+    let h = 0x811c9dc5;
+    for (let i = a; i < b; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return h;
+  }
+  private set(h: number): void { const i = h >>> (32 - SpanFilter.BITS); this.bits[i >>> 5]! |= 1 << (i & 31); }
+  private has(h: number): boolean { const i = h >>> (32 - SpanFilter.BITS); return (this.bits[i >>> 5]! & (1 << (i & 31))) !== 0; }
+}
+const ALT_VIEWS_FILTER = new SpanFilter(ALT_VIEWS.keys());
+/** ALT_VIEWS.get(text.slice(a, b)), with the slice and the lookup skipped for most spans that are no key. */
+function altViewsOf(text: string, a: number, b: number): number | undefined {
+  return ALT_VIEWS_FILTER.mayHave(text, a, b) ? ALT_VIEWS.get(text.slice(a, b)) : undefined;
+}
 /** A pig-latin word read back (itself when it is no pig-latin form of a known word). */
 function fromPigLatin(w: string): string {
   const r = PIG.get(w.toLowerCase());
@@ -775,27 +805,29 @@ function scrambledSegments(text: string): Scrambled[] {
     while (i < n && isTokenChar(text.charCodeAt(i))) i++;
     const end = Math.min(i, start + MAX_TOKEN);
     const len = end - start;
-    const t = len <= MAX_VIEW_TOKEN ? text.slice(start, end) : '';
+    // Longer tokens are looked up in no view.
+    const viewable = len <= MAX_VIEW_TOKEN;
     // Words of one or two letters and numbers neither break a run nor count as words ("ni", "ot" and
     // "a" fill backwards prose, an account number an instruction).
     if (isFiller(text, [start, end])) {
       // A two-letter word that reads in rot13 carries an open rot13 run along, but is no evidence: in
       // Fijian or Samoan prose "na" and "va" are everywhere, and read "an" and "in".
       const r = runs[13];
-      if (r && len === 2 && ((ALT_VIEWS.get(t) ?? 0) & (1 << 13)) !== 0) r.end = i;
+      if (r && len === 2 && ((altViewsOf(text, start, end) ?? 0) & (1 << 13)) !== 0) r.end = i;
       continue;
     }
-    let v = t === '' ? undefined : ALT_VIEWS.get(t);
+    let v = viewable ? altViewsOf(text, start, end) : undefined;
     // Backwards, a word of the lexicon reads too ("snoitcurtsni", "etnemataidemni"): attacks are
     // made of them in every language, where few function words are three letters long.
-    if (t.length >= 4 && (v === undefined || (v & (1 << REVERSED)) === 0) && isConceptWord(text, start, end, true)) v = (v ?? 0) | (1 << REVERSED);
+    if (viewable && len >= 4 && (v === undefined || (v & (1 << REVERSED)) === 0) && isConceptWord(text, start, end, true)) v = (v ?? 0) | (1 << REVERSED);
     // Only words inside a run are ever counted against it: outside runs the count is not kept. A word
     // that reads as written ("are", "not") is no evidence of a view it also reads in ("era", "ton" are
     // Italian and French backwards): it counts as written only.
-    if ((open > 0 || v !== undefined) && t !== '' && readsAsWritten(text, start, end)) { knownSoFar++; v = undefined; }
+    if ((open > 0 || v !== undefined) && viewable && readsAsWritten(text, start, end)) { knownSoFar++; v = undefined; }
     knownAt.push(knownSoFar);
     if (open > 0) for (let k = 1; k <= LAST_VIEW; k++) { const r = runs[k]; if (r && tok - r.lastTok > RUN_GAP) close(k); }
     if (v !== undefined) {
+      const t = text.slice(start, end);
       for (let k = 1; k <= LAST_VIEW; k++) {
         if ((v & (1 << k)) === 0) continue;
         const r = runs[k];
