@@ -50,7 +50,7 @@
  *
  * Knobs for experiments, read from the environment; unset, they reproduce the shipped model:
  * SENTINEL_BITS (19), SENTINEL_EPOCHS (12), SENTINEL_FOCAL (0), SENTINEL_SDROP (0), SENTINEL_CBW (3),
- * SENTINEL_PLANT (6), SENTINEL_BSTYLE (1), SENTINEL_BSTYLE_CIPHER (3), SENTINEL_CFPR (0.006), SENTINEL_CIPHER (3), SENTINEL_TYPO (1), SENTINEL_PARA (2), SENTINEL_PARA_CIPHER (1), SENTINEL_BIPIA (8), SENTINEL_BIPIA_COMB (20),
+ * SENTINEL_PLANT (6), SENTINEL_BSTYLE (1), SENTINEL_BSTYLE_CIPHER (3), SENTINEL_CFPR (0.005), SENTINEL_CIPHER (3), SENTINEL_TYPO (1), SENTINEL_PARA (2), SENTINEL_PARA_CIPHER (1), SENTINEL_BIPIA (8), SENTINEL_BIPIA_COMB (20),
  * SENTINEL_SPAN (1), SENTINEL_SPAN_HOSTS (1), SENTINEL_SPAN_BENIGN (2).
  */
 import { prng } from '../src/policy/defaults.ts';
@@ -99,9 +99,12 @@ export const TARGET_FPR = 0.005;
  * obfuscation, 0.8% put the operating point lower: benign documents from the wild flagged at 0.5 rose
  * (Debian man pages 2.5% -> 3.2%, whole /usr/share/doc files 14 -> 21 of 871, 10 of 1,170 tldr-page
  * documents); 0.6% measures 2.2%, 15 and 1 with the same recall at 1% FPR (75.2%) and 0.7% FPR at 0.5
- * on the evaluation's benign documents.
+ * on the evaluation's benign documents. Session 12 (topic coherence): 0.6% flagged 173 of the
+ * machine's 47,646 man page and /usr/share/doc chunks and 32 of the evaluation's 1,200 tldr chunks
+ * (session 11's model: 149 and 3); 0.5% flags 206 of all 86,050 chunks with tldr-pages (session 11's:
+ * 232) and 2 tldr chunks, with recall at 0.5 63.0% (session 11's: 63.3%).
  */
-const COMBINER_TARGET_FPR = knob('SENTINEL_CFPR', 0.006);
+const COMBINER_TARGET_FPR = knob('SENTINEL_CFPR', 0.005);
 /** Weight of a hand-written benign corpus document (rare and hard negatives count more than BIPIA's many tables). */
 const CORPUS_BENIGN_WEIGHT = knob('SENTINEL_CBW', 3);
 // Technical documentation (benign-corpus-techdocs-*: manual pages, admin guides, security policies in
