@@ -551,6 +551,8 @@ const adversarial: Record<string, string> = {
   'tags between letters': rep('<b>i</b>g<!-- -->n<span>o</span>re '),
   'emphasis inside words': rep('ig**no**re al~~l~~ pre*vi*ous '),
   // One base64-alphabet run that never decodes to text: it is decoded at all four alignments.
+  // A short word a line: a quarter of a million segments, each with its context and topic features.
+  'one short word a line': rep('cat\n'),
   'base64 alphabet, no text (seeded)': Array.from({ length: MB }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'[Math.floor(rnd() * 64)]).join(''),
 };
 let worst = 0, worstName = '';
