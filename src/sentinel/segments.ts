@@ -434,10 +434,15 @@ function topicVectors(N: number, st: SegmentTokens, id: Int32Array, words: reado
   for (let k = 0; k < N; k++) {
     const e = group.get(copies.group[k]!);
     if (e === undefined || segWords[k]! < TOPIC_MIN_WORDS || docWords - e.words < TOPIC_MIN_REST) continue;
-    for (let j = 0; j < D; j++) t.rest[j] = doc[j]! - e.vec[j]!;
-    e.cos = Math.min(e.cos, cosine(seg, k * D, t.rest, 0, D));
+    e.cos = Math.min(e.cos, cosineWithRest(t, k, e.vec, 0));
   }
   return t;
+}
+
+/** Cosine of segment k's vector with the document's minus `own` (at offset `at`: the segment's, or its group's). */
+function cosineWithRest(t: TopicVectors, k: number, own: Float64Array, at: number): number {
+  for (let j = 0; j < t.dims; j++) t.rest[j] = t.doc[j]! - own[at + j]!;
+  return cosine(t.seg, k * t.dims, t.rest, 0, t.dims);
 }
 
 /**
@@ -454,8 +459,7 @@ function topicIndex(t: TopicVectors, k: number, g: number): number {
     c = grp.cos;
   } else {
     if (t.segWords[k]! < TOPIC_MIN_WORDS || t.docWords - t.segWords[k]! < TOPIC_MIN_REST) return 0;
-    for (let j = 0; j < t.dims; j++) t.rest[j] = t.doc[j]! - t.seg[k * t.dims + j]!;
-    c = cosine(t.seg, k * t.dims, t.rest, 0, t.dims);
+    c = cosineWithRest(t, k, t.seg, k * t.dims);
   }
   return c < 0 ? 1 : c < 0.1 ? 2 : c < 0.2 ? 3 : c < 0.3 ? 4 : c < 0.45 ? 5 : 6;
 }
