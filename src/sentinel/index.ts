@@ -7,6 +7,7 @@ import { SiosError } from '../errors.ts';
 import { loadModel, type Model, type ModelFile } from './classifier.ts';
 import { loadCombiner, type Combiner, type CombinerFile } from './combiner.ts';
 import { Detector, type Verdict } from './detector.ts';
+import { topics } from './topics.ts';
 
 export { Detector, OPERATING_THRESHOLD, MAX_DECODE_DEPTH, type Verdict } from './detector.ts';
 
@@ -30,9 +31,9 @@ export function loadModelFile(url: URL = MODEL_URL): { model: Model; combiner: C
   }
 }
 
-/** The detector with the shipped model (loaded on first use). */
+/** The detector with the shipped model and word vectors (loaded on first use). */
 export function defaultDetector(): Detector {
-  if (cached === null) { const m = loadModelFile(); cached = new Detector(m.model, m.combiner); }
+  if (cached === null) { const m = loadModelFile(); topics(); cached = new Detector(m.model, m.combiner); }
   return cached;
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { SiosError } from '../errors.ts';
 
 /**
  * English word vectors for topic coherence (src/sentinel/topics-en.bin, built by
@@ -46,16 +47,23 @@ export function parseTopics(buf: Uint8Array, name = TOPICS_URL.pathname): Topics
 }
 
 let loaded: Topics | undefined;
-/** The shipped table, read once. */
+/**
+ * The shipped table, read once. A missing or damaged file is an error of the installation, named with
+ * what to do; the detector loads it with the model (index.ts), so a scan never runs without it.
+ */
 export function topics(): Topics {
   if (loaded === undefined) {
     let buf: Buffer;
     try {
       buf = readFileSync(TOPICS_URL);
-    } catch (e) {
-      throw new Error(`Sentinel: cannot read ${TOPICS_URL.pathname} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it ships with SIOS: restore it from the release or ${REBUILD}`);
+    } catch (cause) {
+      throw new SiosError('ERR_NOT_FOUND', `Sentinel: cannot read ${TOPICS_URL.pathname} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}); it ships with SIOS: restore it from the release or ${REBUILD}`, { cause });
     }
-    loaded = parseTopics(buf);
+    try {
+      loaded = parseTopics(buf);
+    } catch (cause) {
+      throw new SiosError('ERR_INTERNAL', (cause as Error).message, { cause });
+    }
   }
   return loaded;
 }
