@@ -188,6 +188,12 @@ export interface Splits {
    * benign look-alike sentence, where the writer put it; every fifth is kept for the combiner.
    */
   spanAttacks: SpanDoc[]; spanAttacksCalib: SpanDoc[]; spanBenign: SpanDoc[]; spanBenignCalib: SpanDoc[];
+  /**
+   * data/sentinel/calib-benign-*.jsonl: hard benign documents (look-alikes of agent injections) that
+   * only set the combiner's operating threshold: neither the unit classifier nor the combiner's weights
+   * learn from them, so they show how the evidence behaves on such documents out of sample.
+   */
+  calibOnlyBenign: string[];
 }
 
 /** A document of a spans corpus: `before + span + after` is the document; the span is what is labelled. */
@@ -305,6 +311,7 @@ export function loadSplits(dataDir = DEFAULT_DATA): Splits {
     benignHeldout: readJsonl(`${REPO}data/sentinel/benign-imperative-heldout.jsonl`).map((r) => ({ kind: String(r['kind']), text: String(r['text']) })),
     ...splitCorpusAttacks(corpusFiles('attacks-corpus-').flatMap((f) => hw(f)).map((a) => checkLang(a, 'attack corpus'))),
     ...splitSpanDocs(loadSpanDocs()),
+    calibOnlyBenign: corpusFiles('calib-benign-').flatMap((f) => readJsonl(`${REPO}data/sentinel/${f}`, 'text').map((r) => String(r['text']))),
     ...splitBenignCorpus(corpusFiles('benign-corpus-').flatMap((f) => readJsonl(`${REPO}data/sentinel/${f}`).map((r) => checkLang({ lang: String(r['lang']), kind: String(r['kind']), text: String(r['text']), source: f }, f)))),
   };
 }
@@ -565,7 +572,8 @@ function trainCombiner(model: ReturnType<typeof encodeModel>, sp: Splits, calDoc
     const f = fitCombiner(xs, ys);
     const c: Combiner = { ...loadCombiner({ ...f, threshold: 0.5 }) };
     const pr = (e: Evidence): number => sigmoid(combinerLogit(c, e));
-    const negScores = xs.filter((_, i) => ys[i] === 0).map(pr).sort((a, b) => a - b);
+    // The threshold is set over the fit's negatives and the threshold-only hard benign documents.
+    const negScores = xs.filter((_, i) => ys[i] === 0).map(pr).concat(sp.calibOnlyBenign.map((t) => pr(det.evidence(t)))).sort((a, b) => a - b);
     const posScores = xs.filter((_, i) => ys[i] === 1).map(pr);
     const idx = Math.min(negScores.length - 1, Math.floor(negScores.length * (1 - COMBINER_TARGET_FPR)));
     const threshold = Math.min(0.995, Math.max(0.05, (negScores[idx] ?? 0.5) + 1e-4));
@@ -757,7 +765,7 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
       script: 'scripts/train-sentinel.ts',
       bipia: 'BIPIA training split (MIT, Microsoft), contexts 60% train / 10% calibration / 30% test (seeded)',
       bipiaCategories: holdOut ? { heldOutText: HELDOUT_TEXT_CATEGORIES, heldOutCode: HELDOUT_CODE_CATEGORIES } : 'all',
-      handwritten: ['data/sentinel/attacks-train.jsonl', 'data/sentinel/benign-imperative-train.jsonl', 'data/sentinel/benign-dev-train.jsonl', ...corpusFiles('attacks-corpus-').map((f) => `data/sentinel/${f}`), ...corpusFiles('benign-corpus-').map((f) => `data/sentinel/${f}`), ...corpusFiles('spans-').map((f) => `data/sentinel/${f}`)],
+      handwritten: ['data/sentinel/attacks-train.jsonl', 'data/sentinel/benign-imperative-train.jsonl', 'data/sentinel/benign-dev-train.jsonl', ...corpusFiles('attacks-corpus-').map((f) => `data/sentinel/${f}`), ...corpusFiles('benign-corpus-').map((f) => `data/sentinel/${f}`), ...corpusFiles('spans-').map((f) => `data/sentinel/${f}`), ...corpusFiles('calib-benign-').map((f) => `data/sentinel/${f} (calibration only)`)],
       probeLanguagesNeverTrained: PROBE_LANGUAGES,
       taskInjection: 'data/sentinel/task-injection-templates.json (held-out languages excluded)',
       units: ex.length, positiveUnits: ex.filter((e) => e.y === 1).length, calibrationDocs: calDocs.length, targetFpr: TARGET_FPR,
