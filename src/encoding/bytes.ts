@@ -106,9 +106,23 @@ function dec(s: string, table: Int16Array, padded: boolean, what: string): Uint8
   return out;
 }
 
-export const toBase64 = (b: Uint8Array): string => enc(b, B64, true);
+// On Node, Buffer encodes natively (an order of magnitude faster than enc(), which matters on the
+// gate's path: proofs, leaf hashes and checkpoint signatures are encoded for every action). Its
+// base64 and base64url output is RFC 4648's, the same text as enc() (test/encoding/bytes.test.ts).
+// Browsers, which have no Buffer, use enc().
+interface NodeBufferLike { from(a: ArrayBufferLike, offset: number, length: number): { toString(encoding: 'base64' | 'base64url'): string } }
+const NodeBuffer = (globalThis as { Buffer?: NodeBufferLike }).Buffer;
+
+export const toBase64 = NodeBuffer
+  ? (b: Uint8Array): string => NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
+  : (b: Uint8Array): string => enc(b, B64, true);
 export const fromBase64 = (s: string, what = 'base64 value'): Uint8Array => dec(s, DEC_STD, true, what);
-export const toBase64url = (b: Uint8Array): string => enc(b, B64URL, false);
+export const toBase64url = NodeBuffer
+  ? (b: Uint8Array): string => NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url')
+  : (b: Uint8Array): string => enc(b, B64URL, false);
+/** The portable encoders, whatever the runtime (tests compare the two). */
+export const toBase64Portable = (b: Uint8Array): string => enc(b, B64, true);
+export const toBase64urlPortable = (b: Uint8Array): string => enc(b, B64URL, false);
 export const fromBase64url = (s: string, what = 'base64url value'): Uint8Array => dec(s, DEC_URL, false, what);
 
 /** RFC 4648 base32 (upper-case alphabet, '=' padding to a multiple of 8). */
