@@ -101,7 +101,7 @@ function checkContext(ctx: SkillContext): void {
 
 /** The permitted rows of `collection` (all, or the given ids), forbidden columns removed. */
 function permitted(ctx: SkillContext, collection: string, ids: readonly string[] | undefined): Row[] {
-  ctx.store.collection(collection); // ERR_NOT_FOUND for an unknown collection
+  ctx.store.requireCollection(collection); // ERR_NOT_FOUND for an unknown collection
   const raw = ids === undefined ? ctx.store.all(collection) : ids.map((id) => ctx.store.get(collection, id)).filter((r): r is Row => r !== undefined);
   return ctx.policy.filterRows(ctx.principal, collection, raw);
 }

@@ -42,8 +42,17 @@ export class TenantStore {
 
   collection(name: string): CollectionSpec {
     const r = this.db.prepare('SELECT spec FROM data_collections WHERE name = ?').get(name);
-    if (!r) throw new SiosError('ERR_NOT_FOUND', `tenant ${this.tenant} has no collection '${String(name).slice(0, 64)}'`);
+    if (!r) throw this.noCollection(name);
     return JSON.parse(String(r['spec'])) as CollectionSpec;
+  }
+
+  /** ERR_NOT_FOUND unless the collection exists (as collection(), without reading its spec). */
+  requireCollection(name: string): void {
+    if (!this.db.prepare('SELECT 1 AS x FROM data_collections WHERE name = ?').get(name)) throw this.noCollection(name);
+  }
+
+  private noCollection(name: string): SiosError {
+    return new SiosError('ERR_NOT_FOUND', `tenant ${this.tenant} has no collection '${String(name).slice(0, 64)}'`);
   }
 
   private aad(collection: string, id: string): Uint8Array {
@@ -70,7 +79,7 @@ export class TenantStore {
 
   /** Every row of a collection (decrypted), in id order, at most `limit`. */
   all(collection: string, limit = 10_000): Row[] {
-    this.collection(collection);
+    this.requireCollection(collection);
     return this.db.prepare('SELECT id, sealed FROM data_records WHERE collection = ? ORDER BY id LIMIT ?').all(collection, limit)
       .map((r) => this.open(collection, String(r['id']), r['sealed'] as Uint8Array));
   }

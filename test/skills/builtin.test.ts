@@ -45,6 +45,17 @@ test('records.read returns only permitted rows and columns', async () => {
   await assert.rejects(executeSkill(sk('records.read'), ctx(nurse), { collection: 'nothere' }), code('ERR_NOT_FOUND'));
 });
 
+test('records.read of an unknown collection is ERR_NOT_FOUND naming it, with or without ids', async () => {
+  const { ctx, store } = setup();
+  const unknown = code('ERR_NOT_FOUND', /^tenant st-mary has no collection 'nope'$/);
+  await assert.rejects(executeSkill(sk('records.read'), ctx(nurse), { collection: 'nope' }), unknown);
+  await assert.rejects(executeSkill(sk('records.read'), ctx(nurse), { collection: 'nope', ids: ['p1'] }), unknown);
+  assert.throws(() => store.requireCollection('nope'), unknown);
+  assert.throws(() => store.collection('nope'), unknown);
+  assert.throws(() => store.all('nope'), unknown);
+  store.requireCollection('patients');
+});
+
 test('records.write goes through authorizeWrite with the row before and after', async () => {
   const { ctx, store } = setup();
   const r = await executeSkill(sk('records.write'), ctx(nurse), { collection: 'patients', record: { id: 'p1', medication: 'paracetamol' } });
