@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance as np } from 'node:perf_hooks';
+import { gateFixture } from './gate-fixture.ts';
 const here = path.join(import.meta.dirname, '..') + '/';
 const roots = (process.env['ROOTS'] ?? `${here},${here}`).split(',');
 const MODE = process.argv[2] ?? 'sustained';
@@ -26,26 +27,7 @@ async function setup(spec: string) {
   const { App } = await import(R + 'src/app/app.ts');
   const { HOSPITAL_POLICY, TRADING_POLICY } = await import(R + 'src/app/example-tenants.ts');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sios-abin-'));
-  const p = passphraseProtector('correct horse battery staple');
-  await initDeployment(dir, [p], { id: 'bench' });
-  const app = await App.open(dir, p, lw ? { ledgerWriter: lw } : {});
-  await app.installBuiltins();
-  for (const [t, pol] of [['st-mary', HOSPITAL_POLICY], ['northbank', TRADING_POLICY]] as const) {
-    await app.deployment.createTenant(t, 'operator');
-    await app.setPolicy(t, pol, 'operator');
-    await app.registry.grant(t, 'sios.assistant@1.0.0', ['records.read'], { actor: 'operator' });
-    app.limiter.setLimits(t, { perCredential: { capacity: 1e9, refillPerSecond: 1e9 }, perSkill: { capacity: 1e9, refillPerSecond: 1e9 }, perTenant: { capacity: 1e9, refillPerSecond: 1e9 } });
-  }
-  const store = app.deployment.store('st-mary');
-  for (let i = 0; i < 100; i++) store.put('patients', { id: `P-${1000 + i}`, name: `Patient ${i}`, ward: 'w3', medication: 'paracetamol', diagnosis: 'observation', billing_code: 'Z03', amount_due: '0', insurance_id: `INS-${i}`, level: 1 });
-  const nbs = app.deployment.store('northbank');
-  for (let i = 0; i < 100; i++) nbs.put('trades', { id: `T-${i}`, desk: 'rates', instrument: 'UST', side: 'buy', quantity: i, price: 99, notional: 1000 * i, trader: 'kim', counterparty: 'Bank A', level: 1 });
-  const nurse = app.principals.create({ tenant: 'st-mary', name: 'nurse', role: 'member', clearance: 2, attributes: { roles: 'nurse', ward: 'w3' } });
-  const analyst = app.principals.create({ tenant: 'northbank', name: 'ana', role: 'member', clearance: 2, attributes: { roles: 'analyst', desk: 'rates' } });
-  const tokN = app.tokens.issue({ principalId: nurse.id, scope: ['skills.invoke.*'] }).token;
-  const tokA = app.tokens.issue({ principalId: analyst.id, scope: ['skills.invoke.*'] }).token;
-  const reqN = { credential: tokN, tenant: 'st-mary', brain: 'sios.assistant@1.0.0', skill: 'records.read', args: { collection: 'patients', ids: ['P-1001'] } };
-  const reqA = { credential: tokA, tenant: 'northbank', brain: 'sios.assistant@1.0.0', skill: 'records.read', args: { collection: 'trades', ids: ['T-1'] } };
+  const { app, reqN, reqA } = await gateFixture({ initDeployment, passphraseProtector, App, HOSPITAL_POLICY, TRADING_POLICY }, dir, lw as 'inline' | 'thread' | undefined);
   const submit = (i: number) => app.gate.submit(i % 2 ? reqN : reqA);
   for (let i = 0; i < 200; i++) await submit(i);
   { const until = performance.now() + 1500; await Promise.all(Array.from({ length: 64 }, async (_, k) => { while (performance.now() < until) await submit(k); })); }
@@ -80,6 +62,6 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const fmt = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const med = s[Math.floor(s.length / 2)]!; return `med ${med.toFixed(3)} [${s[0]!.toFixed(3)}–${s[s.length - 1]!.toFixed(3)}]`; };
 console.log(`mode ${MODE} ${MODE === 'open' ? RATE + '/s ' : ''}${SECS}s x ${ROUNDS} rounds, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-for (const s of S) { const m = (t: string): string => (s.app.deployment as { ledgerWriterMode?: (t: string) => string | undefined }).ledgerWriterMode?.(t) ?? 'inline'; console.log(`${s.R}  (ledger writers at the end: ${m('st-mary')}, ${m('northbank')})`); for (const [k, v] of Object.entries(res[s.R]!)) console.log(`  ${k.padEnd(5)} ${fmt(v)}`); }
+for (const s of S) { console.log(s.R); for (const [k, v] of Object.entries(res[s.R]!)) console.log(`  ${k.padEnd(5)} ${fmt(v)}`); }
 for (const s of S) { await s.app.close(); fs.rmSync(s.dir, { recursive: true, force: true }); }
 process.exit(0);

@@ -22,6 +22,7 @@ import * as nodeCrypto from 'node:crypto';
 import { performance as nodePerformance } from 'node:perf_hooks';
 import { keyPairFromSeed, newSeed } from '../src/crypto/node.ts';
 import { fmt, printTable, stats, sleep } from './lib.ts';
+import { gateFixture } from './gate-fixture.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => { const i = argv.indexOf(name); return i >= 0 ? Number(argv[i + 1]) : dflt; };
@@ -32,28 +33,8 @@ const LEDGER_WRITER = argv.includes('--ledger-writer') ? argv[argv.indexOf('--le
 if (LEDGER_WRITER !== undefined && LEDGER_WRITER !== 'inline' && LEDGER_WRITER !== 'thread') throw new Error('--ledger-writer is inline or thread');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sios-bench-gate-'));
-const p = passphraseProtector('correct horse battery staple');
-await initDeployment(dir, [p], { id: 'bench' });
-const app = await App.open(dir, p, LEDGER_WRITER ? { ledgerWriter: LEDGER_WRITER } : {});
-await app.installBuiltins();
-for (const [t, pol] of [['st-mary', HOSPITAL_POLICY], ['northbank', TRADING_POLICY]] as const) {
-  await app.deployment.createTenant(t, 'operator');
-  await app.setPolicy(t, pol, 'operator');
-  await app.registry.grant(t, 'sios.assistant@1.0.0', ['records.read'], { actor: 'operator' });
-  app.limiter.setLimits(t, { perCredential: { capacity: 1e9, refillPerSecond: 1e9 }, perSkill: { capacity: 1e9, refillPerSecond: 1e9 }, perTenant: { capacity: 1e9, refillPerSecond: 1e9 } });
-}
-// 100 rows each: the nurse's ward and the analyst's desk.
+const { app, nurse, tokN, tokA, reqN, reqA } = await gateFixture({ initDeployment, passphraseProtector, App, HOSPITAL_POLICY, TRADING_POLICY }, dir, LEDGER_WRITER);
 const store = app.deployment.store('st-mary');
-for (let i = 0; i < 100; i++) store.put('patients', { id: `P-${1000 + i}`, name: `Patient ${i}`, ward: 'w3', medication: 'paracetamol', diagnosis: 'observation', billing_code: 'Z03', amount_due: '0', insurance_id: `INS-${i}`, level: 1 });
-const nbs = app.deployment.store('northbank');
-for (let i = 0; i < 100; i++) nbs.put('trades', { id: `T-${i}`, desk: 'rates', instrument: 'UST', side: 'buy', quantity: i, price: 99, notional: 1000 * i, trader: 'kim', counterparty: 'Bank A', level: 1 });
-const nurse = app.principals.create({ tenant: 'st-mary', name: 'nurse', role: 'member', clearance: 2, attributes: { roles: 'nurse', ward: 'w3' } });
-const analyst = app.principals.create({ tenant: 'northbank', name: 'ana', role: 'member', clearance: 2, attributes: { roles: 'analyst', desk: 'rates' } });
-const tokN = app.tokens.issue({ principalId: nurse.id, scope: ['skills.invoke.*'] }).token;
-const tokA = app.tokens.issue({ principalId: analyst.id, scope: ['skills.invoke.*'] }).token;
-// The gate's own overhead is measured on a one-record read; the API figure below reads 100 rows.
-const reqN = { credential: tokN, tenant: 'st-mary', brain: 'sios.assistant@1.0.0', skill: 'records.read', args: { collection: 'patients', ids: ['P-1001'] } };
-const reqA = { credential: tokA, tenant: 'northbank', brain: 'sios.assistant@1.0.0', skill: 'records.read', args: { collection: 'trades', ids: ['T-1'] } };
 
 // ---- physical limits in this run (the machine is shared: these move with other people's jobs) ----
 const { privateKey } = keyPairFromSeed(newSeed());
