@@ -311,9 +311,22 @@ export function loadSplits(dataDir = DEFAULT_DATA): Splits {
     benignHeldout: readJsonl(`${REPO}data/sentinel/benign-imperative-heldout.jsonl`).map((r) => ({ kind: String(r['kind']), text: String(r['text']) })),
     ...splitCorpusAttacks(corpusFiles('attacks-corpus-').flatMap((f) => hw(f)).map((a) => checkLang(a, 'attack corpus'))),
     ...splitSpanDocs(loadSpanDocs()),
-    calibOnlyBenign: corpusFiles('calib-benign-').flatMap((f) => readJsonl(`${REPO}data/sentinel/${f}`, 'text').map((r) => String(r['text']))),
+    calibOnlyBenign: loadCalibBenign(),
     ...splitBenignCorpus(corpusFiles('benign-corpus-').flatMap((f) => readJsonl(`${REPO}data/sentinel/${f}`).map((r) => checkLang({ lang: String(r['lang']), kind: String(r['kind']), text: String(r['text']), source: f }, f)))),
   };
+}
+
+/**
+ * The texts of every calib-benign-*.jsonl record of `dir` (data/sentinel), in file-name order:
+ * `{"lang", "text"}` objects, validated like the corpora (a probe's language is refused, as is an
+ * empty text); a bad line names its file and line.
+ */
+export function loadCalibBenign(dir = `${REPO}data/sentinel`): string[] {
+  return corpusFiles('calib-benign-', dir).flatMap((f) => readJsonl(`${dir}/${f}`, 'text').map((r, i) => {
+    const where = `${dir}/${f}, record ${i + 1}`;
+    if (typeof r['lang'] !== 'string' || typeof r['text'] !== 'string') throw new Error(`${where}: "lang" and "text" must be strings`);
+    return checkLang({ lang: r['lang'], text: r['text'] }, where).text;
+  }));
 }
 
 /**
