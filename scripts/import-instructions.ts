@@ -59,7 +59,13 @@ function main(argv: string[]): void {
     process.exit(2);
   }
   const [userPath, seedPath] = argv as [string, string];
-  const user = readFileSync(userPath), seed = readFileSync(seedPath);
+  const read = (path: string): Buffer => {
+    try { return readFileSync(path); } catch (e) {
+      process.stderr.write(`import-instructions: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give the two files of yizhongw/self-instruct at 0b26cca\n`);
+      return process.exit(1);
+    }
+  };
+  const user = read(userPath), seed = read(seedPath);
   for (const [name, buf, want] of [['user', user, SOURCE_SHA256.user], ['seed', seed, SOURCE_SHA256.seed]] as const) {
     const got = sha256(buf);
     if (got !== want) {
@@ -73,4 +79,4 @@ function main(argv: string[]): void {
   process.stdout.write(`import-instructions: ${lines.length} instructions -> ${out}\n`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main(process.argv.slice(2));
+if (import.meta.main) main(process.argv.slice(2));

@@ -319,7 +319,7 @@ export function loadSplits(dataDir = DEFAULT_DATA): Splits {
 /**
  * The texts of every calib-benign-*.jsonl record of `dir` (data/sentinel), in file-name order:
  * `{"lang", "text"}` objects, validated like the corpora (a probe's language is refused, as is an
- * empty text); a bad line names its file and line.
+ * empty text); a bad record names its file and its number.
  */
 export function loadCalibBenign(dir = `${REPO}data/sentinel`): string[] {
   return corpusFiles('calib-benign-', dir).flatMap((f) => readJsonl(`${dir}/${f}`, 'text').map((r, i) => {

@@ -24,23 +24,21 @@ export function canonicalize(value: unknown): string {
  */
 const NEEDS_CARE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-function str(s: string): string {
+const LONE_IN_STRING = 'string contains a lone UTF-16 surrogate; canonical JSON needs well-formed Unicode';
+const LONE_IN_KEY = 'object key contains a lone UTF-16 surrogate';
+
+/** A string (value or key) as JSON.stringify quotes it; `lone` is the error for a lone surrogate. */
+function quote(s: string, lone: string): string {
   if (!NEEDS_CARE.test(s)) return '"' + s + '"';
   // I-JSON (RFC 7493) forbids lone surrogates; JCS inputs must be I-JSON (RFC 8785 §3.1).
-  if (!s.isWellFormed()) throw new SiosError('ERR_INPUT', 'string contains a lone UTF-16 surrogate; canonical JSON needs well-formed Unicode');
+  if (!s.isWellFormed()) throw new SiosError('ERR_INPUT', lone);
   return JSON.stringify(s);
-}
-
-function key(k: string): string {
-  if (!NEEDS_CARE.test(k)) return '"' + k + '":';
-  if (!k.isWellFormed()) throw new SiosError('ERR_INPUT', 'object key contains a lone UTF-16 surrogate');
-  return JSON.stringify(k) + ':';
 }
 
 function ser(v: unknown, depth: number): string {
   if (depth > 64) throw new SiosError('ERR_INPUT', 'value nests deeper than 64 levels; flatten it');
   switch (typeof v) {
-    case 'string': return str(v);
+    case 'string': return quote(v, LONE_IN_STRING);
     case 'number':
       if (!Number.isFinite(v)) throw new SiosError('ERR_INPUT', 'canonical JSON cannot hold NaN or Infinity');
       // String(n) and JSON.stringify(n) are both Number::toString for a finite n (-0 gives "0").
@@ -65,7 +63,7 @@ function ser(v: unknown, depth: number): string {
         const k = keys[i] as string;
         const x = o[k];
         if (x === undefined) continue;
-        s += first ? key(k) : ',' + key(k);
+        s += (first ? '' : ',') + quote(k, LONE_IN_KEY) + ':';
         first = false;
         s += ser(x, depth + 1);
       }
