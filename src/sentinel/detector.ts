@@ -145,6 +145,18 @@ const HIDDEN_PROSE_SCORE = [0.95, 0.7] as const;
 const CODE_BEHAVIOUR_SCORE = [0.9, 0.6] as const;
 /** Longest decoded document rescanned in context (characters). */
 const MAX_REVEAL = 64 * 1024;
+/**
+ * The score a strong phrase rule gives a document on its own: just over the operating threshold, so the
+ * document is flagged, but under the evidence that benign documents almost never carry. Benign documents
+ * do say these phrases: release notes ("ignore the previous version's installation instructions"), memos,
+ * chat exports with `### system` headers, translated manual pages. At the rule's own weight (0.8-0.9, until
+ * session 14) those ranked above almost every attack the classifier caught: 9 of the evaluation's 1,370
+ * hard benign documents and 6 of the 14 wild chunks flagged at 0.5 were flagged by a rule alone, so the
+ * 1%-FPR threshold sat at 0.8. At 0.55 the verdict at 0.5 is the same for every document, and recall at
+ * 1% FPR on the hard set rose from 53.5% to 58.8% (quick evaluation, same model). Inside a decoded or
+ * hidden payload the rule keeps its weight: benign documents do not encode those phrases.
+ */
+const STRONG_RULE_SCORE = 0.55;
 /** Two distinct rules at least this strong in one window count together. */
 const MEDIUM_RULE = 0.45;
 
@@ -339,8 +351,8 @@ export class Detector {
     const payload = Math.max(hiddenScore, decodedScore, rot13Score);
     const combined = this.combiner !== null ? toScore(sigmoid(combinerLogit(this.combiner, e)), this.combiner.threshold) : provisionalScore(e, this.model.threshold);
     // A strong hand-written phrase rule ("ignore all previous instructions" in one of its languages) is
-    // enough on its own, as is a detected payload.
-    const rule = e.rule >= STRONG_RULE ? e.rule : 0;
+    // enough on its own to flag a document, as is a detected payload; see STRONG_RULE_SCORE for how high.
+    const rule = e.rule >= STRONG_RULE ? (depth === 0 ? STRONG_RULE_SCORE : e.rule) : 0;
     // Prose hidden in base64 or hex inside an untrusted document is how "stealth" injections travel;
     // benign documents carry encoded binary (keys, images, hashes), rarely encoded sentences.
     const at = depth === 0 ? 0 : 1;
