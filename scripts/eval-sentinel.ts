@@ -274,7 +274,7 @@ for (const [name, o] of Object.entries(UNSEEN_OBFUSCATIONS)) {
   const src = o.en ? obfSample.filter((p) => p.attack.lang === 'en') : obfSample;
   for (const p of src) run(`obfuscated (unseen family): ${name}`, place(p.ctx, o.f(p.attack.text), p.k), undefined, p.attack.text);
 }
-// Evasions found by red-teaming the detector in sessions 8 to 11, each fixed after it was found: printed so a
+// Evasions found by red-teaming the detector in sessions 8 to 14, each fixed after it was found: printed so a
 // regression shows, but not in the recall figures (the detector was changed for them).
 const b64 = (s: string): string => toBase64(utf8(s));
 const utf16le = (s: string): Uint8Array => { const b = new Uint8Array(2 * s.length); for (let i = 0; i < s.length; i++) { b[2 * i] = s.charCodeAt(i) & 0xff; b[2 * i + 1] = s.charCodeAt(i) >> 8; } return b; };
@@ -303,6 +303,8 @@ const RED_TEAM: Record<string, (s: string) => string> = {
   // first row is the same attacks in the same places said once, to compare with.
   'said once (the attacks of the next row, as they are)': (s) => s,
   'said twice (the attack repeated on the next line)': (s) => s + '\n' + s,
+  // Session 14: an emoji is two UTF-16 surrogates, which the tokeniser kept inside words.
+  'an emoji between words': (s) => s.split(' ').join('\u{1F642}'),
 };
 // Session 10 (English attacks only: the words must be English to be read back).
 const pigLatin = (w: string): string => {

@@ -245,7 +245,8 @@ function foldWords(s: string, counts: Record<string, number>): string {
   while (i < n) {
     const c = s.charCodeAt(i);
     // ("<|" opens a special token, "<|im_start|>": its pipe is no letter l.)
-    if (!isWordChar(c) && !(isLeet(c) && i + 1 < n && isWordChar(s.charCodeAt(i + 1)) && !(c === 0x7c && i > 0 && s.charCodeAt(i - 1) === 0x3c))) { i++; continue; }
+    // (Nor does an at sign start a word: "@dana", "@param" are a mention and a doc tag, not "adana".)
+    if (!isWordChar(c) && !(isLeet(c) && c !== 0x40 && i + 1 < n && isWordChar(s.charCodeAt(i + 1)) && !(c === 0x7c && i > 0 && s.charCodeAt(i - 1) === 0x3c))) { i++; continue; }
     // Scan one word (letters, digits, plus leet symbols inside it).
     let j = i;
     let hasLatin = false, hasCG = false, hasDigitOrSym = false, allCGConfusable = true, cgCount = 0;
@@ -257,7 +258,7 @@ function foldWords(s: string, counts: Record<string, number>): string {
         else if (d >= 0x30 && d <= 0x39) hasDigitOrSym = true;
         else if (CONFUSABLE.has(d)) hasLatin = true;
         j++;
-      } else if (isLeet(d) && j + 1 < n && isWordChar(s.charCodeAt(j + 1))) {
+      } else if (isLeet(d) && j + 1 < n && isWordChar(s.charCodeAt(j + 1)) && !(d === 0x40 && isAddressAt(s, j))) {
         hasDigitOrSym = true; j++;
       } else break;
     }
@@ -280,6 +281,21 @@ function foldWords(s: string, counts: Record<string, number>): string {
     i = j;
   }
   return joinLetterSpacing(buf === null ? s : stringOfUnits(buf, 0, n), counts);
+}
+
+/**
+ * Whether the at sign at s[at] is an e-mail address's (user@host.example, root@localhost), not a letter a
+ * written as a symbol ("p@ssword"): the host is a label of letters, digits and hyphens followed by a dot
+ * and a letter, or is "localhost". Folded, "audit@evil.example" read "auditaevil.example", and the rules
+ * that look for an address after "send the password to" never saw one. Looks at most 64 characters ahead.
+ */
+function isAddressAt(s: string, at: number): boolean {
+  let k = at + 1;
+  const end = Math.min(s.length, at + 65);
+  while (k < end && (isWordChar(s.charCodeAt(k)) || s.charCodeAt(k) === 0x2d)) k++;
+  if (k === at + 1) return false;
+  if (k + 1 < s.length && s.charCodeAt(k) === 0x2e && isWordChar(s.charCodeAt(k + 1)) && !(s.charCodeAt(k + 1) >= 0x30 && s.charCodeAt(k + 1) <= 0x39)) return true;
+  return s.slice(at + 1, k).toLowerCase() === 'localhost';
 }
 
 /**
@@ -383,12 +399,30 @@ function foldSmallCapitals(s: string, counts: Record<string, number>): string {
 }
 
 /** Normalise untrusted text for scanning. Never throws on any string. */
+/**
+ * Pictographs written between the letters of two words ("ignore🙂all🙂previous") are read as spaces: a
+ * language model reads straight through them, but an emoji is a pair of UTF-16 surrogates, which the
+ * tokeniser keeps inside words (they also carry the letters of scripts outside the basic plane), so the
+ * words ran together into one token and no rule or word feature saw them (0.19, missed). Four or more
+ * count as obfuscation ('emoji-separators'); one ("thanks🙂see you") is how people write.
+ * Regional indicators and enclosed letters (U+1F100-1F1FF) are left to their own decoders.
+ */
+const EMOJI_BETWEEN_WORDS = /(?<=[\p{L}\p{N}])[\u{1F000}-\u{1F0FF}\u{1F300}-\u{1FAFF}]+(?=[\p{L}\p{N}])/gu;
+const MIN_EMOJI_SEPARATORS = 4;
+function spaceEmojiBetweenWords(s: string, counts: Record<string, number>): string {
+  if (!/[\uD83C-\uD83E]/.test(s)) return s;
+  let k = 0;
+  const out = s.replace(EMOJI_BETWEEN_WORDS, () => { k++; return ' '; });
+  if (k >= MIN_EMOJI_SEPARATORS) counts['emoji-separators'] = k;
+  return out;
+}
+
 export function normalize(input: string): Normalized {
   const counts: Record<string, number> = {};
   const hidden: HiddenText[] = [];
   const clean = stripDecorativeMarks(foldEnclosedLetters(stripHidden(input, counts, hidden).normalize('NFKC'), counts), counts);
   // 'İ' (Turkish, Azerbaijani capital dotted I) lower-cases to 'i' + U+0307: fold it back to 'i', as written in lower case.
-  const text = correctKeywordTypos(foldWords(foldSmallCapitals(clean.toLowerCase().replaceAll('i\u0307', 'i'), counts), counts));
+  const text = correctKeywordTypos(foldWords(spaceEmojiBetweenWords(foldSmallCapitals(clean.toLowerCase().replaceAll('i\u0307', 'i'), counts), counts), counts));
   const flags = Object.keys(counts).sort();
   return { clean, text, hidden, flags, counts };
 }
