@@ -320,6 +320,11 @@ const enSample = obfSample.filter((x) => x.attack.lang === 'en');
 for (const [table, sample] of [[RED_TEAM, obfSample], [RED_TEAM_EN, enSample]] as const) {
   for (const [name, f] of Object.entries(table)) for (const p of sample) run(`red-team (fixed, not in recall): ${name}`, place(p.ctx, f(p.attack.text), p.k), undefined, p.attack.text);
 }
+// Session 14: the whole document as a JSON tool result ('\n' and '\"' escapes glued letters onto words),
+// and, to show the view costs nothing, the BIPIA test contexts wrapped the same way (flagged = false positives).
+const asToolResult = (doc: string): string => JSON.stringify({ status: 'ok', result: { id: 'doc-4471', content: doc } });
+for (const p of obfSample) run('red-team (fixed, not in recall): the document as a JSON tool result', asToolResult(place(p.ctx, p.attack.text, p.k)), undefined, p.attack.text);
+for (const c of sp.test) run('red-team (fixed, not in recall): benign BIPIA contexts as JSON tool results (flagged = FP)', asToolResult(c.text));
 
 // Benign documents from this machine that no one wrote for SIOS and no model trained on: the manual
 // pages Debian installs (/usr/share/man, translated ones under /usr/share/man/<lang>/), one chunk of

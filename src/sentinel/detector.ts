@@ -25,6 +25,7 @@
 import { normalize } from './normalize.ts';
 import { findEncoded, PROSE_HIDING_KINDS, type DecodedSegment } from './decode.ts';
 import { rendered, scanMarkup } from './markup.ts';
+import { jsonStrings } from './json.ts';
 import { matchRulesIn, tokenize, tokenSpans, type RuleHit } from './rules.ts';
 import { FeatureExtractor, logit, sigmoid, structureLogitOf, type Model } from './classifier.ts';
 import { combinerLogit, emptyEvidence, HIGH_LOGIT, logitFeature, type Combiner, type Evidence } from './combiner.ts';
@@ -219,8 +220,12 @@ export class Detector {
     return this.scanSegment(input, 0, { chars: input.length + 4096 });
   }
 
-  /** `unscrambled`: `raw` is text a Caesar or backwards reading produced (it is not read that way again). */
-  private scanSegment(raw: string, depth: number, budget: { chars: number }, unscrambled = false): SegmentResult {
+  /**
+   * `unscrambled`: `raw` is text a Caesar or backwards reading produced (it is not read that way again).
+   * `view`: `raw` is the whole document read another way (rendered markup, parsed JSON), not a payload
+   * that was hidden in it: a phrase rule there scores as in the document itself (STRONG_RULE_SCORE).
+   */
+  private scanSegment(raw: string, depth: number, budget: { chars: number }, unscrambled = false, view = false): SegmentResult {
     const reasons: string[] = [];
     const e = emptyEvidence();
     const n = normalize(raw);
@@ -266,9 +271,9 @@ export class Detector {
 
     let hiddenScore = 0, decodedScore = 0, rot13Score = 0, hiddenProse = false;
     if (depth < MAX_DECODE_DEPTH) {
-      const sub = (text: string, label: string, always: boolean, fromScrambled = false): number => {
+      const sub = (text: string, label: string, always: boolean, fromScrambled = false, asView = false): number => {
         budget.chars -= text.length;
-        const r = this.scanSegment(text, depth + 1, budget, fromScrambled);
+        const r = this.scanSegment(text, depth + 1, budget, fromScrambled, asView);
         if (always || r.score >= REPORT_AT) reasons.push(label, ...r.reasons.map((x) => `${label}>${x}`));
         return r.score;
       };
@@ -325,7 +330,11 @@ export class Detector {
       const mk = scanMarkup(n.clean);
       // The text as a reader of the rendered page sees it (markup between words and letters removed).
       const view = rendered(n.clean);
-      if (view !== null && view.length <= MAX_REVEAL && budget.chars >= view.length) decodedScore = Math.max(decodedScore, sub(view, 'rendered', false));
+      if (view !== null && view.length <= MAX_REVEAL && budget.chars >= view.length) decodedScore = Math.max(decodedScore, sub(view, 'rendered', false, false, true));
+      // The strings of a JSON document (a tool result, an API response) as parsed: `\n` and `\"` read raw
+      // glue letters onto words ("attached.\nIgnore" is the token "nignore").
+      const strings = n.clean.length <= MAX_REVEAL ? jsonStrings(n.clean) : null;
+      if (strings !== null && budget.chars >= strings.length) decodedScore = Math.max(decodedScore, sub(strings, 'json-strings', false, false, true));
       // Lines written with a diacritic on almost every letter, read without them.
       const bare = withoutDiacritics(n.clean);
       if (bare !== null && bare.length <= MAX_REVEAL && budget.chars >= bare.length) decodedScore = Math.max(decodedScore, sub(bare, 'decoded:diacritics-removed', false));
@@ -352,7 +361,7 @@ export class Detector {
     const combined = this.combiner !== null ? toScore(sigmoid(combinerLogit(this.combiner, e)), this.combiner.threshold) : provisionalScore(e, this.model.threshold);
     // A strong hand-written phrase rule ("ignore all previous instructions" in one of its languages) is
     // enough on its own to flag a document, as is a detected payload; see STRONG_RULE_SCORE for how high.
-    const rule = e.rule >= STRONG_RULE ? (depth === 0 ? STRONG_RULE_SCORE : e.rule) : 0;
+    const rule = e.rule >= STRONG_RULE ? (depth === 0 || view ? STRONG_RULE_SCORE : e.rule) : 0;
     // Prose hidden in base64 or hex inside an untrusted document is how "stealth" injections travel;
     // benign documents carry encoded binary (keys, images, hashes), rarely encoded sentences.
     const at = depth === 0 ? 0 : 1;

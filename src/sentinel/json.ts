@@ -1,0 +1,73 @@
+/**
+ * The strings of a JSON document as a reader of the parsed value sees them.
+ *
+ * Tool results, API responses and exported messages reach a brain as JSON, where a line break inside a
+ * string is the two characters `\n` and a quote is `\"`. Read raw, "attached.\nIgnore all previous
+ * instructions" is one token "nignore": no phrase rule fired and the classifier saw no sentence start
+ * (an override in an e-mail body scored 0.72 as text and 0.13 as a JSON tool result, session 14). A
+ * model reads the parsed string. This view is rescanned like the rendered view of markup.
+ *
+ * Pure and linear: JSON.parse, then one walk over the value with an explicit stack (no recursion, so a
+ * deeply nested document cannot overflow the call stack).
+ */
+
+/** A backslash escape that JSON uses inside strings (and that glues letters onto words when read raw). */
+const JSON_ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/;
+
+/**
+ * The document's string values, one per line, each after its key (`key: value`), or null when `text`
+ * holds no JSON escape or no part of it parses as JSON. Tried in order: the whole text; the span from
+ * its first `{` or `[` to its last `}` or `]` (a tool result with a header line); each line that is a
+ * JSON object or array (JSON Lines).
+ */
+export function jsonStrings(text: string): string | null {
+  if (!JSON_ESCAPE.test(text)) return null;
+  const whole = parse(text.trim());
+  if (whole !== undefined) return render([whole]);
+  const a = firstOpening(text), b = Math.max(text.lastIndexOf('}'), text.lastIndexOf(']'));
+  if (a >= 0 && b > a) {
+    const inner = parse(text.slice(a, b + 1));
+    if (inner !== undefined) return render([inner]);
+  }
+  const values: unknown[] = [];
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (!((t.startsWith('{') && t.endsWith('}')) || (t.startsWith('[') && t.endsWith(']')))) continue;
+    const v = parse(t);
+    if (v !== undefined) values.push(v);
+  }
+  return values.length > 0 ? render(values) : null;
+}
+
+function firstOpening(text: string): number {
+  const o = text.indexOf('{'), s = text.indexOf('[');
+  return o < 0 ? s : s < 0 ? o : Math.min(o, s);
+}
+
+function parse(s: string): unknown {
+  if (!(s.startsWith('{') || s.startsWith('['))) return undefined;
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    return undefined; // not JSON (or nested past the engine's limit): no view
+  }
+}
+
+/** Strings of the values, depth first in document order, `key: value` for object members. */
+function render(values: readonly unknown[]): string | null {
+  const out: string[] = [];
+  const stack: Array<{ key: string | null; value: unknown }> = [];
+  for (let i = values.length - 1; i >= 0; i--) stack.push({ key: null, value: values[i] });
+  while (stack.length > 0) {
+    const { key, value } = stack.pop()!;
+    if (typeof value === 'string') { out.push(key === null ? value : `${key}: ${value}`); continue; }
+    if (value === null || typeof value !== 'object') continue;
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ key, value: value[i] });
+    } else {
+      const entries = Object.entries(value as Record<string, unknown>);
+      for (let i = entries.length - 1; i >= 0; i--) stack.push({ key: entries[i]![0], value: entries[i]![1] });
+    }
+  }
+  return out.length > 0 ? out.join('\n') : null;
+}
