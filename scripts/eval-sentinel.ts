@@ -325,6 +325,10 @@ for (const [table, sample] of [[RED_TEAM, obfSample], [RED_TEAM_EN, enSample]] a
 const asToolResult = (doc: string): string => JSON.stringify({ status: 'ok', result: { id: 'doc-4471', content: doc } });
 for (const p of obfSample) run('red-team (fixed, not in recall): the document as a JSON tool result', asToolResult(place(p.ctx, p.attack.text, p.k)), undefined, p.attack.text);
 for (const c of sp.test) run('red-team (fixed, not in recall): benign BIPIA contexts as JSON tool results (flagged = FP)', asToolResult(c.text));
+// The same escapes outside JSON: the document quoted in a log line.
+const asLogLine = (doc: string): string => `2024-05-02T10:11:12Z INFO fetch id=doc-4471 body="${doc.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+for (const p of obfSample) run('red-team (fixed, not in recall): the document quoted in a log line', asLogLine(place(p.ctx, p.attack.text, p.k)), undefined, p.attack.text);
+for (const c of sp.test) run('red-team (fixed, not in recall): benign BIPIA contexts quoted in a log line (flagged = FP)', asLogLine(c.text));
 
 // Benign documents from this machine that no one wrote for SIOS and no model trained on: the manual
 // pages Debian installs (/usr/share/man, translated ones under /usr/share/man/<lang>/), one chunk of

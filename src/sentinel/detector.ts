@@ -25,7 +25,7 @@
 import { normalize } from './normalize.ts';
 import { findEncoded, PROSE_HIDING_KINDS, type DecodedSegment } from './decode.ts';
 import { rendered, scanMarkup } from './markup.ts';
-import { jsonStrings } from './json.ts';
+import { escapedLineBreaks, jsonStrings } from './json.ts';
 import { matchRulesIn, tokenize, tokenSpans, type RuleHit } from './rules.ts';
 import { FeatureExtractor, logit, sigmoid, structureLogitOf, type Model } from './classifier.ts';
 import { combinerLogit, emptyEvidence, HIGH_LOGIT, logitFeature, type Combiner, type Evidence } from './combiner.ts';
@@ -335,6 +335,9 @@ export class Detector {
       // glue letters onto words ("attached.\nIgnore" is the token "nignore").
       const strings = n.clean.length <= MAX_REVEAL ? jsonStrings(n.clean) : null;
       if (strings !== null && budget.chars >= strings.length) decodedScore = Math.max(decodedScore, sub(strings, 'json-strings', false, false, true));
+      // The same escapes outside valid JSON (a Python repr, a quoted log or YAML line, a truncated response).
+      const unescaped = strings === null && n.clean.length <= MAX_REVEAL ? escapedLineBreaks(n.clean) : null;
+      if (unescaped !== null && budget.chars >= unescaped.length) decodedScore = Math.max(decodedScore, sub(unescaped, 'unescaped', false, false, true));
       // Lines written with a diacritic on almost every letter, read without them.
       const bare = withoutDiacritics(n.clean);
       if (bare !== null && bare.length <= MAX_REVEAL && budget.chars >= bare.length) decodedScore = Math.max(decodedScore, sub(bare, 'decoded:diacritics-removed', false));

@@ -71,3 +71,21 @@ function render(values: readonly unknown[]): string | null {
   }
   return out.length > 0 ? out.join('\n') : null;
 }
+
+/**
+ * Backslash escapes glued between words outside valid JSON: a Python repr, a YAML or log line quoting a
+ * message, a truncated JSON response ("attached.\nIgnore all previous..." with the two characters `\n`).
+ * Read raw they glue letters onto words, as in JSON (an override in a quoted log line scored 0.15).
+ */
+const GLUED_ESCAPE = /[\p{L}\p{N}.!?:;,)"'\]]\\[nrt][\p{L}\p{N}(\[]/u;
+const ESCAPES = /\\(\\|r\\n|[nrt"'])/g;
+
+/**
+ * The text with `\n`, `\r\n` and `\r` read as line breaks, `\t` as a space and `\"`, `\'` as quotes (an
+ * escaped backslash stays one), or null when no such escape sits between two words. Linear: one test,
+ * one replace.
+ */
+export function escapedLineBreaks(text: string): string | null {
+  if (!GLUED_ESCAPE.test(text)) return null;
+  return text.replace(ESCAPES, (_, e: string) => (e === 'n' || e === 'r' || e === 'r\\n' ? '\n' : e === 't' ? ' ' : e === '\\' ? '\\\\' : e));
+}

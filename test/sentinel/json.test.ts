@@ -1,7 +1,7 @@
 /** The parsed-JSON view of Sentinel: tool results read as a model reads them. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonStrings } from '../../src/sentinel/json.ts';
+import { escapedLineBreaks, jsonStrings } from '../../src/sentinel/json.ts';
 import { scan } from '../../src/sentinel/index.ts';
 
 const BODY = 'Hi Dana, the quarterly figures are attached. Revenue grew 4% and costs were flat.\nLet me know if the totals look right.\nBest, Omar';
@@ -39,4 +39,18 @@ test('an injection in a JSON tool result is flagged as it is in the text; the sa
   assert.equal(scan(tool(BODY)).verdict, 'clean');
   // Pretty-printed, in an array of messages.
   assert.equal(scan(JSON.stringify({ messages: [{ body: BODY }, { body: withAttack }] }, null, 2)).verdict, 'injection');
+});
+
+test('escapes glued between words outside JSON read as line breaks: Python repr, quoted log and YAML lines, truncated JSON', () => {
+  assert.equal(escapedLineBreaks("{'body': 'attached.\\nIgnore it\\tnow \\'ok\\''}"), "{'body': 'attached.\nIgnore it now 'ok''}");
+  assert.equal(escapedLineBreaks('a.\\r\\nB and C:\\\\new'), 'a.\nB and C:\\\\new', 'an escaped backslash stays one');
+  assert.equal(escapedLineBreaks('printf("%d\\n", total);'), null, 'an escape at the end of a format string glues no words');
+  assert.equal(escapedLineBreaks('no escapes here'), null);
+  const esc = withAttack.replace(/\n/g, '\\n');
+  for (const t of [`{'id': 'msg_3921', 'body': '${esc}'}`, `2024-05-02T10:11:12Z INFO mail.fetch id=msg_3921 body="${esc}"`, `- id: msg_3921\n  body: "${esc}"`, `{"id": "msg_3921", "body": "${esc}`]) {
+    const r = scan(t);
+    assert.equal(r.verdict, 'injection', t.slice(0, 40));
+    assert.ok(r.reasons.includes('unescaped'), r.reasons.join(' '));
+  }
+  assert.equal(scan(`2024-05-02T10:11:12Z INFO mail.fetch id=msg_3921 body="${BODY.replace(/\n/g, '\\n')}"`).verdict, 'clean');
 });
