@@ -77,6 +77,18 @@ export class FeatureExtractor {
     return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
   }
 
+  /**
+   * AT_SIGN: the classifier reads an e-mail address as it did before the normaliser kept its at sign
+   * (session 14): the at sign as the letter a in the character n-grams, and no word feature. Kept as a
+   * token, it taught the classifier that an address is evidence of an attack (the exfiltration corpora
+   * are full of them), and 41 more of this machine's 86,050 documentation chunks were flagged at 0.5:
+   * manual pages that list their authors' addresses, gcloud examples with `user:test-user@gmail.com`.
+   * The phrase rules still see it.
+   */
+  private static isAtSign(text: string, a: number, b: number): boolean {
+    return b - a === 1 && text.charCodeAt(a) === 0x40;
+  }
+
   /** End of token k as a string (runs are cut to MAX_TOKEN characters). */
   private static tokenEnd(t: TokenSpans, k: number): number {
     const a = t.start[k]!, e = t.end[k]!;
@@ -176,7 +188,8 @@ export class FeatureExtractor {
     for (let i = 0; i < n; i++) {
       before[i] = len;
       const c = text.charCodeAt(i);
-      if (X.isSpace(c)) { if (!prevSpace) codes[len++] = 0x20; prevSpace = true; } else { codes[len++] = c; prevSpace = false; }
+      // An at sign reads as the letter a here (AT_SIGN below).
+      if (X.isSpace(c)) { if (!prevSpace) codes[len++] = 0x20; prevSpace = true; } else { codes[len++] = c === 0x40 ? 0x61 : c; prevSpace = false; }
     }
     before[n] = len;
     if (!prevSpace) codes[len++] = 0x20;
@@ -263,10 +276,13 @@ export class FeatureExtractor {
     const toks = this.toks, from = this.tokFrom, to = this.tokTo, src = this.tokSrc;
     for (let i = 0; i < m; i++) {
       const k = src[i]!;
+      // The at sign of an address is a token for the phrase rules ("send the password to x@y"), not a
+      // word for the classifier (AT_SIGN below): no feature of its own, nor a bigram with a neighbour.
+      if (X.isAtSign(text, from[i]!, to[i]!)) continue;
       const whole = from[i] === toks.start[k] && to[i] === X.tokenEnd(toks, k);
       let f = whole ? this.uni[k]! : X.hashSpan(text, from[i]!, to[i]!, X.SEED_WORD) & mask;
       if (stamp[f] !== gen) { stamp[f] = gen; out[len++] = f; }
-      if (i + 1 < m) {
+      if (i + 1 < m && !X.isAtSign(text, from[i + 1]!, to[i + 1]!)) {
         const k2 = src[i + 1]!;
         const whole2 = whole && k2 === k + 1 && from[i + 1] === toks.start[k2] && to[i + 1] === X.tokenEnd(toks, k2);
         f = whole2 ? this.bi[k]! : X.hashBigram(text, from[i]!, to[i]!, from[i + 1]!, to[i + 1]!) & mask;
