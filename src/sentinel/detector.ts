@@ -222,10 +222,11 @@ export class Detector {
 
   /**
    * `unscrambled`: `raw` is text a Caesar or backwards reading produced (it is not read that way again).
-   * `view`: `raw` is the whole document read another way (rendered markup, parsed JSON), not a payload
-   * that was hidden in it: a phrase rule there scores as in the document itself (STRONG_RULE_SCORE).
+   * `wholeView`: `raw` is the whole document read another way (rendered markup, parsed JSON, escapes
+   * read), not a payload that was hidden in it: a phrase rule there scores as in the document itself
+   * (STRONG_RULE_SCORE).
    */
-  private scanSegment(raw: string, depth: number, budget: { chars: number }, unscrambled = false, view = false): SegmentResult {
+  private scanSegment(raw: string, depth: number, budget: { chars: number }, unscrambled = false, wholeView = false): SegmentResult {
     const reasons: string[] = [];
     const e = emptyEvidence();
     const n = normalize(raw);
@@ -364,7 +365,7 @@ export class Detector {
     const combined = this.combiner !== null ? toScore(sigmoid(combinerLogit(this.combiner, e)), this.combiner.threshold) : provisionalScore(e, this.model.threshold);
     // A strong hand-written phrase rule ("ignore all previous instructions" in one of its languages) is
     // enough on its own to flag a document, as is a detected payload; see STRONG_RULE_SCORE for how high.
-    const rule = e.rule >= STRONG_RULE ? (depth === 0 || view ? STRONG_RULE_SCORE : e.rule) : 0;
+    const rule = e.rule >= STRONG_RULE ? (depth === 0 || wholeView ? STRONG_RULE_SCORE : e.rule) : 0;
     // Prose hidden in base64 or hex inside an untrusted document is how "stealth" injections travel;
     // benign documents carry encoded binary (keys, images, hashes), rarely encoded sentences.
     const at = depth === 0 ? 0 : 1;

@@ -398,7 +398,6 @@ function foldSmallCapitals(s: string, counts: Record<string, number>): string {
   return out;
 }
 
-/** Normalise untrusted text for scanning. Never throws on any string. */
 /**
  * Pictographs written between the letters of two words ("ignore🙂all🙂previous") are read as spaces: a
  * language model reads straight through them, but an emoji is a pair of UTF-16 surrogates, which the
@@ -417,6 +416,7 @@ function spaceEmojiBetweenWords(s: string, counts: Record<string, number>): stri
   return out;
 }
 
+/** Normalise untrusted text for scanning. Never throws on any string. */
 export function normalize(input: string): Normalized {
   const counts: Record<string, number> = {};
   const hidden: HiddenText[] = [];

@@ -34,3 +34,13 @@ test('extractRange refuses a range outside the prepared text', () => {
   assert.throws(() => fx.extractRange(2, 1, [], []), RangeError);
   fx.release();
 });
+
+test('the at sign of an address reads as the letter a in the n-grams and is no word of its own (the rules still see it)', () => {
+  const fx = new FeatureExtractor(16);
+  const set = (s: string): Set<number> => { const f = new Set(fx.extract(s, [], [])); fx.release(); return f; };
+  const at = set('mail ab@cd.example now'), folded = set('mail abacd.example now');
+  const onlyAt = [...at].filter((k) => !folded.has(k)), onlyFolded = [...folded].filter((k) => !at.has(k));
+  // 'ab' and 'cd' are words of their own; 'abacd' is one word: the n-grams are the same.
+  assert.equal(onlyAt.length, 4, 'the words ab and cd and the bigrams "mail ab", "cd example": no at-sign word, no bigram with it');
+  assert.equal(onlyFolded.length, 3, 'the word abacd and its bigrams with mail and example');
+});
