@@ -105,6 +105,17 @@ export const TARGET_FPR = 0.005;
  * 232) and 2 tldr chunks, with recall at 0.5 63.0% (session 11's: 63.3%).
  */
 const COMBINER_TARGET_FPR = knob('SENTINEL_CFPR', 0.005);
+/**
+ * The combiner's weight of `contrast` (how far a document's top sentence stands out from the rest of
+ * it, detector.ts), set by hand: the calibration documents cannot teach it. Their negatives almost never
+ * reach the sentence scores where contrast separates (8 of 1,141 have a segment logit past 4), and a free
+ * fit gives it 0. Held at 0.5, 1, 2 or 3 with the other weights fitted around it, every setting raised
+ * recall at 1% FPR on the evaluation's hard benign set (58.4% -> 60.4, 60.1, 61.9, 62.5%) and on all its
+ * benign documents pooled (67.5% -> 70.2, 72.4, 75.8, 76.2%); at 3 the sentence's own score weighs less
+ * than its contrast (segment 1.2) and the evaluation without probe 6, attacks in the middle of e-mails
+ * and BIPIA's test split fell back. 2 it is (session 15, docs/decisions.md).
+ */
+const CONTRAST_WEIGHT = knob('SENTINEL_CONTRAST', 2);
 /** Weight of a hand-written benign corpus document (rare and hard negatives count more than BIPIA's many tables). */
 const CORPUS_BENIGN_WEIGHT = knob('SENTINEL_CBW', 3);
 // Technical documentation (benign-corpus-techdocs-*: manual pages, admin guides, security policies in
@@ -582,7 +593,7 @@ function trainCombiner(model: ReturnType<typeof encodeModel>, sp: Splits, calDoc
     const xs: Evidence[] = [], ys: number[] = [];
     for (const t of negatives) { xs.push(det.evidence(t)); ys.push(0); }
     for (const t of pos) { xs.push(det.evidence(t)); ys.push(1); }
-    const f = fitCombiner(xs, ys);
+    const f = fitCombiner(xs, ys, { fixed: { contrast: CONTRAST_WEIGHT } });
     const c: Combiner = { ...loadCombiner({ ...f, threshold: 0.5 }) };
     const pr = (e: Evidence): number => sigmoid(combinerLogit(c, e));
     // The threshold is set over the fit's negatives and the threshold-only hard benign documents.

@@ -22,7 +22,7 @@
 
 /** Evidence names, in the order of the combiner's weights (the model file stores this list). */
 export const EVIDENCE = [
-  'segment', 'segmentHigh', 'segment2', 'window', 'windowHigh', 'unit', 'unitHigh', 'structure', 'structureHigh', 'rule', 'ruleStrong', 'rulePair', 'decoded', 'encodedProse', 'hidden', 'hiddenPresent', 'exfilLink', 'obfuscated', 'rot13', 'code',
+  'segment', 'segmentHigh', 'segment2', 'contrast', 'window', 'windowHigh', 'unit', 'unitHigh', 'structure', 'structureHigh', 'rule', 'ruleStrong', 'rulePair', 'decoded', 'encodedProse', 'hidden', 'hiddenPresent', 'exfilLink', 'obfuscated', 'rot13', 'code',
 ] as const;
 export type EvidenceName = typeof EVIDENCE[number];
 export type Evidence = Record<EvidenceName, number>;
@@ -87,7 +87,7 @@ export function combinerLogit(c: Combiner, e: Evidence): number {
  * operating threshold against 52.2% and 63.8% (quick evaluation, session 11); the signed fit had 52.6%
  * and 64.5%.
  */
-export function fitCombiner(xs: readonly Evidence[], ys: readonly number[], opts: { iterations?: number; l2?: number } = {}): Omit<CombinerFile, 'threshold'> {
+export function fitCombiner(xs: readonly Evidence[], ys: readonly number[], opts: { iterations?: number; l2?: number; fixed?: Partial<Record<EvidenceName, number>> } = {}): Omit<CombinerFile, 'threshold'> {
   const n = xs.length, d = EVIDENCE.length;
   if (n === 0 || ys.length !== n) throw new RangeError('fitCombiner: need as many labels as evidence rows, at least one');
   const iterations = opts.iterations ?? 4000, l2 = opts.l2 ?? 1e-4;
@@ -96,6 +96,13 @@ export function fitCombiner(xs: readonly Evidence[], ys: readonly number[], opts
   const wPos = n / (2 * pos), wNeg = n / (2 * neg);
   const X = xs.map((e) => EVIDENCE.map((k) => e[k]));
   const w = new Float64Array(d);
+  // Weights set by hand (see CONTRAST_WEIGHT in scripts/train-sentinel.ts) are held where they are.
+  const held = new Uint8Array(d);
+  for (const [k, v] of Object.entries(opts.fixed ?? {})) {
+    const j = EVIDENCE.indexOf(k as EvidenceName);
+    if (j < 0 || typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new RangeError(`fitCombiner: fixed weight ${k}=${String(v)} must name an evidence and be a finite number >= 0`);
+    w[j] = v; held[j] = 1;
+  }
   let b = 0;
   // Adam: the features have very different spreads; plain gradient descent would crawl.
   const m = new Float64Array(d + 1), v = new Float64Array(d + 1);
@@ -116,7 +123,7 @@ export function fitCombiner(xs: readonly Evidence[], ys: readonly number[], opts
       m[j] = b1 * (m[j] as number) + (1 - b1) * (g[j] as number);
       v[j] = b2 * (v[j] as number) + (1 - b2) * (g[j] as number) ** 2;
       const step = lr * ((m[j] as number) / (1 - b1 ** t)) / (Math.sqrt((v[j] as number) / (1 - b2 ** t)) + 1e-8);
-      if (j < d) w[j] = Math.max(0, (w[j] as number) - step); else b -= step;
+      if (j < d) { if (held[j] === 0) w[j] = Math.max(0, (w[j] as number) - step); } else b -= step;
     }
   }
   return { evidence: [...EVIDENCE], weights: [...w].map((x) => Math.round(x * 1e6) / 1e6), bias: Math.round(b * 1e6) / 1e6 };

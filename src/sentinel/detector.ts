@@ -13,7 +13,8 @@
  *        quoted-printable, Ascii85, uuencode, rot47, concatenated string literals):
  *        decoded and rescanned, depth <= 3
  *     -> markdown / <img> exfiltration links, obfuscation flags
- *     -> the combiner (combiner.ts): one learned decision over the evidence of every layer
+ *     -> the combiner (combiner.ts): one learned decision over the evidence of every layer, among it
+ *        how far the document's most suspicious sentence stands out from the rest (contrast)
  *
  * Scores are in [0, 1]; the operating threshold is 0.5 (OPERATING_THRESHOLD): the combiner's threshold,
  * chosen by the training script for <= 0.5% false positives on held-back benign documents, is mapped
@@ -156,8 +157,22 @@ const MAX_REVEAL = 64 * 1024;
  * 1%-FPR threshold sat at 0.8. At 0.55 the verdict at 0.5 is the same for every document, and recall at
  * 1% FPR on the hard set rose from 53.5% to 58.8% (quick evaluation, same model). Inside a decoded or
  * hidden payload the rule keeps its weight: benign documents do not encode those phrases.
+ * Within that tier documents are ordered by what the rest of the evidence says (ruleFloor): a release note
+ * that says "ignore the previous instructions" and an override planted in an e-mail no longer tie.
  */
 const STRONG_RULE_SCORE = 0.55;
+/** Lowest score of a document flagged by a phrase rule alone (just over the operating threshold). */
+const RULE_FLOOR_LOW = 0.505;
+
+/**
+ * The score of a document whose strong phrase rule is its decisive evidence: between RULE_FLOOR_LOW and
+ * STRONG_RULE_SCORE, by the combiner's own score of it (which is under 0.5 here), so that documents the
+ * rule alone flags are ranked by the classifier and the other layers rather than all tied.
+ */
+export function ruleFloor(combined: number): number {
+  const c = combined > 0 ? Math.min(0.5, combined) : 0;
+  return RULE_FLOOR_LOW + (STRONG_RULE_SCORE - RULE_FLOOR_LOW) * (c / 0.5);
+}
 /** Two distinct rules at least this strong in one window count together. */
 const MEDIUM_RULE = 0.45;
 
@@ -233,6 +248,7 @@ export class Detector {
 
     // Unit classifier and phrase rules over windows and segments.
     let seg = -Infinity, seg2 = -Infinity, win = -Infinity, str = -Infinity;
+    const segZ: number[] = [];
     const sm = this.model.structure;
     let best: { z: number; kind: UnitKind; hits: RuleHit[] } = { z: -Infinity, kind: 'window', hits: [] };
     let strongest: RuleHit | null = null;
@@ -241,7 +257,10 @@ export class Detector {
       const z = logit(this.model, u.f);
       if (sm !== null && u.kind === 'segment') str = Math.max(str, structureLogitOf(sm.weights, sm.bias, u.f));
       if (u.kind === 'window') { if (z > win) win = z; }
-      else if (z > seg) { seg2 = seg; seg = z; } else if (z > seg2) seg2 = z;
+      else {
+        segZ.push(z);
+        if (z > seg) { seg2 = seg; seg = z; } else if (z > seg2) seg2 = z;
+      }
       if (z > best.z) best = { z, kind: u.kind, hits: u.hits };
       for (const h of u.hits) if (strongest === null || h.weight > strongest.weight) strongest = h;
       // Two different medium rules in one unit (e.g. "reveal" + "system prompt", "you are now" +
@@ -258,6 +277,7 @@ export class Detector {
     e.segment = logitFeature(seg);
     e.segmentHigh = logitFeature(seg, HIGH_LOGIT);
     e.segment2 = seg2 === -Infinity ? 0 : logitFeature(seg2);
+    e.contrast = contrast(segZ, seg);
     e.window = logitFeature(win);
     e.windowHigh = logitFeature(win, HIGH_LOGIT);
     if (str > -Infinity) { e.structure = logitFeature(str); e.structureHigh = logitFeature(str, HIGH_LOGIT / 2); }
@@ -365,7 +385,7 @@ export class Detector {
     const combined = this.combiner !== null ? toScore(sigmoid(combinerLogit(this.combiner, e)), this.combiner.threshold) : provisionalScore(e, this.model.threshold);
     // A strong hand-written phrase rule ("ignore all previous instructions" in one of its languages) is
     // enough on its own to flag a document, as is a detected payload; see STRONG_RULE_SCORE for how high.
-    const rule = e.rule >= STRONG_RULE ? (depth === 0 || wholeView ? STRONG_RULE_SCORE : e.rule) : 0;
+    const rule = e.rule >= STRONG_RULE ? (depth === 0 || wholeView ? ruleFloor(combined) : e.rule) : 0;
     // Prose hidden in base64 or hex inside an untrusted document is how "stealth" injections travel;
     // benign documents carry encoded binary (keys, images, hashes), rarely encoded sentences.
     const at = depth === 0 ? 0 : 1;
@@ -454,6 +474,32 @@ function reveal(text: string, runs: readonly DecodedSegment[]): string | null {
     any = true;
   }
   return any ? out + text.slice(at) : null;
+}
+
+/**
+ * A typical benign sentence's logit (about the 90th percentile, over benign documents, of the upper
+ * quartile of their sentences): the level the top sentence of a document is measured from when the
+ * rest of the document is itself suspicious, or when there is no rest.
+ */
+export const CONTRAST_REFERENCE_LOGIT = -2;
+
+/**
+ * How far a document's most suspicious sentence stands out from the rest of it, as evidence in [0, 4]:
+ * the gap between the top segment logit and the upper quartile of the other segments (so an attack said
+ * twice, or three times, still stands out in a long document), or CONTRAST_REFERENCE_LOGIT when that is
+ * lower. A planted instruction is unlike the e-mail, table or article around it; a page that merely
+ * talks in imperatives has many sentences near its top one. The reference keeps a document that is all
+ * attack, or a lone sentence, from counting as unremarkable: more suspicious sentences lower the gap
+ * only down to the top sentence's distance from an ordinary benign one.
+ */
+export function contrast(segZ: readonly number[], top: number): number {
+  if (top === -Infinity) return 0;
+  let ref = CONTRAST_REFERENCE_LOGIT;
+  if (segZ.length >= 2) {
+    const z = Float64Array.from(segZ).sort().reverse();
+    ref = Math.min(ref, z[1 + Math.floor(0.25 * (z.length - 2))]!);
+  }
+  return logitFeature(top - ref);
 }
 
 /** A rescanned payload's score as evidence: how far it is past the operating threshold, in [0, 1]. */

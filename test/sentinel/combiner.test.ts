@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EVIDENCE, combinerLogit, emptyEvidence, fitCombiner, loadCombiner, logitFeature, type Evidence } from '../../src/sentinel/combiner.ts';
 import { scan } from '../../src/sentinel/index.ts';
+import { contrast, CONTRAST_REFERENCE_LOGIT } from '../../src/sentinel/detector.ts';
 import { toBase64, utf8 } from '../../src/encoding/bytes.ts';
 
 test('combiner: a model file whose evidence list differs from this build is refused', () => {
@@ -61,6 +62,36 @@ test('combiner: the fit keeps every weight >= 0 where the signed optimum is nega
   assert.equal(xs.filter((e, i) => (combinerLogit(c, e) > 0 ? 1 : 0) === ys[i]).length, xs.length);
   // More evidence never lowers the logit.
   for (const e of xs) for (const k of EVIDENCE) assert.ok(combinerLogit(c, { ...e, [k]: e[k] + 1 }) >= combinerLogit(c, e), k);
+});
+
+test('combiner: a weight set by hand is held while the others are fitted around it', () => {
+  const xs: Evidence[] = [], ys: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const e = emptyEvidence();
+    const y = i % 2;
+    e.segment = y === 1 ? 2 + (i % 7) / 7 : (i % 5) / 10;
+    e.contrast = (i * 13 % 9) / 9; // uninformative here: a free fit would leave it near 0
+    xs.push(e); ys.push(y);
+  }
+  const f = fitCombiner(xs, ys, { fixed: { contrast: 1.25 } });
+  assert.equal(f.weights[EVIDENCE.indexOf('contrast')], 1.25);
+  assert.ok(f.weights[EVIDENCE.indexOf('segment')]! > 1);
+  assert.throws(() => fitCombiner(xs, ys, { fixed: { contrast: -1 } }), /fixed weight contrast=-1 must/);
+  assert.throws(() => fitCombiner(xs, ys, { fixed: { nonsense: 1 } as never }), /fixed weight nonsense=1 must name an evidence/);
+});
+
+test('contrast: the top sentence against the upper quartile of the rest, or a benign reference when that is lower', () => {
+  // A planted sentence among ordinary ones stands out by its distance from them (the upper quartile of
+  // four others is the highest of them).
+  assert.equal(contrast([-6, -7, -8, 6, -5], 6), logitFeature(6 - -5));
+  // Said twice in a long document: still measured from the others' upper quartile, not from its copy.
+  assert.equal(contrast([6, 6, -6, -6, -7, -8, -8, -9, -9], 6), logitFeature(6 - -6));
+  // A document that is all attack, and a lone sentence, are measured from the reference: never 0.
+  assert.equal(contrast([6, 6, 6, 6], 6), logitFeature(6 - CONTRAST_REFERENCE_LOGIT));
+  assert.equal(contrast([], 6), logitFeature(6 - CONTRAST_REFERENCE_LOGIT));
+  assert.equal(contrast([], -Infinity), 0);
+  // Adding suspicious sentences can lower it only down to the reference's distance.
+  assert.ok(contrast([6, 5, 5, 5, 5, 5], 6) >= logitFeature(6 - CONTRAST_REFERENCE_LOGIT));
 });
 
 test('detector floors: prose in base64 and in invisible tag characters is flagged; a flag emoji is not', () => {
