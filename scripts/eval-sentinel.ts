@@ -329,6 +329,22 @@ for (const c of sp.test) run('red-team (fixed, not in recall): benign BIPIA cont
 const asLogLine = (doc: string): string => `2024-05-02T10:11:12Z INFO fetch id=doc-4471 body="${doc.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 for (const p of obfSample) run('red-team (fixed, not in recall): the document quoted in a log line', asLogLine(place(p.ctx, p.attack.text, p.k)), undefined, p.attack.text);
 for (const c of sp.test) run('red-team (fixed, not in recall): benign BIPIA contexts quoted in a log line (flagged = FP)', asLogLine(c.text));
+// Session 15: text hard-wrapped at 72 columns (plain-text mail, text files; table rows left whole) read
+// one fragment a line, and an attack wrapped at 30 columns over comment lines ("# ...") as many.
+const wrapAt = (line: string, width: number): string[] => {
+  const out: string[] = [];
+  let cur = '';
+  for (const w of line.split(' ')) {
+    if (cur !== '' && cur.length + 1 + w.length > width) { out.push(cur); cur = w; } else cur = cur === '' ? w : `${cur} ${w}`;
+  }
+  out.push(cur);
+  return out;
+};
+const hardWrapped = (doc: string): string => doc.split('\n').map((l) => (l.includes('|') ? l : wrapAt(l, 72).join('\n'))).join('\n');
+for (const p of obfSample) run('red-team (fixed, not in recall): the document hard-wrapped at 72 columns', hardWrapped(place(p.ctx, p.attack.text, p.k)), undefined, p.attack.text);
+for (const c of sp.test) run('red-team (fixed, not in recall): benign BIPIA contexts hard-wrapped at 72 columns (flagged = FP)', hardWrapped(c.text));
+const inComment = (s: string): string => `\n${wrapAt(s, 30).map((l) => `# ${l}`).join('\n')}\n`;
+for (const p of obfSample) run('red-team (fixed, not in recall): the attack wrapped over comment lines (# ...)', place(p.ctx, inComment(p.attack.text), p.k), undefined, p.attack.text);
 
 // Benign documents from this machine that no one wrote for SIOS and no model trained on: the manual
 // pages Debian installs (/usr/share/man, translated ones under /usr/share/man/<lang>/), one chunk of

@@ -27,6 +27,7 @@ import { normalize } from './normalize.ts';
 import { findEncoded, PROSE_HIDING_KINDS, type DecodedSegment } from './decode.ts';
 import { rendered, scanMarkup } from './markup.ts';
 import { escapedLineBreaks, jsonStrings } from './json.ts';
+import { reflowed } from './lines.ts';
 import { matchRulesIn, tokenize, tokenSpans, type RuleHit } from './rules.ts';
 import { FeatureExtractor, logit, sigmoid, structureLogitOf, type Model } from './classifier.ts';
 import { combinerLogit, emptyEvidence, HIGH_LOGIT, logitFeature, type Combiner, type Evidence } from './combiner.ts';
@@ -359,6 +360,10 @@ export class Detector {
       // The same escapes outside valid JSON (a Python repr, a quoted log or YAML line, a truncated response).
       const unescaped = strings === null && n.clean.length <= MAX_REVEAL ? escapedLineBreaks(n.clean) : null;
       if (unescaped !== null && budget.chars >= unescaped.length) decodedScore = Math.max(decodedScore, sub(unescaped, 'unescaped', false, false, true));
+      // Sentences wrapped over lines (hard-wrapped text, comment blocks, quoted replies) read as the
+      // paragraphs they are (lines.ts).
+      const flowed = n.clean.length <= MAX_REVEAL ? reflowed(n.clean) : null;
+      if (flowed !== null && budget.chars >= flowed.length) decodedScore = Math.max(decodedScore, sub(flowed, 'reflowed', false, false, true));
       // Lines written with a diacritic on almost every letter, read without them.
       const bare = withoutDiacritics(n.clean);
       if (bare !== null && bare.length <= MAX_REVEAL && budget.chars >= bare.length) decodedScore = Math.max(decodedScore, sub(bare, 'decoded:diacritics-removed', false));
