@@ -71,6 +71,7 @@ export class FeatureExtractor {
   private static readonly SEED_RULE = 0x165667b1;
   private static readonly SEED_EXTRA = 0x2f7a3c11;
   private static readonly NO_TOKENS: TokenSpans = { count: 0, start: new Int32Array(0), end: new Int32Array(0) };
+  private static readonly NONE: readonly string[] = Object.freeze([]);
 
   /** Whitespace for the character n-grams: runs of these collapse to one space. */
   private static isSpace(c: number): boolean {
@@ -222,9 +223,11 @@ export class FeatureExtractor {
 
   /**
    * Features of the unit text[start, end) of the prepared text: the same indices, in the same order, as
-   * extract(text.slice(start, end), hits, extras).
+   * extract(text.slice(start, end), hits, [...extras, ...more]). (`more` lets a caller pass two frozen
+   * lists, a segment's shape and its concepts, whose indices are each cached, instead of building and
+   * hashing their concatenation for every combination that occurs.)
    */
-  extractRange(start: number, end: number, hits: readonly RuleHit[], extras: readonly string[]): Int32Array {
+  extractRange(start: number, end: number, hits: readonly RuleHit[], extras: readonly string[], more: readonly string[] = FeatureExtractor.NONE): Int32Array {
     const X = FeatureExtractor;
     if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= this.text.length)) {
       throw new RangeError(`extractRange(${start}, ${end}) is outside the prepared text (length ${this.text.length}); call prepare() first`);
@@ -249,7 +252,7 @@ export class FeatureExtractor {
 
     // An empty unit has no tokens (clipping would cut the token around `start` into an empty piece).
     const m = start < end ? this.clip(start, end) : 0;
-    const need = 3 * L + 2 * m + 2 * hits.length + extras.length + 1;
+    const need = 3 * L + 2 * m + 2 * hits.length + extras.length + more.length + 1;
     if (this.arena.length - this.arenaUsed < need) { this.arena = new Int32Array(Math.max(need, X.ARENA)); this.arenaUsed = 0; }
     const out = this.arena;
     const first = this.arenaUsed;
@@ -298,6 +301,17 @@ export class FeatureExtractor {
       f = this.namedIndex(this.catIdx, 'cat:', h.category);
       if (stamp[f] !== gen) { stamp[f] = gen; out[len++] = ~f; }
     }
+    len = this.putExtras(extras, out, len, gen);
+    if (more.length > 0) len = this.putExtras(more, out, len, gen);
+    const f = this.biasIdx; // a constant feature so short windows have a prior too
+    if (stamp[f] !== gen) { stamp[f] = gen; out[len++] = ~f; }
+    this.arenaUsed = len;
+    return out.subarray(first, len);
+  }
+
+  /** Appends the not yet stamped indices of context features `extras` (as ~index) to out[len...); returns the new length. */
+  private putExtras(extras: readonly string[], out: Int32Array, len: number, gen: number): number {
+    const stamp = this.stamp;
     if (Object.isFrozen(extras)) {
       // A frozen list cannot change, so its indices are cached by identity.
       let ex = this.frozenExtras.get(extras);
@@ -312,10 +326,7 @@ export class FeatureExtractor {
         if (stamp[f] !== gen) { stamp[f] = gen; out[len++] = ~f; }
       }
     }
-    const f = this.biasIdx; // a constant feature so short windows have a prior too
-    if (stamp[f] !== gen) { stamp[f] = gen; out[len++] = ~f; }
-    this.arenaUsed = len;
-    return out.subarray(first, len);
+    return len;
   }
 
   /** Feature index of prefix + name, for rule ids and categories (cached: a closed set; bounded). */

@@ -75,7 +75,10 @@ export function unitFeatures(fx: FeatureExtractor, text: string, window: number,
       for (let k = 0; k < segs.length; k++) {
         const { start, end } = segs[k]!;
         const hits = hitsIn(start, end);
-        out.push({ start, end, kind: 'segment', f: fx.extractRange(start, end, hits, segmentExtras(ctx[k]!, conceptsIn(concepts, start, end))), hits });
+        // The segment's shape and its concepts go in as two lists (see extractRange): the classifier
+        // caches the indices of each, not of every combination of the two.
+        const bits = conceptsIn(concepts, start, end);
+        out.push({ start, end, kind: 'segment', f: fx.extractRange(start, end, hits, ctx[k]!, bits === 0 ? NO_EXTRAS : conceptFeatures('s', bits)), hits });
       }
     }
   } finally {
@@ -95,19 +98,7 @@ function windowExtras(bits: number): readonly string[] {
   }
   return f;
 }
-const SEGMENT_EXTRAS = new WeakMap<readonly string[], Map<number, readonly string[]>>();
-/** A segment's context features (a shared list from segments.ts) and its concepts, shared likewise. */
-function segmentExtras(ctx: readonly string[], bits: number): readonly string[] {
-  if (bits === 0) return ctx;
-  let byBits = SEGMENT_EXTRAS.get(ctx);
-  if (byBits === undefined) SEGMENT_EXTRAS.set(ctx, byBits = new Map());
-  let f = byBits.get(bits);
-  if (f === undefined) {
-    if (byBits.size >= MAX_EXTRAS_CACHE) byBits.clear();
-    byBits.set(bits, f = Object.freeze([...ctx, ...conceptFeatures('s', bits)]));
-  }
-  return f;
-}
+const NO_EXTRAS: readonly string[] = Object.freeze([]);
 
 export const OPERATING_THRESHOLD = 0.5;
 /** Maximum nesting of encodings that is decoded (base64 inside hex inside URL-encoding...). */
