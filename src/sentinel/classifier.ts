@@ -223,11 +223,12 @@ export class FeatureExtractor {
 
   /**
    * Features of the unit text[start, end) of the prepared text: the same indices, in the same order, as
-   * extract(text.slice(start, end), hits, [...extras, ...more]). (`more` lets a caller pass two frozen
-   * lists, a segment's shape and its concepts, whose indices are each cached, instead of building and
-   * hashing their concatenation for every combination that occurs.)
+   * extract(text.slice(start, end), hits, [...extras, ...more]). (`more` lets a caller pass two lists,
+   * a segment's shape and its concepts, whose indices are each cached, instead of building and hashing
+   * their concatenation for every combination that occurs. It may be given as the context features'
+   * indices, extraIndex of each, when the caller has them without strings: see detector.ts ConceptIndices.)
    */
-  extractRange(start: number, end: number, hits: readonly RuleHit[], extras: readonly string[], more: readonly string[] = FeatureExtractor.NONE): Int32Array {
+  extractRange(start: number, end: number, hits: readonly RuleHit[], extras: readonly string[], more: readonly string[] | Int32Array = FeatureExtractor.NONE): Int32Array {
     const X = FeatureExtractor;
     if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= this.text.length)) {
       throw new RangeError(`extractRange(${start}, ${end}) is outside the prepared text (length ${this.text.length}); call prepare() first`);
@@ -302,7 +303,12 @@ export class FeatureExtractor {
       if (stamp[f] !== gen) { stamp[f] = gen; out[len++] = ~f; }
     }
     len = this.putExtras(extras, out, len, gen);
-    if (more.length > 0) len = this.putExtras(more, out, len, gen);
+    if (more instanceof Int32Array) {
+      for (let i = 0; i < more.length; i++) {
+        const f = more[i]!;
+        if (stamp[f] !== gen) { stamp[f] = gen; out[len++] = ~f; }
+      }
+    } else if (more.length > 0) len = this.putExtras(more, out, len, gen);
     const f = this.biasIdx; // a constant feature so short windows have a prior too
     if (stamp[f] !== gen) { stamp[f] = gen; out[len++] = ~f; }
     this.arenaUsed = len;
@@ -340,7 +346,7 @@ export class FeatureExtractor {
   }
 
   /** Feature index of a context feature (cached: a few hundred distinct strings; bounded). */
-  private extraIndex(e: string): number {
+  extraIndex(e: string): number {
     let f = this.extraIdx.get(e);
     if (f === undefined) {
       f = hashStr(e, FeatureExtractor.SEED_EXTRA) & this.mask;

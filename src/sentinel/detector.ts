@@ -34,7 +34,7 @@ import { combinerLogit, emptyEvidence, HIGH_LOGIT, logitFeature, type Combiner, 
 import { contextFeaturesOf, scrambled, segment, withoutDiacritics, wordsReadingAsWritten } from './segments.ts';
 import { unspaced } from './unspaced.ts';
 import { codeBehaviours, codeEvidence } from './code.ts';
-import { conceptFeatures, conceptHits, conceptsIn, type ConceptHits } from './lexicon.ts';
+import { CONCEPT_NAMES, conceptFeatures, conceptHits, conceptsIn, type ConceptHits } from './lexicon.ts';
 
 export type UnitKind = 'window' | 'segment';
 export interface Unit { readonly start: number; readonly end: number; readonly kind: UnitKind; readonly f: Int32Array; readonly hits: RuleHit[] }
@@ -61,12 +61,14 @@ export function unitFeatures(fx: FeatureExtractor, text: string, window: number,
   // Concepts of the multilingual lexicon (lexicon.ts), by position: each unit gets those inside it.
   // (The training script may pass those of another text with the same token positions: see its cipher view.)
   const concepts = conceptsOf ?? conceptHits(text, toks);
+  const ci = conceptIndicesOf(fx);
   fx.prepare(text, toks);
   try {
     for (let start = 0; ; start += stride) {
       const end = Math.min(text.length, start + window);
       const hits = hitsIn(start, end);
-      out.push({ start, end, kind: 'window', f: fx.extractRange(start, end, hits, windowExtras(conceptsIn(concepts, start, end))), hits });
+      // A window's context features are 'u:win' and its concepts (conceptFeatures('w', bits), as indices).
+      out.push({ start, end, kind: 'window', f: fx.extractRange(start, end, hits, WINDOW_EXTRAS, ci.w.of(conceptsIn(concepts, start, end))), hits });
       if (end >= text.length) break;
     }
     const segs = segment(text);
@@ -77,8 +79,7 @@ export function unitFeatures(fx: FeatureExtractor, text: string, window: number,
         const hits = hitsIn(start, end);
         // The segment's shape and its concepts go in as two lists (see extractRange): the classifier
         // caches the indices of each, not of every combination of the two.
-        const bits = conceptsIn(concepts, start, end);
-        out.push({ start, end, kind: 'segment', f: fx.extractRange(start, end, hits, ctx[k]!, bits === 0 ? NO_EXTRAS : conceptFeatures('s', bits)), hits });
+        out.push({ start, end, kind: 'segment', f: fx.extractRange(start, end, hits, ctx[k]!, ci.s.of(conceptsIn(concepts, start, end))), hits });
       }
     }
   } finally {
@@ -86,19 +87,62 @@ export function unitFeatures(fx: FeatureExtractor, text: string, window: number,
   }
   return out;
 }
-const WINDOW_EXTRAS = new Map<number, readonly string[]>();
-const MAX_EXTRAS_CACHE = 4096;
-/** Context features of a window with these concepts (frozen and shared: the extractor caches by identity). */
-function windowExtras(bits: number): readonly string[] {
-  let f = WINDOW_EXTRAS.get(bits);
-  if (f === undefined) {
-    // Bounded like every cache fed by untrusted text (distinct concept sets are up to 2^22).
-    if (WINDOW_EXTRAS.size >= MAX_EXTRAS_CACHE) WINDOW_EXTRAS.clear();
-    WINDOW_EXTRAS.set(bits, f = Object.freeze(['u:win', ...conceptFeatures('w', bits)]));
+const WINDOW_EXTRAS: readonly string[] = Object.freeze(['u:win']);
+
+/**
+ * Feature indices of the concept features of a set of concepts (conceptFeatures(prefix, bits), as the
+ * extractor hashes them), generated from a table per concept and per pair of concepts: the same indices
+ * in the same order, without a list of strings per set. Documents bring thousands of distinct sets,
+ * more than a bounded cache of their string lists holds, and each list built again was hashed again.
+ * The tables are read off conceptFeatures itself, so the feature names have one definition.
+ */
+class ConceptIndices {
+  private readonly n = CONCEPT_NAMES.length;
+  /** Index of the count feature by min(number of concepts, 4) (0 unused: no concepts, no features). */
+  private readonly count = new Int32Array(5);
+  private readonly one: Int32Array;
+  /** pair[i * n + j], i < j: index of the feature of concepts i and j together. */
+  private readonly pair: Int32Array;
+  private readonly cache = new Map<number, Int32Array>();
+  private static readonly NONE = new Int32Array(0);
+  constructor(fx: FeatureExtractor, prefix: 'w' | 's') {
+    const n = this.n;
+    if (n > 31) throw new RangeError(`ConceptIndices: ${n} concepts do not fit in the bits of a set`);
+    this.one = new Int32Array(n);
+    this.pair = new Int32Array(n * n);
+    for (let i = 0; i < n; i++) {
+      this.one[i] = fx.extraIndex(conceptFeatures(prefix, 1 << i)[1]!);
+      for (let j = i + 1; j < n; j++) this.pair[i * n + j] = fx.extraIndex(conceptFeatures(prefix, (1 << i) | (1 << j))[2]!);
+    }
+    for (let c = 1; c <= 4; c++) this.count[c] = fx.extraIndex(conceptFeatures(prefix, (1 << c) - 1)[0]!);
   }
-  return f;
+  /** The indices of conceptFeatures(prefix, bits), in its order: the count, then each concept followed by its pairs with the later ones. */
+  of(bits: number): Int32Array {
+    if (bits === 0) return ConceptIndices.NONE;
+    let f = this.cache.get(bits);
+    if (f !== undefined) return f;
+    const n = this.n, on: number[] = [];
+    for (let i = 0; i < n; i++) if (bits & (1 << i)) on.push(i);
+    f = new Int32Array(1 + on.length + (on.length * (on.length - 1)) / 2);
+    let k = 0;
+    f[k++] = this.count[Math.min(on.length, 4)]!;
+    for (let a = 0; a < on.length; a++) {
+      f[k++] = this.one[on[a]!]!;
+      for (let b = a + 1; b < on.length; b++) f[k++] = this.pair[on[a]! * n + on[b]!]!;
+    }
+    // Bounded like every cache fed by untrusted text (distinct concept sets are up to 2^27).
+    if (this.cache.size >= MAX_CONCEPT_SETS) this.cache.clear();
+    this.cache.set(bits, f);
+    return f;
+  }
 }
-const NO_EXTRAS: readonly string[] = Object.freeze([]);
+const MAX_CONCEPT_SETS = 1 << 14;
+const CONCEPT_INDICES = new WeakMap<FeatureExtractor, { w: ConceptIndices; s: ConceptIndices }>();
+function conceptIndicesOf(fx: FeatureExtractor): { w: ConceptIndices; s: ConceptIndices } {
+  let c = CONCEPT_INDICES.get(fx);
+  if (c === undefined) CONCEPT_INDICES.set(fx, c = { w: new ConceptIndices(fx, 'w'), s: new ConceptIndices(fx, 's') });
+  return c;
+}
 
 export const OPERATING_THRESHOLD = 0.5;
 /** Maximum nesting of encodings that is decoded (base64 inside hex inside URL-encoding...). */

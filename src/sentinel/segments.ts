@@ -481,9 +481,9 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
     const d = id[i]!;
     let c = cls[d]!;
     if (c < 0) {
-      const a = st.start[i]!, b = st.end[i]!;
-      // Only a word of the lexicon (or one with a glued Arabic prefix) has a class: no string for longer tokens.
-      cls[d] = c = b - a <= MAX_CLASS_WORD + 1 ? tokenClass(st.text.slice(a, b)) : 0;
+      // Only a word of the lexicon (or one with a glued Arabic prefix) has a class. The token's string is
+      // the interning map's key (its hash already computed), not a new slice.
+      cls[d] = c = st.end[i]! - st.start[i]! <= MAX_CLASS_WORD + 1 ? tokenClass(words[d]!) : 0;
     }
     return c;
   };
