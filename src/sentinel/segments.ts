@@ -65,8 +65,22 @@ const SUB_CLASS: ReadonlyArray<[string, number]> = CLOSED_SUBS.map(([w, c]): [st
 const MAX_CLASS_WORD = Math.max(...[...WORD_CLASS.keys()].map((w) => w.length));
 /** Arabic conjunction/preposition prefixes glued to the next word. */
 const AR_GLUE = ['و', 'ف'];
+/**
+ * A bit per (length, first two and last character) of the lexicon's words, hashed: most tokens of a
+ * document are no closed-class word, and a clear bit says so without probing WORD_CLASS, a map of
+ * thousands of words whose probes miss the processor's caches (a set bit still asks the map).
+ */
+const CLASS_FILTER_BITS = 16;
+const CLASS_FILTER = new Int32Array((1 << CLASS_FILTER_BITS) >> 5);
+function classFilterSlot(t: string): number {
+  const n = t.length;
+  const h = Math.imul(Math.imul(Math.imul(n, 0x9e3779b1) ^ t.charCodeAt(0), 0x85ebca6b) ^ (n > 1 ? t.charCodeAt(1) : 0), 0xc2b2ae35) ^ t.charCodeAt(n - 1);
+  return Math.imul(h, 0x27d4eb2f) >>> (32 - CLASS_FILTER_BITS);
+}
+for (const w of WORD_CLASS.keys()) { const k = classFilterSlot(w); CLASS_FILTER[k >> 5]! |= 1 << (k & 31); }
 function tokenClass(t: string): number {
-  const b = WORD_CLASS.get(t);
+  const k = classFilterSlot(t);
+  const b = (CLASS_FILTER[k >> 5]! & (1 << (k & 31))) === 0 ? undefined : WORD_CLASS.get(t);
   if (b !== undefined) return b;
   const c = t.charCodeAt(0);
   if (c >= 0x600 && c <= 0x6ff && t.length > 2) for (const p of AR_GLUE) if (t.startsWith(p)) return WORD_CLASS.get(t.slice(1)) ?? 0;
