@@ -26,7 +26,7 @@
 import { normalize } from './normalize.ts';
 import { findEncoded, PROSE_HIDING_KINDS, type DecodedSegment } from './decode.ts';
 import { rendered, scanMarkup } from './markup.ts';
-import { escapedLineBreaks, jsonStrings } from './json.ts';
+import { escapedLineBreaks, jsonDocument, jsonStrings } from './json.ts';
 import { reflowed } from './lines.ts';
 import { matchRulesIn, tokenize, tokenSpans, type RuleHit } from './rules.ts';
 import { FeatureExtractor, logit, sigmoid, structureLogitOf, type Model } from './classifier.ts';
@@ -278,9 +278,20 @@ export class Detector {
    * (STRONG_RULE_SCORE).
    */
   private scanSegment(raw: string, depth: number, budget: { chars: number }, unscrambled = false, wholeView = false): SegmentResult {
+    const n = normalize(raw);
+    // A document that is one JSON value (a tool result, an API response) is read as its strings: its keys
+    // and syntax are its container's, and read raw they look like the forged tool results of attacks
+    // (json.ts, jsonDocument). Read so once: the reading is itself no JSON document.
+    if (!wholeView && n.clean.length <= MAX_REVEAL) {
+      const doc = jsonDocument(n.clean);
+      if (doc !== null && budget.chars >= doc.length) {
+        budget.chars -= doc.length;
+        const r = this.scanSegment(doc, depth, budget, unscrambled, true);
+        return { ...r, reasons: ['json-document', ...r.reasons] };
+      }
+    }
     const reasons: string[] = [];
     const e = emptyEvidence();
-    const n = normalize(raw);
 
     // Unit classifier and phrase rules over windows and segments.
     let seg = -Infinity, seg2 = -Infinity, win = -Infinity, str = -Infinity;

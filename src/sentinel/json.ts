@@ -39,6 +39,21 @@ export function jsonStrings(text: string): string | null {
   return values.length > 0 ? render(values) : null;
 }
 
+/**
+ * The strings of `text` when the whole of it is one JSON object or array (a tool result, an API
+ * response), whether or not its strings hold escapes; otherwise null. Such a document's keys and syntax
+ * are its container's: `{"type": "tool_result", "tool_use_id": ...}` read raw looks like the forged tool
+ * results of attacks, and flagged 272 of 300 benign BIPIA contexts wrapped that way (66 wrapped as an
+ * OpenAI tool message), against none as plain text (session 15). The detector reads such a document as
+ * its strings only (keys included: a key is text too).
+ */
+export function jsonDocument(text: string): string | null {
+  const t = text.trim();
+  if (!((t.startsWith('{') && t.endsWith('}')) || (t.startsWith('[') && t.endsWith(']')))) return null;
+  const v = parse(t);
+  return v === undefined ? null : render([v]) ?? '';
+}
+
 function firstOpening(text: string): number {
   const o = text.indexOf('{'), s = text.indexOf('[');
   return o < 0 ? s : s < 0 ? o : Math.min(o, s);
@@ -53,14 +68,26 @@ function parse(s: string): unknown {
   }
 }
 
-/** Strings of the values, depth first in document order, `key: value` for object members. */
+/** A string value longer than this (or of several lines) is a text of its own. */
+const LONG_STRING = 120;
+
+/**
+ * Strings of the values, depth first in document order: the texts (long or multi-line strings) first,
+ * each as it is, then the short values as `key: value` lines. A tool result's text is what its reader
+ * reads first; metadata before it ("type: tool_result", "id: ...") would put its first sentence second,
+ * where a request planted at the start of a text no longer reads as its start.
+ */
 function render(values: readonly unknown[]): string | null {
-  const out: string[] = [];
+  const texts: string[] = [], short: string[] = [];
   const stack: Array<{ key: string | null; value: unknown }> = [];
   for (let i = values.length - 1; i >= 0; i--) stack.push({ key: null, value: values[i] });
   while (stack.length > 0) {
     const { key, value } = stack.pop()!;
-    if (typeof value === 'string') { out.push(key === null ? value : `${key}: ${value}`); continue; }
+    if (typeof value === 'string') {
+      if (key === null || value.length > LONG_STRING || value.includes('\n')) texts.push(value);
+      else short.push(`${key}: ${value}`);
+      continue;
+    }
     if (value === null || typeof value !== 'object') continue;
     if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--) stack.push({ key, value: value[i] });
@@ -69,6 +96,7 @@ function render(values: readonly unknown[]): string | null {
       for (let i = entries.length - 1; i >= 0; i--) stack.push({ key: entries[i]![0], value: entries[i]![1] });
     }
   }
+  const out = texts.concat(short);
   return out.length > 0 ? out.join('\n') : null;
 }
 
