@@ -275,15 +275,17 @@ export class Detector {
    * `unscrambled`: `raw` is text a Caesar or backwards reading produced (it is not read that way again).
    * `wholeView`: `raw` is the whole document read another way (rendered markup, parsed JSON, escapes
    * read), not a payload that was hidden in it: a phrase rule there scores as in the document itself
-   * (STRONG_RULE_SCORE).
+   * (ruleFloor).
    */
   private scanSegment(raw: string, depth: number, budget: { chars: number }, unscrambled = false, wholeView = false): SegmentResult {
     const n = normalize(raw);
     // A document that is one JSON value (a tool result, an API response) is read as its strings: its keys
     // and syntax are its container's, and read raw they look like the forged tool results of attacks
-    // (json.ts, jsonDocument). Read so once: the reading is itself no JSON document.
-    if (!wholeView && n.clean.length <= MAX_REVEAL) {
-      const doc = jsonDocument(n.clean);
+    // (json.ts, jsonDocument). Read so once: the reading is itself no JSON document. The strings are
+    // taken from the input as it came, not from its cleaned text: characters hidden in them (tag
+    // characters, zero-width joiners, bidi controls) are found and flagged when the reading is scanned.
+    if (!wholeView && raw.length <= MAX_REVEAL) {
+      const doc = jsonDocument(raw);
       if (doc !== null && budget.chars >= doc.length) {
         budget.chars -= doc.length;
         const r = this.scanSegment(doc, depth, budget, unscrambled, true);
@@ -406,8 +408,7 @@ export class Detector {
       // The same escapes outside valid JSON (a Python repr, a quoted log or YAML line, a truncated response).
       const unescaped = strings === null && n.clean.length <= MAX_REVEAL ? escapedLineBreaks(n.clean) : null;
       if (unescaped !== null && budget.chars >= unescaped.length) decodedScore = Math.max(decodedScore, sub(unescaped, 'unescaped', false, false, true));
-      // Sentences wrapped over lines (hard-wrapped text, comment blocks, quoted replies) read as the
-      // paragraphs they are (lines.ts).
+      // Sentences wrapped over comment or quoted-reply lines read as the paragraphs they are (lines.ts).
       const flowed = n.clean.length <= MAX_REVEAL ? reflowed(n.clean) : null;
       if (flowed !== null && budget.chars >= flowed.length) decodedScore = Math.max(decodedScore, sub(flowed, 'reflowed', false, false, true));
       // Lines written with a diacritic on almost every letter, read without them.
