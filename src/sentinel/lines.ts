@@ -51,30 +51,39 @@ export function reflowed(text: string): string | null {
   const lines = text.split('\n');
   const n = lines.length;
   const marker: Array<string | null> = new Array<string | null>(n).fill(null);
-  const body: string[] = lines.slice();
+  const cut = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const m = MARKER.exec(lines[i]!);
-    if (m !== null) marker[i] = m[1]!.replace(/[ \t]/g, '');
+    if (m !== null) { marker[i] = m[1]!.replace(/[ \t]/g, ''); cut[i] = m[0].length; }
   }
   // Markers count only in runs of two or more lines that share one.
-  let changed = false;
+  const body: string[] = lines.slice();
+  let runs = false;
   for (let i = 0; i < n;) {
     let j = i + 1;
     if (marker[i] !== null) while (j < n && marker[j] === marker[i]) j++;
     if (marker[i] !== null && j - i >= 2) {
-      for (let k = i; k < j; k++) body[k] = lines[k]!.slice(MARKER.exec(lines[k]!)![0].length);
+      runs = true;
+      for (let k = i; k < j; k++) body[k] = lines[k]!.slice(cut[k]!);
     } else {
       for (let k = i; k < j; k++) marker[k] = null;
     }
     i = j;
   }
+  // Most documents have no marked run: nothing to join.
+  if (!runs) return null;
+  let changed = false;
   const out: string[] = [];
   let cur = body[0] ?? '';
   for (let i = 0; i + 1 < n; i++) {
-    const line = body[i]!.trim(), next = body[i + 1]!.trimStart();
-    const piece = lastPiece(line);
-    const joins = marker[i] !== null && marker[i] === marker[i + 1] && line.length >= WRAP_MIN_LINE && piece.split(/[ \t]+/).length >= 3 && GOES_ON.test(piece) && CONTINUES.test(next);
+    let joins = false, piece = '';
+    if (marker[i] !== null && marker[i] === marker[i + 1]) {
+      const line = body[i]!.trim();
+      piece = lastPiece(line);
+      joins = line.length >= WRAP_MIN_LINE && piece.split(/[ \t]+/).length >= 3 && GOES_ON.test(piece) && CONTINUES.test(body[i + 1]!.trimStart());
+    }
     if (joins) {
+      const next = body[i + 1]!.trimStart();
       // A word hyphenated across the break is one word again ("instruc-" / "tions").
       cur = /\p{L}-$/u.test(piece) ? `${cur.trimEnd().slice(0, -1)}${next}` : `${cur.trimEnd()} ${next}`;
       changed = true;
