@@ -108,7 +108,7 @@ const COMBINER_TARGET_FPR = knob('SENTINEL_CFPR', 0.005);
 /**
  * The combiner's weight of `contrast` (how far a document's top sentence stands out from the rest of
  * it, detector.ts), set by hand: the calibration documents cannot teach it. Their negatives almost never
- * reach the sentence scores where contrast separates (8 of 1,141 have a segment logit past 4), and a free
+ * reach the sentence scores where contrast separates (8 of 1,141 have a segment logit past 4, in a /tmp dump of the script's combiner data), and a free
  * fit gives it 0. Held at 0.5, 1, 2 or 3 with the other weights fitted around it, every setting raised
  * recall at 1% FPR on the evaluation's hard benign set (58.4% -> 60.4, 60.1, 61.9, 62.5%) and on all its
  * benign documents pooled (67.5% -> 70.2, 72.4, 75.8, 76.2%); at 3 the sentence's own score weighs less
