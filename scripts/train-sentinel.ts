@@ -51,7 +51,10 @@
  * Knobs for experiments, read from the environment; unset, they reproduce the shipped model:
  * SENTINEL_BITS (19), SENTINEL_EPOCHS (12), SENTINEL_FOCAL (0), SENTINEL_SDROP (0), SENTINEL_CBW (3),
  * SENTINEL_PLANT (6), SENTINEL_BSTYLE (1), SENTINEL_BSTYLE_CIPHER (3), SENTINEL_CFPR (0.005), SENTINEL_CIPHER (3), SENTINEL_TYPO (1), SENTINEL_PARA (2), SENTINEL_PARA_CIPHER (1), SENTINEL_BIPIA (8), SENTINEL_BIPIA_COMB (20),
- * SENTINEL_SPAN (1), SENTINEL_SPAN_HOSTS (1), SENTINEL_SPAN_BENIGN (2).
+ * SENTINEL_SPAN (1), SENTINEL_SPAN_HOSTS (1), SENTINEL_SPAN_BENIGN (2), SENTINEL_CONTRAST (2),
+ * SENTINEL_SEED (7: the seed of the unit classifier's plantings and example order; training with
+ * another one measures how much of a difference between two models is chance: session 16 measured
+ * 0.6-1.3 points of hard-set recall at 1% FPR, and up to 2.5 at the operating threshold).
  */
 import { prng } from '../src/policy/defaults.ts';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -630,7 +633,7 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
   const bipiaAll = holdOut ? sp.trainAttacks : [...sp.trainAttacks, ...sp.heldoutBipiaAttacks];
   const bipiaAttacks = bipiaAll.filter((_, i) => i % 5 !== 0 || BIPIA_COMBINER_PLANTINGS === 0);
   const bipiaCalib = BIPIA_COMBINER_PLANTINGS === 0 ? [] : bipiaAll.filter((_, i) => i % 5 === 0);
-  const rnd = trainingShufflePrng(7);
+  const rnd = trainingShufflePrng(knob('SENTINEL_SEED', 7));
   const fx = new FeatureExtractor(BITS);
   const ex: Example[] = [];
   for (const c of sp.train) examplesOfBenign(fx, c.text, c.source === 'code' ? 3 : 1, ex);

@@ -182,7 +182,8 @@ function docKind(text: string, tableDoc: boolean): string {
 
 /**
  * Context features of every segment (strings; the classifier hashes them). `text` is normalised text,
- * `segs` its segments, `toks` the tokens of each segment. Besides position and shared vocabulary, each
+ * `segs` its segments, `toks` the tokens of each segment. Besides shared vocabulary, topic and the mood of
+ * the rest of the document (does anything else in it address the reader?), each
  * segment gets language-independent features of its shape: question mark, the closed-class words it
  * carries (second person, first person, request verb, question word, "please", the assistant, its
  * answer), the class pattern of its first words and of its last word (verb-final languages), the kind of
@@ -259,22 +260,35 @@ const MAX_FEATURE_LISTS = 20000;
 
 /** What the features of one segment are made of (everything renderFeatures reads). */
 interface Shape {
-  doc: string; pos: string; nov: string; len: string; shape: string; top: string;
+  doc: string; nov: string; len: string; shape: string; top: string;
   q: boolean; p2: boolean; ai: boolean; ans: boolean; p1: boolean; imp: boolean; pl: boolean;
   fi: boolean; fq: boolean; limp: boolean; scrDiff: boolean; line: boolean; proseInTable: boolean;
+  /** How many other sentences of the document address the reader (see MOODS); set after every segment's flags are known. */
+  mood: string;
 }
 
-/** The feature strings of one segment, in their fixed order (the classifier hashes them in it). */
+/**
+ * The feature strings of one segment, in their fixed order (the classifier hashes them in it).
+ * Where the segment stands (first, last, middle) is deliberately not among them (until session 16 it
+ * was, crossed with most flags). The classifier had learned "an imperative first sentence" as its
+ * strongest single sign: benign documents seldom open with one, planted attacks at the start always
+ * do. Attacks planted in the middle or at the end of a document then scored far lower (quick
+ * evaluation, BIPIA test attacks at 0.5: news articles 77 / 43 / 45% at start / middle / end, e-mails
+ * 63 / 27 / 28%), so an attacker who chose the middle halved his chance of being caught, and a single
+ * line in front of an attack ("content:") cost it half its score. Without position and with the mood
+ * of the rest of the document: news 61 / 67 / 67%, e-mails 35 / 36 / 37%, recall at 1% FPR on the
+ * hard set unchanged (61.9 -> 61.7%).
+ */
 function renderFeatures(x: Shape): string[] {
-  const { doc, pos, nov, len, shape, top, q, p2, p1 } = x;
-  const f: string[] = ['u:seg', doc, 'pos:' + pos, 'nov:' + nov, 'len:' + len, 'top:' + top, `top:${top}&${doc}`, `top:${top}&pos:${pos}`, `top:${top}&len:${len}`, `top:${top}&nov:${nov}`];
+  const { doc, nov, len, shape, top, q, p2, p1 } = x;
+  const f: string[] = ['u:seg', doc, 'nov:' + nov, 'len:' + len, 'top:' + top, `top:${top}&${doc}`, `top:${top}&len:${len}`, `top:${top}&nov:${nov}`];
   const flags: Array<[boolean, string]> = [[q, 'q'], [p2, '2p'], [x.ai, 'ai'], [x.ans, 'ans'], [p1, '1p'], [x.imp, 'imp'], [x.pl, 'pl']];
-  for (const [on, name] of flags) if (on) f.push(name, `${name}&pos:${pos}`, `${name}&nov:${nov}`, `${name}&${doc}`, `${name}&top:${top}`);
+  for (const [on, name] of flags) if (on) f.push(name, `${name}&nov:${nov}`, `${name}&${doc}`, `${name}&top:${top}`);
   if (p2 && x.ans) f.push('2p&ans');
   if (q && p2) f.push('q&2p', `q&2p&nov:${nov}`, `q&2p&top:${top}`);
   if (!p1 && !p2) f.push('no-person', `no-person&q:${q}`, `no-person&nov:${nov}`, `no-person&top:${top}`);
   if (p1) f.push(`1p&q:${q}`);
-  if (x.fi) f.push('f:imp', `f:imp&nov:${nov}`, `f:imp&pos:${pos}`, `f:imp&${doc}`, `f:imp&1p:${p1}`, `f:imp&len:${len}`, `f:imp&top:${top}`);
+  if (x.fi) f.push('f:imp', `f:imp&nov:${nov}`, `f:imp&${doc}`, `f:imp&1p:${p1}`, `f:imp&len:${len}`, `f:imp&top:${top}`);
   if (x.fq) f.push('f:qw', `f:qw&q:${q}`, `f:qw&nov:${nov}`, `f:qw&${doc}`, `f:qw&1p:${p1}&2p:${p2}`, `f:qw&top:${top}`);
   if (x.limp) f.push('l:imp', `l:imp&nov:${nov}`, `l:imp&${doc}`);
   f.push('sh:' + shape, `sh:${shape}&q:${q}`);
@@ -282,13 +296,29 @@ function renderFeatures(x: Shape): string[] {
   // Script differs from the document's.
   if (x.scrDiff) f.push('scr:diff', `scr:diff&${doc}`);
   // A line of its own (the segment is the whole line).
-  if (x.line) f.push('line', `line&${doc}`, `line&pos:${pos}`, `line&top:${top}`);
+  if (x.line) f.push('line', `line&${doc}`, `line&top:${top}`);
   // A line of prose in a table document.
   if (x.proseInTable) f.push('prose-in-table', `prose-in-table&len:${len}`);
+  // A request (imperative, question, second person) in a document that otherwise asks nothing of its
+  // reader (a news article, a record, a report), wherever it stands in it.
+  if (addresses(x)) {
+    const m = x.mood;
+    f.push('mood:' + m);
+    if (x.fi) f.push(`f:imp&mood:${m}`, `f:imp&mood:${m}&${doc}`);
+    if (q) f.push(`q&mood:${m}`, `q&mood:${m}&${doc}`);
+    if (p2) f.push(`2p&mood:${m}`, `2p&mood:${m}&${doc}`);
+  }
   return f;
 }
 
-const POSITIONS = ['only', 'first', 'last', 'mid'] as const;
+/**
+ * Other sentences of the document that address the reader (an imperative first word, a question, the
+ * second person), not counting copies of the segment itself: none, one or two, three or more.
+ */
+const MOODS = ['0', '1', '3'] as const;
+function moodIndex(others: number): number { return others === 0 ? 0 : others <= 2 ? 1 : 2; }
+/** Whether a segment addresses its reader: an imperative first word, a question, the second person. */
+function addresses(x: Pick<Shape, 'fi' | 'q' | 'p2'>): boolean { return x.fi || x.q || x.p2; }
 const NOVELTY = ['short', 'na', '0', '1', '2', '3'] as const;
 const LENGTHS = ['xs', 's', 'm', 'l'] as const;
 /** Topic coherence with the rest of the document (see topicIndex): unknown, then cosine < 0, < 0.1, < 0.2, < 0.3, < 0.45, higher. */
@@ -300,16 +330,17 @@ const DOC_KINDS = ['doc:table', 'doc:code', 'doc:prose'] as const;
 const SHAPE_LETTERS = 'IQYMPARw';
 
 /**
- * Memo key of a shape: three UTF-16 units (the flags; document kind, position, novelty, length and topic;
- * the shape letters in base 9), so a lookup hashes a 3-character string, not a long concatenation.
+ * Memo key of a shape: three UTF-16 units (the flags; `rank`, the index of its document kind, novelty,
+ * length, topic and mood, < 3 * 6 * 4 * 7 * 3 = 1,512; the shape letters in base 9), so a lookup hashes
+ * a 3-character string, not a long concatenation.
  */
-function shapeKey(x: Shape, docI: number, posI: number, novI: number, lenI: number, topI: number): string {
+function shapeKey(x: Shape, rank: number): string {
   const flags = [x.q, x.p2, x.ai, x.ans, x.p1, x.imp, x.pl, x.fi, x.fq, x.limp, x.scrDiff, x.line, x.proseInTable];
   let bits = 0;
   for (let i = 0; i < flags.length; i++) if (flags[i]) bits |= 1 << i;
   let shape = 0; // <= 4 letters: < 9^4
   for (let i = 0; i < x.shape.length; i++) shape = shape * 9 + SHAPE_LETTERS.indexOf(x.shape.charAt(i)) + 1;
-  return String.fromCharCode(bits, (((docI * 4 + posI) * 6 + novI) * 4 + lenI) * 7 + topI, shape);
+  return String.fromCharCode(bits, rank, shape);
 }
 
 /** Unicode White_Space and line terminators: what String.prototype.trim removes. */
@@ -335,12 +366,11 @@ const COPY_MULTIPLIERS = Int32Array.of(0x9e3779b1 | 0, 0x85ebca6b | 0, 0xc2b2ae3
 /**
  * Groups of segments that say the same thing (a sentence repeated, or repeated with a word changed):
  * `group[k]` is the representative of segment k's group (k itself when it has no copy), `counts` the
- * content words of each group of two or more counted over all its members, and `position` each such
- * group's strongest position (see positionOf). Linear: each segment is compared
+ * content words of each group of two or more counted over all its members. Linear: each segment is compared
  * with at most COPY_HASHES others, the first segment seen under each of its min-hashes (min-hash
  * bucketing), and groups are joined by union-find.
  */
-function copyGroups(N: number, st: SegmentTokens, id: Int32Array, content: Uint8Array, stamp: Int32Array): { group: Int32Array; counts: Map<number, Map<number, number>>; position: Int32Array } {
+function copyGroups(N: number, st: SegmentTokens, id: Int32Array, content: Uint8Array, stamp: Int32Array): { group: Int32Array; counts: Map<number, Map<number, number>> } {
   // Each segment's distinct content words, sorted, in one arena: segment k's are set[off[k] .. off[k + 1]).
   const set = new Int32Array(st.first[N]!), off = new Int32Array(N + 1);
   let n = 0;
@@ -378,13 +408,12 @@ function copyGroups(N: number, st: SegmentTokens, id: Int32Array, content: Uint8
       else if (find(rep) !== find(k) && jaccard(k, rep) >= COPY_JACCARD) { parent[find(k)] = find(rep); grouped = true; }
     }
   }
-  const group = new Int32Array(N), position = new Int32Array(N);
+  const group = new Int32Array(N);
   const counts = new Map<number, Map<number, number>>();
   for (let k = 0; k < N; k++) group[k] = find(k);
-  if (!grouped) return { group, counts, position };
+  if (!grouped) return { group, counts };
   const size = new Int32Array(N);
-  position.fill(3);
-  for (let k = 0; k < N; k++) { const g = group[k]!; size[g]!++; position[g] = Math.min(position[g]!, positionOf(k, N)); }
+  for (let k = 0; k < N; k++) size[group[k]!]!++;
   for (let k = 0; k < N; k++) {
     const g = group[k]!;
     if (size[g]! < 2) continue;
@@ -392,15 +421,7 @@ function copyGroups(N: number, st: SegmentTokens, id: Int32Array, content: Uint8
     if (m === undefined) counts.set(g, m = new Map());
     for (let i = st.first[k]!; i < st.first[k + 1]!; i++) { const d = id[i]!; if (content[d] === 1) m.set(d, (m.get(d) ?? 0) + 1); }
   }
-  return { group, counts, position };
-}
-/**
- * Index in POSITIONS of segment k of N: only, first, last, middle. (For copies, the smallest index of
- * the group is every member's: the order first < last < middle is also how strongly a position marks a
- * planted request, so repeating a request never moves it to a weaker place.)
- */
-function positionOf(k: number, N: number): number {
-  return N === 1 ? 0 : k === 0 ? 1 : k === N - 1 ? 2 : 3;
+  return { group, counts };
 }
 
 /** Word vectors summed per segment, per group of copies (at the group's representative) and over the document. */
@@ -545,13 +566,26 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
   // would make it look on topic (session 11: said twice, 39 of 117 caught BIPIA test attacks fell below
   // the threshold).
   const copies = copyGroups(N, st, id, content, seen);
+  // A sentence and its copies on one line ("Do X today. Do X.") read as a line of their own, as the
+  // sentence alone on its line does: the run of a segment's copies next to it on its line.
+  const runStart = new Int32Array(N), runEnd = new Int32Array(N);
+  for (let k = 0; k < N; k++) {
+    const joined = k > 0 && lineStart[k - 1] === lineStart[k] && copies.group[k - 1] === copies.group[k];
+    runStart[k] = joined ? runStart[k - 1]! : segs[k]!.start;
+  }
+  for (let k = N - 1; k >= 0; k--) {
+    const joined = k < N - 1 && lineStart[k + 1] === lineStart[k] && copies.group[k + 1] === copies.group[k];
+    runEnd[k] = joined ? runEnd[k + 1]! : segs[k]!.end;
+  }
   seen.fill(0);
   const topic = topicVectors(N, st, id, words, copies);
+  // Segments that address the reader, in all and per group of copies (see MOODS).
+  // (Typed arrays, not an object per segment: a megabyte of one-word lines is 200,000 segments.)
+  const shapes: Shape[] = new Array<Shape>(N), ranks = new Int32Array(N), addressingIn = new Int32Array(N);
+  let addressing = 0;
   for (let k = 0; k < N; k++) {
     const seg = segs[k]!;
     const t0 = st.first[k]!, nt = st.first[k + 1]! - t0;
-    const posI = copies.counts.has(copies.group[k]!) ? copies.position[copies.group[k]!]! : positionOf(k, N);
-    const pos = POSITIONS[posI]!;
     // Vocabulary shared with the rest of the document.
     let nContent = 0, nTouched = 0;
     for (let i = t0; i < t0 + nt; i++) {
@@ -601,18 +635,28 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
     let segPipe = false;
     if (tableDoc) for (let i = seg.start; i < seg.end; i++) if (text.charCodeAt(i) === 0x7c) { segPipe = true; break; }
     const x: Shape = {
-      doc, pos, nov, len, shape, q, p2, p1, top: TOPIC[topI]!,
+      doc, nov, len, shape, q, p2, p1, top: TOPIC[topI]!,
       ai: (any & C_AI) !== 0, ans: (any & C_ANS) !== 0, imp: (any & C_IMP) !== 0, pl: (any & C_PLEASE) !== 0,
       fi: (first & C_IMP) !== 0 || ((first & C_PLEASE) !== 0 && (second & C_IMP) !== 0),
       fq: (first & C_QW) !== 0,
       limp: (lastC & C_IMP) !== 0,
       scrDiff: ss.total >= 3 && docScript.share >= 0.6 && ss.script !== docScript.script,
-      line: seg.start - ls <= 8 && lend - seg.end <= 8 && isBlank(text, ls, seg.start) && isBlank(text, seg.end, lend),
+      line: runStart[k]! - ls <= 8 && lend - runEnd[k]! <= 8 && isBlank(text, ls, runStart[k]!) && isBlank(text, runEnd[k]!, lend),
       // A line of prose in a table document (cells are split at '|', so test the whole line).
       proseInTable: tableDoc && !segPipe && lend - ls <= 2000 && linePipe[k] === 0 && nt >= 4,
+      mood: '',
     };
+    shapes[k] = x;
+    ranks[k] = ((docI * 6 + novI) * 4 + lenI) * 7 + topI;
+    if (addresses(x)) { addressing++; addressingIn[copies.group[k]!]!++; }
+  }
+  // The mood of the rest of the document is known once every segment's flags are.
+  for (let k = 0; k < N; k++) {
+    const x = shapes[k]!;
+    const moodI = moodIndex(addressing - (addresses(x) ? addressingIn[copies.group[k]!]! : 0));
+    x.mood = MOODS[moodI]!;
     if (memo === null) { out.push(renderFeatures(x)); continue; }
-    const key = shapeKey(x, docI, posI, novI, lenI, topI);
+    const key = shapeKey(x, ranks[k]! * 3 + moodI);
     let f = memo.get(key);
     if (f === undefined) memo.set(key, f = Object.freeze(renderFeatures(x)));
     out.push(f);
