@@ -272,12 +272,13 @@ interface Shape {
  * Where the segment stands (first, last, middle) is deliberately not among them (until session 16 it
  * was, crossed with most flags). The classifier had learned "an imperative first sentence" as its
  * strongest single sign: benign documents seldom open with one, planted attacks at the start always
- * do. Attacks planted in the middle or at the end of a document then scored far lower (quick
+ * do. Attacks planted in the middle or at the end of a document then scored far lower (full
  * evaluation, BIPIA test attacks at 0.5: news articles 77 / 43 / 45% at start / middle / end, e-mails
- * 63 / 27 / 28%), so an attacker who chose the middle halved his chance of being caught, and a single
- * line in front of an attack ("content:") cost it half its score. Without position and with the mood
- * of the rest of the document: news 61 / 67 / 67%, e-mails 35 / 36 / 37%, recall at 1% FPR on the
- * hard set unchanged (61.9 -> 61.7%).
+ * 63 / 25 / 28%), so an attacker who chose the middle halved his chance of being caught (and in
+ * session 15's red-team script one line in front of an attack, "content:", took it from 0.90 to 0.49).
+ * Without position and with the mood of the rest of the document: news 59 / 64 / 64%, e-mails
+ * 32 / 33 / 37%, recall at 1% FPR on the hard set unchanged (61.9 -> 62.1%); docs/decisions.md has
+ * the costs.
  */
 function renderFeatures(x: Shape): string[] {
   const { doc, nov, len, shape, top, q, p2, p1 } = x;
