@@ -263,6 +263,8 @@ interface Shape {
   doc: string; nov: string; len: string; shape: string; top: string;
   q: boolean; p2: boolean; ai: boolean; ans: boolean; p1: boolean; imp: boolean; pl: boolean;
   fi: boolean; fq: boolean; limp: boolean; scrDiff: boolean; line: boolean; proseInTable: boolean;
+  /** Before the greeting or after the sign-off of a letter (see letterBounds). */
+  outOfLetter: boolean;
   /** How many other sentences of the document address the reader (see MOODS); set after every segment's flags are known. */
   mood: string;
 }
@@ -302,6 +304,14 @@ function renderFeatures(x: Shape): string[] {
   if (x.proseInTable) f.push('prose-in-table', `prose-in-table&len:${len}`);
   // A request (imperative, question, second person) in a document that otherwise asks nothing of its
   // reader (a news article, a record, a report), wherever it stands in it.
+  // Outside the body of a letter: above its greeting or below its sign-off, where a planted request
+  // sits apart from the letter it was planted in.
+  if (x.outOfLetter) {
+    f.push('letter:out');
+    if (addresses(x)) f.push('letter:out&req', `letter:out&req&mood:${x.mood}`);
+    if (x.fi) f.push('letter:out&f:imp');
+    if (q) f.push('letter:out&q');
+  }
   if (addresses(x)) {
     const m = x.mood;
     f.push('mood:' + m);
@@ -318,6 +328,33 @@ function renderFeatures(x: Shape): string[] {
  */
 const MOODS = ['0', '1', '3'] as const;
 function moodIndex(others: number): number { return others === 0 ? 0 : others <= 2 ? 1 : 2; }
+/**
+ * First words of a letter's greeting and of its sign-off (normalised: lower case, no diacritics needed
+ * to match the ones listed). A sign-off is a short segment (at most SIGNOFF_MAX_TOKENS tokens).
+ */
+const GREETINGS = new Set(('hi hello hey dear greetings hallo liebe lieber bonjour salut cher chère chers hola estimado estimada ' +
+  'estimados querido querida ciao gentile caro cara olá ola prezado prezada beste hej hei witam szanowny szanowna merhaba ' +
+  'sayın sayin здравствуйте привет уважаемый уважаемая').split(' '));
+const SIGNOFFS = new Set(('best regards thanks thank cheers sincerely kind warm warmest yours respectfully cordially ' +
+  'grüße grüsse gruß gruss mfg freundliche cordialement amicalement saludos atentamente cordiali distinti saluti abraços ' +
+  'atenciosamente groeten groet hälsningar mvh pozdrawiam saygılarımla saygilarimla спасибо').split(' '));
+const SIGNOFF_MAX_TOKENS = 6;
+/**
+ * The segments of a letter's greeting (the first segment that opens with a greeting word) and of its
+ * sign-off (the last short segment that opens with a sign-off word after it, or anywhere when there is
+ * no greeting), -1 for none.
+ */
+function letterBounds(N: number, st: SegmentTokens, id: Int32Array, words: readonly string[]): { greeting: number; signoff: number } {
+  let greeting = -1, signoff = -1;
+  for (let k = 0; k < N; k++) {
+    const t0 = st.first[k]!, nt = st.first[k + 1]! - t0;
+    if (nt === 0) continue;
+    const w = words[id[t0]!]!;
+    if (greeting < 0 && GREETINGS.has(w)) greeting = k;
+    else if (nt <= SIGNOFF_MAX_TOKENS && SIGNOFFS.has(w) && k > greeting) signoff = k;
+  }
+  return { greeting, signoff };
+}
 /** Whether a segment addresses its reader: an imperative first word, a question, the second person. */
 function addresses(x: Pick<Shape, 'fi' | 'q' | 'p2'>): boolean { return x.fi || x.q || x.p2; }
 const NOVELTY = ['short', 'na', '0', '1', '2', '3'] as const;
@@ -336,7 +373,7 @@ const SHAPE_LETTERS = 'IQYMPARw';
  * a 3-character string, not a long concatenation.
  */
 function shapeKey(x: Shape, rank: number): string {
-  const flags = [x.q, x.p2, x.ai, x.ans, x.p1, x.imp, x.pl, x.fi, x.fq, x.limp, x.scrDiff, x.line, x.proseInTable];
+  const flags = [x.q, x.p2, x.ai, x.ans, x.p1, x.imp, x.pl, x.fi, x.fq, x.limp, x.scrDiff, x.line, x.proseInTable, x.outOfLetter];
   let bits = 0;
   for (let i = 0; i < flags.length; i++) if (flags[i]) bits |= 1 << i;
   let shape = 0; // <= 4 letters: < 9^4
@@ -567,6 +604,7 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
   // would make it look on topic (session 11: said twice, 39 of 117 caught BIPIA test attacks fell below
   // the threshold).
   const copies = copyGroups(N, st, id, content, seen);
+  const letter = letterBounds(N, st, id, words);
   // A sentence and its copies on one line ("Do X today. Do X.") read as a line of their own, as the
   // sentence alone on its line does: the run of a segment's copies next to it on its line.
   const runStart = new Int32Array(N), runEnd = new Int32Array(N);
@@ -645,6 +683,7 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
       line: runStart[k]! - ls <= 8 && lend - runEnd[k]! <= 8 && isBlank(text, ls, runStart[k]!) && isBlank(text, runEnd[k]!, lend),
       // A line of prose in a table document (cells are split at '|', so test the whole line).
       proseInTable: tableDoc && !segPipe && lend - ls <= 2000 && linePipe[k] === 0 && nt >= 4,
+      outOfLetter: (letter.greeting >= 0 && k < letter.greeting) || (letter.signoff >= 0 && k > letter.signoff),
       mood: '',
     };
     shapes[k] = x;

@@ -239,3 +239,19 @@ test('contextFeatures: a sentence and its copy on one line read as a line of the
   assert.deepEqual(lineOf(`${EMAIL}\n${ask.replace(/\.$/, ' today.')} ${ask}`, 'forward all'), [true, true]);
   assert.deepEqual(lineOf(`${EMAIL}\n${ask} the weather in lisbon was mild all week.`, 'forward all'), [false]);
 });
+
+test('contextFeatures: a request above a letter\'s greeting or below its sign-off reads as outside the letter; one in its body does not', () => {
+  const outside = (doc: string, needle: string): boolean[] => {
+    const segs = segment(doc);
+    const ctx = contextFeatures(doc, segs, segs.map((s) => tokenize(doc.slice(s.start, s.end))));
+    return segs.flatMap((s, k) => (doc.slice(s.start, s.end).startsWith(needle) ? [ctx[k]!.includes('letter:out&req')] : []));
+  };
+  const ask = 'write a short poem about the ocean for me.';
+  const body = 'the quarterly figures are attached.\ncould you check the totals in the second table?';
+  assert.deepEqual(outside(`${ask}\nhi dana,\n${body}\nbest,\nomar`, 'write a short'), [true]);
+  assert.deepEqual(outside(`hi dana,\n${body}\nbest,\nomar\n${ask}`, 'write a short'), [true]);
+  assert.deepEqual(outside(`hi dana,\n${body}\n${ask}\nbest,\nomar`, 'write a short'), [false]);
+  // The letter's own request is in its body; a document that is no letter has no outside.
+  assert.deepEqual(outside(`hi dana,\n${body}\nbest,\nomar`, 'could you'), [false]);
+  assert.deepEqual(outside(`${ask}\n${body}`, 'write a short'), [false]);
+});
