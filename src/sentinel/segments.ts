@@ -329,8 +329,9 @@ function renderFeatures(x: Shape): string[] {
 const MOODS = ['0', '1', '3'] as const;
 function moodIndex(others: number): number { return others === 0 ? 0 : others <= 2 ? 1 : 2; }
 /**
- * First words of a letter's greeting and of its sign-off (normalised: lower case, no diacritics needed
- * to match the ones listed). A sign-off is a short segment (at most SIGNOFF_MAX_TOKENS tokens).
+ * First words of a letter's greeting and of its sign-off, as normalised text spells them (lower case;
+ * with and without diacritics where writers drop them). A sign-off is a short segment (at most
+ * SIGNOFF_MAX_TOKENS tokens). Languages not listed get no letter bounds (no feature, not a false one).
  */
 const GREETINGS = new Set(('hi hello hey dear greetings hallo liebe lieber bonjour salut cher chère chers hola estimado estimada ' +
   'estimados querido querida ciao gentile caro cara olá ola prezado prezada beste hej hei witam szanowny szanowna merhaba ' +
