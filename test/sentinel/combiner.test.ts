@@ -43,18 +43,24 @@ test('combiner: fitting learns which evidence separates the classes, determinist
   assert.throws(() => fitCombiner(xs, ys.map(() => 0)), /both classes/);
 });
 
-test('combiner: the fit keeps every weight >= 0 where the signed optimum is negative', () => {
-  // "segment2" is higher on the negatives here (as on pages about prompt injection that quote several
-  // attacks): a signed fit would give it a negative weight, which lets an attacker lower the score by
-  // repeating himself. The fit holds it at 0 and still separates the classes on "segment".
+/** 200 documents, half attacks, that "segment" separates; `more` sets the other evidence of each. */
+function separableOnSegment(more: (e: Evidence, y: number, i: number) => void): { xs: Evidence[]; ys: number[] } {
   const xs: Evidence[] = [], ys: number[] = [];
   for (let i = 0; i < 200; i++) {
     const e = emptyEvidence();
     const y = i % 2;
     e.segment = y === 1 ? 2 + (i % 7) / 7 : (i % 5) / 10;
-    e.segment2 = y === 1 ? 0 : 1 + (i % 3) / 3;
+    more(e, y, i);
     xs.push(e); ys.push(y);
   }
+  return { xs, ys };
+}
+
+test('combiner: the fit keeps every weight >= 0 where the signed optimum is negative', () => {
+  // "segment2" is higher on the negatives here (as on pages about prompt injection that quote several
+  // attacks): a signed fit would give it a negative weight, which lets an attacker lower the score by
+  // repeating himself. The fit holds it at 0 and still separates the classes on "segment".
+  const { xs, ys } = separableOnSegment((e, y, i) => { e.segment2 = y === 1 ? 0 : 1 + (i % 3) / 3; });
   const f = fitCombiner(xs, ys);
   assert.ok(f.weights.every((w) => w >= 0), `weights ${f.weights}`);
   assert.equal(f.weights[EVIDENCE.indexOf('segment2')], 0);
@@ -65,14 +71,8 @@ test('combiner: the fit keeps every weight >= 0 where the signed optimum is nega
 });
 
 test('combiner: a weight set by hand is held while the others are fitted around it', () => {
-  const xs: Evidence[] = [], ys: number[] = [];
-  for (let i = 0; i < 200; i++) {
-    const e = emptyEvidence();
-    const y = i % 2;
-    e.segment = y === 1 ? 2 + (i % 7) / 7 : (i % 5) / 10;
-    e.contrast = (i * 13 % 9) / 9; // uninformative here: a free fit would leave it near 0
-    xs.push(e); ys.push(y);
-  }
+  // Contrast is uninformative here: a free fit would leave it near 0.
+  const { xs, ys } = separableOnSegment((e, _y, i) => { e.contrast = (i * 13 % 9) / 9; });
   const f = fitCombiner(xs, ys, { fixed: { contrast: 1.25 } });
   assert.equal(f.weights[EVIDENCE.indexOf('contrast')], 1.25);
   assert.ok(f.weights[EVIDENCE.indexOf('segment')]! > 1);
