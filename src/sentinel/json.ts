@@ -74,8 +74,9 @@ const LONG_STRING = 120;
 /**
  * Strings of the values, depth first in document order: the texts (long or multi-line strings) first,
  * each as it is, then the short values as `key: value` lines. A tool result's text is what its reader
- * reads first; metadata before it ("type: tool_result", "id: ...") would put its first sentence second,
- * where a request planted at the start of a text no longer reads as its start.
+ * reads; metadata lines before it ("type: tool_result", "id: ...") would share its first 400-character
+ * window and count as the rest of its document. (Session 15 also gave the reason that they would put its
+ * first sentence second; since session 16 a sentence's position is no feature.)
  */
 function render(values: readonly unknown[]): string | null {
   const texts: string[] = [], short: string[] = [];
