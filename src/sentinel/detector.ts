@@ -339,7 +339,7 @@ export class Detector {
     if (strongest !== null && strongest.weight >= STRONG_RULE) reasons.push(`rule:${strongest.id}`);
     for (const id of pairIds) reasons.push(`rule:${id}`);
 
-    let hiddenScore = 0, decodedScore = 0, rot13Score = 0, hiddenProse = false;
+    let hiddenScore = 0, decodedScore = 0, rot13Score = 0, viewScore = 0, hiddenProse = false;
     if (depth < MAX_DECODE_DEPTH) {
       const sub = (text: string, label: string, always: boolean, fromScrambled = false, asView = false): number => {
         budget.chars -= text.length;
@@ -369,7 +369,7 @@ export class Detector {
         // set the encoded-prose evidence, and a megabyte written backwards is not scanned three times.
         rot13Score = sub(scr.text.length > MAX_REVEAL ? scr.text.slice(0, MAX_REVEAL) : scr.text, `decoded:${how}`, false, true);
         // And in place, with its document around it, like other decoded prose.
-        if (n.text.length <= MAX_REVEAL && budget.chars >= scr.inPlace.length) rot13Score = Math.max(rot13Score, sub(scr.inPlace, `decoded:${how}-in-context`, false, true));
+        if (n.text.length <= MAX_REVEAL && budget.chars >= scr.inPlace.length) viewScore = Math.max(viewScore, sub(scr.inPlace, `decoded:${how}-in-context`, false, true));
       }
       // Letters run together or regrouped ("ignoreallprevious", "igno real lpre vious"): respaced and
       // rescanned on their own (not read so again), and in place only when a whole sentence was run
@@ -378,7 +378,7 @@ export class Detector {
       const uns = unscrambled ? null : unspaced(n.text);
       if (uns !== null && budget.chars > 0) {
         decodedScore = Math.max(decodedScore, sub(uns.text, 'decoded:unspaced', false, true));
-        if (uns.inPlace !== null && n.text.length <= MAX_REVEAL && budget.chars >= uns.inPlace.length) decodedScore = Math.max(decodedScore, sub(uns.inPlace, 'decoded:unspaced-in-context', false, true));
+        if (uns.inPlace !== null && n.text.length <= MAX_REVEAL && budget.chars >= uns.inPlace.length) viewScore = Math.max(viewScore, sub(uns.inPlace, 'decoded:unspaced-in-context', false, true));
       }
       // Encoded segments. Prose hidden in base64 or hex is how "stealth" injections travel; URL-encoding
       // and entities are common in benign text, so for them only the content counts.
@@ -395,25 +395,25 @@ export class Detector {
       // with its context (a decoded sentence alone loses the position and topic shift that give it away).
       const revealed = reveal(n.clean, encoded);
       // Bounded to ordinary document sizes, so a megabyte of crafted escapes is not scanned twice.
-      if (revealed !== null && revealed.length <= MAX_REVEAL && budget.chars >= revealed.length) decodedScore = Math.max(decodedScore, sub(revealed, 'decoded:in-context', false));
+      if (revealed !== null && revealed.length <= MAX_REVEAL && budget.chars >= revealed.length) viewScore = Math.max(viewScore, sub(revealed, 'decoded:in-context', false));
       // Markup that hides text.
       const mk = scanMarkup(n.clean);
       // The text as a reader of the rendered page sees it (markup between words and letters removed).
       const view = rendered(n.clean);
-      if (view !== null && view.length <= MAX_REVEAL && budget.chars >= view.length) decodedScore = Math.max(decodedScore, sub(view, 'rendered', false, false, true));
+      if (view !== null && view.length <= MAX_REVEAL && budget.chars >= view.length) viewScore = Math.max(viewScore, sub(view, 'rendered', false, false, true));
       // The strings of a JSON document (a tool result, an API response) as parsed: `\n` and `\"` read raw
       // glue letters onto words ("attached.\nIgnore" is the token "nignore").
       const strings = n.clean.length <= MAX_REVEAL ? jsonStrings(n.clean) : null;
-      if (strings !== null && budget.chars >= strings.length) decodedScore = Math.max(decodedScore, sub(strings, 'json-strings', false, false, true));
+      if (strings !== null && budget.chars >= strings.length) viewScore = Math.max(viewScore, sub(strings, 'json-strings', false, false, true));
       // The same escapes outside valid JSON (a Python repr, a quoted log or YAML line, a truncated response).
       const unescaped = strings === null && n.clean.length <= MAX_REVEAL ? escapedLineBreaks(n.clean) : null;
-      if (unescaped !== null && budget.chars >= unescaped.length) decodedScore = Math.max(decodedScore, sub(unescaped, 'unescaped', false, false, true));
+      if (unescaped !== null && budget.chars >= unescaped.length) viewScore = Math.max(viewScore, sub(unescaped, 'unescaped', false, false, true));
       // Sentences wrapped over comment or quoted-reply lines read as the paragraphs they are (lines.ts).
       const flowed = n.clean.length <= MAX_REVEAL ? reflowed(n.clean) : null;
-      if (flowed !== null && budget.chars >= flowed.length) decodedScore = Math.max(decodedScore, sub(flowed, 'reflowed', false, false, true));
+      if (flowed !== null && budget.chars >= flowed.length) viewScore = Math.max(viewScore, sub(flowed, 'reflowed', false, false, true));
       // Lines written with a diacritic on almost every letter, read without them.
       const bare = withoutDiacritics(n.clean);
-      if (bare !== null && bare.length <= MAX_REVEAL && budget.chars >= bare.length) decodedScore = Math.max(decodedScore, sub(bare, 'decoded:diacritics-removed', false));
+      if (bare !== null && bare.length <= MAX_REVEAL && budget.chars >= bare.length) viewScore = Math.max(viewScore, sub(bare, 'decoded:diacritics-removed', false));
       for (const h of mk.hidden) {
         if (budget.chars <= 0) break;
         hiddenScore = Math.max(hiddenScore, sub(h.text, `hidden:${h.kind}`, false));
@@ -433,7 +433,7 @@ export class Detector {
     if (obf.length > 0) e.obfuscated = 1;
     // Text that was hidden or encoded and is itself judged an injection makes its document one: the
     // combiner adds what the rest of the document says, it cannot talk a detected payload down.
-    const payload = Math.max(hiddenScore, decodedScore, rot13Score);
+    const payload = Math.max(hiddenScore, decodedScore, rot13Score, viewScore);
     const combined = this.combiner !== null ? toScore(sigmoid(combinerLogit(this.combiner, e)), this.combiner.threshold) : provisionalScore(e, this.model.threshold);
     // A strong hand-written phrase rule ("ignore all previous instructions" in one of its languages) is
     // enough on its own to flag a document, as is a detected payload; see STRONG_RULE_SCORE for how high.
