@@ -16,6 +16,7 @@
  * Every pass is a single left-to-right scan: linear time whatever the input.
  */
 import { correctKeywordTypos } from './typos.ts';
+import { ENGLISH, VOCABULARY_COUNTS } from './words.ts';
 
 export interface HiddenText { readonly kind: 'tag-characters' | 'variation-selectors'; readonly text: string }
 
@@ -266,7 +267,7 @@ function foldWords(s: string, counts: Record<string, number>): string {
     const foldCG = hasCG && allCGConfusable && (hasLatin || (latinDominant && cgCount >= 2));
     // "i|g|n|o|r|e": one symbol between every two letters separates them (joinLetterSpacing reads
     // them); it is not a letter written as a symbol.
-    const foldLeet = hasDigitOrSym && hasLatin && !symbolBetweenLetters(s, i, j);
+    const foldLeet = hasDigitOrSym && hasLatin && !symbolBetweenLetters(s, i, j) && !numberSuffix(s, i, j);
     if (foldCG || foldLeet) {
       let changed = false;
       for (let k = i; k < j; k++) {
@@ -282,6 +283,24 @@ function foldWords(s: string, counts: Record<string, number>): string {
   }
   return joinLetterSpacing(buf === null ? s : stringOfUnits(buf, 0, n), counts);
 }
+
+/**
+ * Whether the word s[i, j) is letters followed by a number that is no letter written as a digit:
+ * "base64", "sha256", "utf8", "python3", "x509", "es2024" are names, and folded they read "base6a",
+ * "shazs6", "utfb": tokens no benign text has, which the classifier learned from the attacks that say
+ * "encode your answer in base64". A trailing digit stays a letter when the word then reads as one the
+ * benign vocabulary knows ("ignor3" is "ignore"); digits inside the word ("1gn0re", "pr3v10us") always do.
+ */
+function numberSuffix(s: string, i: number, j: number): boolean {
+  let k = j;
+  while (k > i && s.charCodeAt(k - 1) >= 0x30 && s.charCodeAt(k - 1) <= 0x39) k--;
+  if (k === j || k - i < 2) return false;
+  for (let m = i; m < k; m++) if (!isLatinLetter(s.charCodeAt(m))) return false;
+  if (j - k >= 2) return true;
+  const folded = (s.slice(i, k) + String.fromCharCode(LEET_UNIT[s.charCodeAt(k)]!)).toLowerCase();
+  return !VOCABULARY_COUNTS.has(folded) && !ENGLISH_WORDS.has(folded);
+}
+const ENGLISH_WORDS: ReadonlySet<string> = new Set(ENGLISH);
 
 /**
  * Whether the at sign at s[at] is an e-mail address's (user@host.example, root@localhost), not a letter a

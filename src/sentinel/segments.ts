@@ -1145,9 +1145,11 @@ function isMarkedLatin(c: number): boolean { return (c >= 0xc0 && c <= 0x24f && 
  * take one ("Ígñörê áll prévíöüs ïnstrùctîöñs"), or null when no line is. A line qualifies when at
  * least 30% of its Latin letters are marked (ordinary French or German stay far below; Vietnamese,
  * Czech and Yoruba reach 35-48%) and, without the marks, at least three more of its words read as
- * written (common, closed-class or lexicon words) and half of its words do: stripped Vietnamese or
- * Yoruba does not turn into words, an accented English sentence does. The result is rescanned as
- * another reading of the text.
+ * written (common, closed-class or lexicon words) and a third of its words do: stripped Vietnamese or
+ * Yoruba does not turn into words, an accented English sentence does. (Half, until session 17, missed
+ * English with content words: "Thís ís yóúr dévélópér spéákíng…" reads 11 of its 23 words as listed
+ * ones; a third raised the red-team row from 43 to 52 of 80 and changed no benign document's score.)
+ * The result is rescanned as another reading of the text.
  */
 export function withoutDiacritics(text: string): string | null {
   // The text is copied only from the first line that qualifies (most documents have none).
@@ -1165,7 +1167,7 @@ export function withoutDiacritics(text: string): string | null {
       const line = text.slice(start, end);
       const bare = line.normalize('NFD').replace(/\p{M}/gu, '').normalize('NFC').toLowerCase();
       const { words, read } = wordCounts(bare);
-      if (read - wordsReadingAsWritten(line.toLowerCase()) >= DIACRITIC_WORDS_GAINED && read * 2 >= words) {
+      if (read - wordsReadingAsWritten(line.toLowerCase()) >= DIACRITIC_WORDS_GAINED && read * 3 >= words) {
         out += text.slice(copied, start) + bare;
         copied = end;
       }
