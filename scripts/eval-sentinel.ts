@@ -16,8 +16,9 @@
  * Negatives: test contexts (30% of BIPIA contexts), hand-written benign imperative documents
  * (data/sentinel/benign-imperative-heldout.jsonl), and developer documentation from the installed
  * node_modules (READMEs: "run the following command", "add this code to your project").
- * Optional, reported apart: SENTINEL_EVAL_TLDR (a tldr-pages checkout) and SENTINEL_EVAL_NEWS (JSON Lines
- * files of news articles, e.g. BIPIA's WebQA and summarization contexts, with BIPIA's test attacks planted).
+ * Optional, reported apart: SENTINEL_EVAL_TLDR (a tldr-pages checkout), SENTINEL_EVAL_NEWS (JSON Lines
+ * files of news articles, e.g. BIPIA's WebQA and summarization contexts, with BIPIA's test attacks planted)
+ * and SENTINEL_EVAL_PYDOCS (chunks of the Python documentation, written by scripts/import-pydocs.ts).
  * Exits non-zero only on an error, never because a goal is missed.
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -97,6 +98,29 @@ function newsContexts(files: readonly string[]): string[] {
 }
 const NEWS = process.env['SENTINEL_EVAL_NEWS'];
 const news = newsContexts(NEWS === undefined ? [] : NEWS.split(',').filter((f) => f !== ''));
+// And, when SENTINEL_EVAL_PYDOCS names the file scripts/import-pydocs.ts writes (chunks of the Python
+// 3.11 documentation, {"id", "text"} a line), technical writing by many hands that nothing trains on:
+// false positives reported apart, not pooled, so the figures above stay comparable across sessions.
+function pydocChunks(f: string): string[] {
+  if (!existsSync(f) || !statSync(f).isFile()) {
+    process.stderr.write(`eval-sentinel: SENTINEL_EVAL_PYDOCS names ${f}, which is not a file; write it with node scripts/import-pydocs.ts (see its first comment), or unset the variable\n`);
+    process.exit(2);
+  }
+  const out: string[] = [];
+  readFileSync(f, 'utf8').split('\n').forEach((l, i) => {
+    if (l.trim() === '') return;
+    let t: unknown, why = 'no "text" string';
+    try { t = (JSON.parse(l) as { text?: unknown } | null)?.text; } catch (e) { why = `not JSON (${(e as Error).message})`; }
+    if (typeof t !== 'string' || t.trim() === '') {
+      process.stderr.write(`eval-sentinel: SENTINEL_EVAL_PYDOCS file ${f} line ${i + 1}: ${why}; each line must be {"id": ..., "text": "..."}: rewrite the file with node scripts/import-pydocs.ts, or unset the variable\n`);
+      process.exit(2);
+    }
+    out.push(t as string);
+  });
+  return out;
+}
+const PYDOCS = process.env['SENTINEL_EVAL_PYDOCS'];
+const pydocs = PYDOCS === undefined ? [] : pydocChunks(PYDOCS);
 const sp = loadSplits(dataDir);
 const testText = sp.test.filter((c) => c.source !== 'code');
 const testCode = sp.test.filter((c) => c.source === 'code');
@@ -398,6 +422,7 @@ function tldrDocs(dir: string): Array<{ set: string; text: string }> {
   return out;
 }
 if (TLDR !== undefined) for (const w of tldrDocs(TLDR)) run(w.set, w.text);
+for (const t of pydocs) run('wild documentation: Python 3.11 (SENTINEL_EVAL_PYDOCS)', t);
 if (news.length > 0) {
   for (const c of news) run('wild benign: news articles (SENTINEL_EVAL_NEWS)', c);
   const testAttacks = Object.values(JSON.parse(readFileSync(join(REPO, 'data/bipia-test/text_attack_test.json'), 'utf8')) as Record<string, string[]>).flat();
@@ -486,6 +511,13 @@ lines.push(`  at 1% FPR threshold ${thr1.toFixed(3)}:   recall ${pct(rec(thr1, h
   const pooled = [...benign, ...wild.filter((r) => r.set.startsWith('wild benign'))];
   const tp = thresholdAt1(pooled);
   lines.push(`  against all ${pooled.length} benign documents pooled (the sets above and the wild ones below): recall ${pct(rec(tp, heldoutAttacks))} at their 1% FPR (threshold ${tp.toFixed(3)}); at 0.5 they are flagged ${pct(rec(0.5, pooled))}`);
+  // Recall at one false-positive rate jumps where its threshold crosses a band of scores that many
+  // documents share (a phrase rule alone scores 0.505-0.55), so a change is also judged by recall
+  // averaged over a range of rates: 0.25% to 2% of the hard set in steps of 0.25%, 0.1% to 1% of the
+  // pooled documents in steps of 0.1% (eight and ten thresholds).
+  const atRate = (bs: readonly Scored[], f: number): number => { const s = bs.map((r) => r.score).sort((x, y) => y - x); return (s[Math.floor(s.length * f)] ?? 0) + 1e-9; };
+  const meanRecall = (bs: readonly Scored[], step: number, n: number): number => Array.from({ length: n }, (_, i) => rec(atRate(bs, step * (i + 1)), heldoutAttacks)).reduce((x, y) => x + y, 0) / n;
+  lines.push(`  mean recall over false-positive rates 0.25-2% of the hard set: ${pct(meanRecall(benign, 0.0025, 8))}; over 0.1-1% of the pooled documents: ${pct(meanRecall(pooled, 0.001, 10))}`);
 }
 // For comparison across versions: the sets that existed before probe 3 and the typos were added.
 {
@@ -522,6 +554,8 @@ if (wild.length > 0) {
     const nt = thresholdAt1(nb);
     lines.push(`  news articles (SENTINEL_EVAL_NEWS; not in the figures above), benign flagged @0.5 / @1%FPR: ${pct(rec(0.5, nb))}/${pct(rec(thr1, nb))} of ${nb.length}; BIPIA test text attacks planted in them @0.5 / @1%FPR: ${pct(rec(0.5, na))}/${pct(rec(thr1, na))} of ${na.length} (start / middle / end @0.5: ${positions.map((p) => pct(rec(0.5, na.filter((r) => r.family === p)))).join(' / ')}); at the articles' own 1%-FPR threshold (${nt.toFixed(3)}): ${pct(rec(nt, na))}`);
   }
+  const py = wild.filter((r) => r.set.startsWith('wild documentation: Python'));
+  if (py.length > 0) lines.push(`  Python documentation (SENTINEL_EVAL_PYDOCS; not in the figures above), flagged @0.5 / @1%FPR: ${pct(rec(0.5, py))}/${pct(rec(thr1, py))} of ${py.length}`);
   const src = wild.filter((r) => r.set.includes('library source'));
   if (src.length > 0) lines.push(`  library source code (not in the FPR above), flagged @0.5 / @1%FPR: ${pct(rec(0.5, src))}/${pct(rec(thr1, src))} of ${src.length}`);
 } else lines.push('  man pages: none on this machine (/usr/share/man), not measured');
