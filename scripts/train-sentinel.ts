@@ -52,9 +52,10 @@
  * SENTINEL_BITS (19), SENTINEL_EPOCHS (12), SENTINEL_FOCAL (0), SENTINEL_SDROP (0), SENTINEL_CBW (3),
  * SENTINEL_PLANT (6), SENTINEL_BSTYLE (1), SENTINEL_BSTYLE_CIPHER (3), SENTINEL_CFPR (0.005), SENTINEL_CIPHER (3), SENTINEL_TYPO (1), SENTINEL_PARA (2), SENTINEL_PARA_CIPHER (1), SENTINEL_BIPIA (8), SENTINEL_BIPIA_COMB (20),
  * SENTINEL_SPAN (1), SENTINEL_SPAN_HOSTS (1), SENTINEL_SPAN_BENIGN (2), SENTINEL_CONTRAST (2),
- * SENTINEL_SEED (7: the seed of the unit classifier's plantings and example order; training with
+ * SENTINEL_SEED (7: the first seed of the unit classifier's plantings and example order; training with
  * another one measures how much of a difference between two models is chance: session 16 measured
- * 0.6-1.3 points of hard-set recall at 1% FPR, and up to 2.5 at the operating threshold).
+ * 0.6-1.3 points of hard-set recall at 1% FPR, and up to 2.5 at the operating threshold),
+ * SENTINEL_BAG (3: unit models averaged, seeds SENTINEL_SEED, +1, +2; see BAG).
  */
 import { prng } from '../src/policy/defaults.ts';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -119,6 +120,16 @@ const COMBINER_TARGET_FPR = knob('SENTINEL_CFPR', 0.005);
  * and BIPIA's test split fell back. 2 it is (session 15, docs/decisions.md).
  */
 const CONTRAST_WEIGHT = knob('SENTINEL_CONTRAST', 2);
+/**
+ * Unit models trained with successive seeds (other plantings, other example order) and averaged. One
+ * seed's model is one draw: seeds 7, 8 and 9 of the same recipe measured 61.9%, 62.8% and 63.4% recall
+ * at 1% FPR on the hard set. The mean of their weights is as fast to scan with (a logit is linear in the
+ * weights) and, averaged over the range of false-positive rates, beat the mean of the three draws by
+ * 0.4 points on the hard set and pooled, and by 0.8-1.0 on BIPIA's attacks in news articles (session
+ * 17). Training takes BAG times as long.
+ */
+const BAG = knob('SENTINEL_BAG', 3);
+if (!Number.isInteger(BAG) || BAG < 1) throw new RangeError(`SENTINEL_BAG=${BAG} must be a whole number of models, at least 1; unset it to train the shipped model`);
 /** Weight of a hand-written benign corpus document (rare and hard negatives count more than BIPIA's many tables). */
 const CORPUS_BENIGN_WEIGHT = knob('SENTINEL_CBW', 3);
 // Technical documentation (benign-corpus-techdocs-*: manual pages, admin guides, security policies in
@@ -633,129 +644,143 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
   const bipiaAll = holdOut ? sp.trainAttacks : [...sp.trainAttacks, ...sp.heldoutBipiaAttacks];
   const bipiaAttacks = bipiaAll.filter((_, i) => i % 5 !== 0 || BIPIA_COMBINER_PLANTINGS === 0);
   const bipiaCalib = BIPIA_COMBINER_PLANTINGS === 0 ? [] : bipiaAll.filter((_, i) => i % 5 === 0);
-  const rnd = trainingShufflePrng(knob('SENTINEL_SEED', 7));
   const fx = new FeatureExtractor(BITS);
-  const ex: Example[] = [];
-  for (const c of sp.train) examplesOfBenign(fx, c.text, c.source === 'code' ? 3 : 1, ex);
-  for (const t of sp.benignTrain) examplesOfBenign(fx, t, 5, ex);
-  // The detector rescans the rot13 view of sentences that read better rotated; benign tables and
-  // emails produce such views (short codes, names). They are negatives, or the junk they decode to
-  // scores like the unknown and the decoded-content boost flags the document.
-  for (const c of [...sp.train, ...sp.benignTrain.map((text) => ({ text }))]) {
-    const r = scrambledCandidates(normalize(c.text).text);
-    if (r !== null) examplesOfBenign(fx, r.text, 2, ex);
-  }
-  for (const t of sp.benignDev) examplesOfBenign(fx, t, 1, ex);
-  for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, benignWeight(d), ex);
-  const textCtx = sp.train.filter((c) => c.source !== 'code');
-  const codeCtx = sp.train.filter((c) => c.source === 'code');
   const positions: Position[] = ['start', 'middle', 'end'];
-  for (const a of [...bipiaAttacks, ...sp.handwrittenTrain]) {
-    const pool = a.kind === 'code' ? codeCtx : a.kind === 'handwritten' ? sp.train : textCtx;
-    const per = a.kind === 'handwritten' ? 12 : BIPIA_PLANTINGS;
-    for (let k = 0; k < per; k++) {
-      const ctx = pool[Math.floor(rnd() * pool.length)]!;
-      examplesOfPositive(fx, insertAttack(ctx.text, a.text, positions[k % 3]!), ex);
-    }
-  }
-  // Task injection: requests aimed at the assistant (positives) and ordinary requests aimed at people
-  // (negatives), in the training languages, planted in BIPIA and hand-written benign documents.
-  const hosts: string[] = [...sp.train.map((c) => c.text), ...sp.benignTrain, ...sp.corpusBenign.map((d) => d.text)];
-  // The broad injection corpus: each attack planted in several documents, half of them in a document
-  // of its own language when the benign corpus has one (an attack in Russian inside a Russian email is
-  // the hard case: no script change gives it away).
-  const byLang = new Map<string, string[]>();
-  for (const d of sp.corpusBenign) { const l = byLang.get(d.lang) ?? []; l.push(d.text); byLang.set(d.lang, l); }
-  for (const a of sp.corpusAttacks) {
-    const same = byLang.get(a.lang) ?? [];
-    const plantings = corpusWeight(a).plantings;
-    for (let k = 0; k < plantings; k++) {
-      const pool = k % 2 === 0 && same.length > 0 ? same : hosts;
-      examplesOfPositive(fx, insertAttack(pool[Math.floor(rnd() * pool.length)]!, a.text, positions[k % 3]!), ex);
-    }
-  }
-  const leadOf = (lang: string): string => { const l = sp.templates.leads[lang] ?? sp.templates.leads['*']!; return l[Math.floor(rnd() * l.length)]!; };
-  const attackLines = templateLines(sp.templates, 'attack', false);
-  for (const a of attackLines) {
-    for (let k = 0; k < 9; k++) {
-      let text = leadOf(a.lang) + a.text;
-      // sometimes two requests together (a question and a format instruction)
-      if (k % 3 === 2) { const o = attackLines.filter((x) => x.lang === a.lang); text += ' ' + o[Math.floor(rnd() * o.length)]!.text; }
-      examplesOfPositive(fx, insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, text, positions[k % 3]!), ex);
-    }
-  }
-  const benignLead = (): string => ['', '', '', 'P.S. ', 'Also, ', 'By the way, ', 'Quick question: '][Math.floor(rnd() * 7)]!;
-  for (const b of templateLines(sp.templates, 'benign', false)) {
-    for (let k = 0; k < 9; k++) {
-      const p = insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, benignLead() + b.text, positions[k % 3]!);
-      examplesOfBenign(fx, p.before + p.attack + p.after, 2, ex);
-    }
-  }
-  // Generated requests (data/sentinel/synthetic-requests.json): task injections in 23 training
-  // languages, and requests between people that refer to the document they sit in.
   const sy = loadSynthetic();
-  for (const lang of Object.keys(sy.attack)) {
-    if (sp.templates.heldoutLanguages.includes(lang)) throw new Error(`synthetic-requests.json uses held-out language ${lang}`);
-    const n = lang === 'en' ? 900 : 120;
-    const texts = synthAttacks(sy, lang, n, rnd);
-    for (let k = 0; k < texts.length; k++) {
-      let text = leadOf(lang) + texts[k]!;
-      if (k % 4 === 3) text += ' ' + synthAttacks(sy, lang, 1, rnd)[0]!;
-      examplesOfPositive(fx, insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, text, positions[k % 3]!), ex);
+  // One unit model (and its structure-only model) from the examples that one seed's plantings and
+  // example order make; BAG of them are averaged below.
+  const fitOnce = (seed: number): { weights: Float64Array; bias: number; structure: { weights: Float64Array; bias: number }; units: number; positive: number } => {
+    const rnd = trainingShufflePrng(seed);
+    const ex: Example[] = [];
+    for (const c of sp.train) examplesOfBenign(fx, c.text, c.source === 'code' ? 3 : 1, ex);
+    for (const t of sp.benignTrain) examplesOfBenign(fx, t, 5, ex);
+    // The detector rescans the rot13 view of sentences that read better rotated; benign tables and
+    // emails produce such views (short codes, names). They are negatives, or the junk they decode to
+    // scores like the unknown and the decoded-content boost flags the document.
+    for (const c of [...sp.train, ...sp.benignTrain.map((text) => ({ text }))]) {
+      const r = scrambledCandidates(normalize(c.text).text);
+      if (r !== null) examplesOfBenign(fx, r.text, 2, ex);
     }
-  }
-  for (const [lang, frames] of Object.entries(sy.benign)) {
-    if (sp.templates.heldoutLanguages.includes(lang)) throw new Error(`synthetic-requests.json uses held-out language ${lang}`);
-    const n = lang === 'en' ? 600 : 60;
-    for (let k = 0; k < n; k++) {
-      const host = hosts[Math.floor(rnd() * hosts.length)]!;
-      const text = benignLead() + frames[Math.floor(rnd() * frames.length)]!.replace('{w}', contentWord(host, rnd));
-      const p = insertAttack(host, text, positions[k % 3]!);
-      examplesOfBenign(fx, p.before + p.attack + p.after, 2, ex);
-    }
-  }
-  // The unfamiliar-language view (unitsOf): corpus attacks planted in a benign document of their
-  // language, and the benign corpus documents and hand-written benign documents alone, each with its
-  // letters enciphered, so the model learns what the lexicon's concepts mean when nothing else is
-  // familiar. Its own PRNG: the examples above stay as they were.
-  if (CIPHER_VIEWS > 0) {
-    const cr = trainingShufflePrng(1717);
-    let seed = 1;
-    for (const a of sp.corpusAttacks) {
-      const same = byLang.get(a.lang) ?? [];
-      for (let k = 0; k < corpusWeight(a).cipherViews; k++) {
-        const pool = same.length > 0 ? same : hosts;
-        examplesOfPositive(fx, insertAttack(pool[Math.floor(cr() * pool.length)]!, a.text, positions[k % 3]!), ex, seed++);
+    for (const t of sp.benignDev) examplesOfBenign(fx, t, 1, ex);
+    for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, benignWeight(d), ex);
+    const textCtx = sp.train.filter((c) => c.source !== 'code');
+    const codeCtx = sp.train.filter((c) => c.source === 'code');
+    for (const a of [...bipiaAttacks, ...sp.handwrittenTrain]) {
+      const pool = a.kind === 'code' ? codeCtx : a.kind === 'handwritten' ? sp.train : textCtx;
+      const per = a.kind === 'handwritten' ? 12 : BIPIA_PLANTINGS;
+      for (let k = 0; k < per; k++) {
+        const ctx = pool[Math.floor(rnd() * pool.length)]!;
+        examplesOfPositive(fx, insertAttack(ctx.text, a.text, positions[k % 3]!), ex);
       }
     }
-    for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, benignWeight(d), ex, seed++);
-    for (const t of sp.benignTrain) examplesOfBenign(fx, t, 2, ex, seed++);
-  }
-  // Misspelt attacks: each corpus attack once more with typos, planted like the others (own PRNG).
-  if (TYPO_VIEWS > 0) {
-    const tr = trainingShufflePrng(2929);
+    // Task injection: requests aimed at the assistant (positives) and ordinary requests aimed at people
+    // (negatives), in the training languages, planted in BIPIA and hand-written benign documents.
+    const hosts: string[] = [...sp.train.map((c) => c.text), ...sp.benignTrain, ...sp.corpusBenign.map((d) => d.text)];
+    // The broad injection corpus: each attack planted in several documents, half of them in a document
+    // of its own language when the benign corpus has one (an attack in Russian inside a Russian email is
+    // the hard case: no script change gives it away).
+    const byLang = new Map<string, string[]>();
+    for (const d of sp.corpusBenign) { const l = byLang.get(d.lang) ?? []; l.push(d.text); byLang.set(d.lang, l); }
     for (const a of sp.corpusAttacks) {
-      for (let k = 0; k < TYPO_VIEWS; k++) examplesOfPositive(fx, insertAttack(hosts[Math.floor(tr() * hosts.length)]!, typos(a.text, tr), positions[(k + 1) % 3]!), ex);
+      const same = byLang.get(a.lang) ?? [];
+      const plantings = corpusWeight(a).plantings;
+      for (let k = 0; k < plantings; k++) {
+        const pool = k % 2 === 0 && same.length > 0 ? same : hosts;
+        examplesOfPositive(fx, insertAttack(pool[Math.floor(rnd() * pool.length)]!, a.text, positions[k % 3]!), ex);
+      }
     }
-  }
-  // Whole documents with a marked span (spans-*.jsonl): the injection where its writer put it, in the
-  // document written around it, and once more in another host at the same position; the benign
-  // look-alikes as negatives. Own PRNG: without such files the examples above are unchanged.
-  {
-    const sr = trainingShufflePrng(5151);
-    for (const d of sp.spanAttacks) {
-      for (let k = 0; k < SPAN_PLANTINGS; k++) examplesOfPositive(fx, { before: d.before, attack: d.span, after: d.after }, ex);
-      for (let k = 0; k < SPAN_HOSTS; k++) examplesOfPositive(fx, insertAttack(hosts[Math.floor(sr() * hosts.length)]!, d.span, d.position), ex);
+    const leadOf = (lang: string): string => { const l = sp.templates.leads[lang] ?? sp.templates.leads['*']!; return l[Math.floor(rnd() * l.length)]!; };
+    const attackLines = templateLines(sp.templates, 'attack', false);
+    for (const a of attackLines) {
+      for (let k = 0; k < 9; k++) {
+        let text = leadOf(a.lang) + a.text;
+        // sometimes two requests together (a question and a format instruction)
+        if (k % 3 === 2) { const o = attackLines.filter((x) => x.lang === a.lang); text += ' ' + o[Math.floor(rnd() * o.length)]!.text; }
+        examplesOfPositive(fx, insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, text, positions[k % 3]!), ex);
+      }
     }
-    for (const d of sp.spanBenign) examplesOfBenign(fx, d.before + d.span + d.after, SPAN_BENIGN_WEIGHT, ex);
-  }
-  // Balance classes.
-  let pos = 0, neg = 0;
-  for (const e of ex) { if (e.y === 1) pos += e.w; else neg += e.w; }
-  const wPos = (pos + neg) / (2 * pos), wNeg = (pos + neg) / (2 * neg);
-  const { weights, bias } = sgd(ex, wPos, wNeg, 'all', rnd);
-  // The structure-only model learns from the context/rule group of every example (its n-grams dropped).
-  const structure = sgd(ex, wPos, wNeg, 'structure', rnd);
+    const benignLead = (): string => ['', '', '', 'P.S. ', 'Also, ', 'By the way, ', 'Quick question: '][Math.floor(rnd() * 7)]!;
+    for (const b of templateLines(sp.templates, 'benign', false)) {
+      for (let k = 0; k < 9; k++) {
+        const p = insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, benignLead() + b.text, positions[k % 3]!);
+        examplesOfBenign(fx, p.before + p.attack + p.after, 2, ex);
+      }
+    }
+    // Generated requests (data/sentinel/synthetic-requests.json): task injections in 23 training
+    // languages, and requests between people that refer to the document they sit in.
+    for (const lang of Object.keys(sy.attack)) {
+      if (sp.templates.heldoutLanguages.includes(lang)) throw new Error(`synthetic-requests.json uses held-out language ${lang}`);
+      const n = lang === 'en' ? 900 : 120;
+      const texts = synthAttacks(sy, lang, n, rnd);
+      for (let k = 0; k < texts.length; k++) {
+        let text = leadOf(lang) + texts[k]!;
+        if (k % 4 === 3) text += ' ' + synthAttacks(sy, lang, 1, rnd)[0]!;
+        examplesOfPositive(fx, insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, text, positions[k % 3]!), ex);
+      }
+    }
+    for (const [lang, frames] of Object.entries(sy.benign)) {
+      if (sp.templates.heldoutLanguages.includes(lang)) throw new Error(`synthetic-requests.json uses held-out language ${lang}`);
+      const n = lang === 'en' ? 600 : 60;
+      for (let k = 0; k < n; k++) {
+        const host = hosts[Math.floor(rnd() * hosts.length)]!;
+        const text = benignLead() + frames[Math.floor(rnd() * frames.length)]!.replace('{w}', contentWord(host, rnd));
+        const p = insertAttack(host, text, positions[k % 3]!);
+        examplesOfBenign(fx, p.before + p.attack + p.after, 2, ex);
+      }
+    }
+    // The unfamiliar-language view (unitsOf): corpus attacks planted in a benign document of their
+    // language, and the benign corpus documents and hand-written benign documents alone, each with its
+    // letters enciphered, so the model learns what the lexicon's concepts mean when nothing else is
+    // familiar. Its own PRNG: the examples above stay as they were.
+    if (CIPHER_VIEWS > 0) {
+      const cr = trainingShufflePrng(1717);
+      let seed = 1;
+      for (const a of sp.corpusAttacks) {
+        const same = byLang.get(a.lang) ?? [];
+        for (let k = 0; k < corpusWeight(a).cipherViews; k++) {
+          const pool = same.length > 0 ? same : hosts;
+          examplesOfPositive(fx, insertAttack(pool[Math.floor(cr() * pool.length)]!, a.text, positions[k % 3]!), ex, seed++);
+        }
+      }
+      for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, benignWeight(d), ex, seed++);
+      for (const t of sp.benignTrain) examplesOfBenign(fx, t, 2, ex, seed++);
+    }
+    // Misspelt attacks: each corpus attack once more with typos, planted like the others (own PRNG).
+    if (TYPO_VIEWS > 0) {
+      const tr = trainingShufflePrng(2929);
+      for (const a of sp.corpusAttacks) {
+        for (let k = 0; k < TYPO_VIEWS; k++) examplesOfPositive(fx, insertAttack(hosts[Math.floor(tr() * hosts.length)]!, typos(a.text, tr), positions[(k + 1) % 3]!), ex);
+      }
+    }
+    // Whole documents with a marked span (spans-*.jsonl): the injection where its writer put it, in the
+    // document written around it, and once more in another host at the same position; the benign
+    // look-alikes as negatives. Own PRNG: without such files the examples above are unchanged.
+    {
+      const sr = trainingShufflePrng(5151);
+      for (const d of sp.spanAttacks) {
+        for (let k = 0; k < SPAN_PLANTINGS; k++) examplesOfPositive(fx, { before: d.before, attack: d.span, after: d.after }, ex);
+        for (let k = 0; k < SPAN_HOSTS; k++) examplesOfPositive(fx, insertAttack(hosts[Math.floor(sr() * hosts.length)]!, d.span, d.position), ex);
+      }
+      for (const d of sp.spanBenign) examplesOfBenign(fx, d.before + d.span + d.after, SPAN_BENIGN_WEIGHT, ex);
+    }
+    // Balance classes.
+    let pos = 0, neg = 0;
+    for (const e of ex) { if (e.y === 1) pos += e.w; else neg += e.w; }
+    const wPos = (pos + neg) / (2 * pos), wNeg = (pos + neg) / (2 * neg);
+    const { weights, bias } = sgd(ex, wPos, wNeg, 'all', rnd);
+    // The structure-only model learns from the context/rule group of every example (its n-grams dropped).
+    const structure = sgd(ex, wPos, wNeg, 'structure', rnd);
+    return { weights, bias, structure, units: ex.length, positive: ex.filter((e) => e.y === 1).length };
+  };
+  // Bagging over seeds: a logit is linear in the weights, so the mean of the models' weights scores
+  // every unit with the mean of their logits, at no cost at scan time (see BAG).
+  const seed0 = knob('SENTINEL_SEED', 7);
+  const fits = Array.from({ length: BAG }, (_, k) => fitOnce(seed0 + k));
+  const mean = (xs: readonly Float64Array[]): Float64Array => { const m = new Float64Array(xs[0]!.length); for (const x of xs) for (let k = 0; k < m.length; k++) m[k]! += (x[k] as number) / xs.length; return m; };
+  const weights = mean(fits.map((f) => f.weights));
+  const bias = fits.reduce((a, f) => a + f.bias, 0) / fits.length;
+  const structure = { weights: mean(fits.map((f) => f.structure.weights)), bias: fits.reduce((a, f) => a + f.structure.bias, 0) / fits.length };
+  const units = fits[0]!.units, positiveUnits = fits[0]!.positive;
   // Calibration: document score = max window probability; threshold at TARGET_FPR on calibration docs.
   const quant = encodeModel(weights, BITS, bias, { window: WINDOW, stride: STRIDE, threshold: 0.5, trainedOn: {} });
   const scale = quant.scale;
@@ -795,12 +820,12 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
       handwritten: ['data/sentinel/attacks-train.jsonl', 'data/sentinel/benign-imperative-train.jsonl', 'data/sentinel/benign-dev-train.jsonl', ...corpusFiles('attacks-corpus-').map((f) => `data/sentinel/${f}`), ...corpusFiles('benign-corpus-').map((f) => `data/sentinel/${f}`), ...corpusFiles('spans-').map((f) => `data/sentinel/${f}`), ...corpusFiles('calib-benign-').map((f) => `data/sentinel/${f} (calibration only)`)],
       probeLanguagesNeverTrained: PROBE_LANGUAGES,
       taskInjection: 'data/sentinel/task-injection-templates.json (held-out languages excluded)',
-      units: ex.length, positiveUnits: ex.filter((e) => e.y === 1).length, calibrationDocs: calDocs.length, targetFpr: TARGET_FPR,
+      units, positiveUnits, seeds: fits.map((_, k) => seed0 + k), calibrationDocs: calDocs.length, targetFpr: TARGET_FPR,
     },
   });
   const comb = trainCombiner(model, sp, calDocs, bipiaCalib);
   const out = { ...model, combiner: comb.file };
-  const report = `units ${ex.length} (positive ${ex.filter((e) => e.y === 1).length}), calibration docs ${calScores.length}, unit threshold ${threshold.toFixed(4)}\n${comb.report}`;
+  const report = `units ${units} (positive ${positiveUnits}) per seed, ${fits.length} seeds, calibration docs ${calScores.length}, unit threshold ${threshold.toFixed(4)}\n${comb.report}`;
   return { model: out, report };
 }
 
