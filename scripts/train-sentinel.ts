@@ -124,9 +124,8 @@ const CONTRAST_WEIGHT = knob('SENTINEL_CONTRAST', 2);
  * Unit models trained with successive seeds (other plantings, other example order) and averaged. One
  * seed's model is one draw: seeds 7, 8 and 9 of the same recipe measured 61.9%, 62.8% and 63.4% recall
  * at 1% FPR on the hard set. The mean of their weights is as fast to scan with (a logit is linear in the
- * weights) and, averaged over the range of false-positive rates, beat the mean of the three draws by
- * 0.4 points on the hard set and pooled, and by 0.8-1.0 on BIPIA's attacks in news articles (session
- * 17). Training takes BAG times as long.
+ * weights) and, averaged over the range of false-positive rates, beat the mean of the three draws on
+ * every figure by 0.2 to 1.2 points (session 17, docs/decisions.md). Training takes BAG times as long.
  */
 const BAG = knob('SENTINEL_BAG', 3);
 if (!Number.isInteger(BAG) || BAG < 1) throw new RangeError(`SENTINEL_BAG=${BAG} must be a whole number of models, at least 1; unset it to train the shipped model`);
