@@ -285,11 +285,12 @@ function foldWords(s: string, counts: Record<string, number>): string {
 }
 
 /**
- * Whether the word s[i, j) is letters followed by a number that is no letter written as a digit:
- * "base64", "sha256", "utf8", "python3", "x509", "es2024" are names, and folded they read "base6a",
- * "shazs6", "utfb": tokens no benign text has, which the classifier learned from the attacks that say
- * "encode your answer in base64". A trailing digit stays a letter when the word then reads as one the
- * benign vocabulary knows ("ignor3" is "ignore"); digits inside the word ("1gn0re", "pr3v10us") always do.
+ * Whether the word s[i, j) is two letters or more followed by a number that is no letter written as a
+ * digit: "base64", "sha256", "python3", "es2024" are names, and folded they read "base6a", "sha2s6",
+ * "pythone", "es2o2a": tokens no benign text has, which the classifier learned from the attacks that
+ * say "encode your answer in base64". A trailing digit stays a letter when the word then reads as one
+ * the benign vocabulary knows ("ignor3" is "ignore"); digits inside the word ("1gn0re", "pr3v10us")
+ * always do. (One letter and a number, "x509", is still folded.)
  */
 function numberSuffix(s: string, i: number, j: number): boolean {
   let k = j;
