@@ -646,22 +646,66 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
   const fx = new FeatureExtractor(BITS);
   const positions: Position[] = ['start', 'middle', 'end'];
   const sy = loadSynthetic();
+  // Examples that no seed changes (the benign documents as they are; the cipher, typo and span views,
+  // which have PRNGs of their own) are made once; each seed's plantings go between them, in the order
+  // a single model always had, so SENTINEL_BAG=1 still writes seed 7's model bit for bit.
+  const head: Example[] = [];
+  for (const c of sp.train) examplesOfBenign(fx, c.text, c.source === 'code' ? 3 : 1, head);
+  for (const t of sp.benignTrain) examplesOfBenign(fx, t, 5, head);
+  // The detector rescans the rot13 view of sentences that read better rotated; benign tables and
+  // emails produce such views (short codes, names). They are negatives, or the junk they decode to
+  // scores like the unknown and the decoded-content boost flags the document.
+  for (const c of [...sp.train, ...sp.benignTrain.map((text) => ({ text }))]) {
+    const r = scrambledCandidates(normalize(c.text).text);
+    if (r !== null) examplesOfBenign(fx, r.text, 2, head);
+  }
+  for (const t of sp.benignDev) examplesOfBenign(fx, t, 1, head);
+  for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, benignWeight(d), head);
+  // Documents attacks are planted in: all of them, and the benign corpus by language.
+  const hosts: string[] = [...sp.train.map((c) => c.text), ...sp.benignTrain, ...sp.corpusBenign.map((d) => d.text)];
+  const byLang = new Map<string, string[]>();
+  for (const d of sp.corpusBenign) { const l = byLang.get(d.lang) ?? []; l.push(d.text); byLang.set(d.lang, l); }
+  const tail: Example[] = [];
+  // The unfamiliar-language view (unitsOf): corpus attacks planted in a benign document of their
+  // language, and the benign corpus documents and hand-written benign documents alone, each with its
+  // letters enciphered, so the model learns what the lexicon's concepts mean when nothing else is
+  // familiar. Its own PRNG: the examples above stay as they were.
+  if (CIPHER_VIEWS > 0) {
+    const cr = trainingShufflePrng(1717);
+    let seed = 1;
+    for (const a of sp.corpusAttacks) {
+      const same = byLang.get(a.lang) ?? [];
+      for (let k = 0; k < corpusWeight(a).cipherViews; k++) {
+        const pool = same.length > 0 ? same : hosts;
+        examplesOfPositive(fx, insertAttack(pool[Math.floor(cr() * pool.length)]!, a.text, positions[k % 3]!), tail, seed++);
+      }
+    }
+    for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, benignWeight(d), tail, seed++);
+    for (const t of sp.benignTrain) examplesOfBenign(fx, t, 2, tail, seed++);
+  }
+  // Misspelt attacks: each corpus attack once more with typos, planted like the others (own PRNG).
+  if (TYPO_VIEWS > 0) {
+    const tr = trainingShufflePrng(2929);
+    for (const a of sp.corpusAttacks) {
+      for (let k = 0; k < TYPO_VIEWS; k++) examplesOfPositive(fx, insertAttack(hosts[Math.floor(tr() * hosts.length)]!, typos(a.text, tr), positions[(k + 1) % 3]!), tail);
+    }
+  }
+  // Whole documents with a marked span (spans-*.jsonl): the injection where its writer put it, in the
+  // document written around it, and once more in another host at the same position; the benign
+  // look-alikes as negatives. Own PRNG: without such files the examples above are unchanged.
+  {
+    const sr = trainingShufflePrng(5151);
+    for (const d of sp.spanAttacks) {
+      for (let k = 0; k < SPAN_PLANTINGS; k++) examplesOfPositive(fx, { before: d.before, attack: d.span, after: d.after }, tail);
+      for (let k = 0; k < SPAN_HOSTS; k++) examplesOfPositive(fx, insertAttack(hosts[Math.floor(sr() * hosts.length)]!, d.span, d.position), tail);
+    }
+    for (const d of sp.spanBenign) examplesOfBenign(fx, d.before + d.span + d.after, SPAN_BENIGN_WEIGHT, tail);
+  }
   // One unit model (and its structure-only model) from the examples that one seed's plantings and
   // example order make; BAG of them are averaged below.
   const fitOnce = (seed: number): { weights: Float64Array; bias: number; structure: { weights: Float64Array; bias: number }; units: number; positive: number } => {
     const rnd = trainingShufflePrng(seed);
-    const ex: Example[] = [];
-    for (const c of sp.train) examplesOfBenign(fx, c.text, c.source === 'code' ? 3 : 1, ex);
-    for (const t of sp.benignTrain) examplesOfBenign(fx, t, 5, ex);
-    // The detector rescans the rot13 view of sentences that read better rotated; benign tables and
-    // emails produce such views (short codes, names). They are negatives, or the junk they decode to
-    // scores like the unknown and the decoded-content boost flags the document.
-    for (const c of [...sp.train, ...sp.benignTrain.map((text) => ({ text }))]) {
-      const r = scrambledCandidates(normalize(c.text).text);
-      if (r !== null) examplesOfBenign(fx, r.text, 2, ex);
-    }
-    for (const t of sp.benignDev) examplesOfBenign(fx, t, 1, ex);
-    for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, benignWeight(d), ex);
+    const planted: Example[] = [];
     const textCtx = sp.train.filter((c) => c.source !== 'code');
     const codeCtx = sp.train.filter((c) => c.source === 'code');
     for (const a of [...bipiaAttacks, ...sp.handwrittenTrain]) {
@@ -669,25 +713,22 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
       const per = a.kind === 'handwritten' ? 12 : BIPIA_PLANTINGS;
       for (let k = 0; k < per; k++) {
         const ctx = pool[Math.floor(rnd() * pool.length)]!;
-        examplesOfPositive(fx, insertAttack(ctx.text, a.text, positions[k % 3]!), ex);
+        examplesOfPositive(fx, insertAttack(ctx.text, a.text, positions[k % 3]!), planted);
       }
     }
-    // Task injection: requests aimed at the assistant (positives) and ordinary requests aimed at people
-    // (negatives), in the training languages, planted in BIPIA and hand-written benign documents.
-    const hosts: string[] = [...sp.train.map((c) => c.text), ...sp.benignTrain, ...sp.corpusBenign.map((d) => d.text)];
     // The broad injection corpus: each attack planted in several documents, half of them in a document
     // of its own language when the benign corpus has one (an attack in Russian inside a Russian email is
     // the hard case: no script change gives it away).
-    const byLang = new Map<string, string[]>();
-    for (const d of sp.corpusBenign) { const l = byLang.get(d.lang) ?? []; l.push(d.text); byLang.set(d.lang, l); }
     for (const a of sp.corpusAttacks) {
       const same = byLang.get(a.lang) ?? [];
       const plantings = corpusWeight(a).plantings;
       for (let k = 0; k < plantings; k++) {
         const pool = k % 2 === 0 && same.length > 0 ? same : hosts;
-        examplesOfPositive(fx, insertAttack(pool[Math.floor(rnd() * pool.length)]!, a.text, positions[k % 3]!), ex);
+        examplesOfPositive(fx, insertAttack(pool[Math.floor(rnd() * pool.length)]!, a.text, positions[k % 3]!), planted);
       }
     }
+    // Task injection: requests aimed at the assistant (positives) and ordinary requests aimed at people
+    // (negatives), in the training languages, planted in BIPIA and hand-written benign documents.
     const leadOf = (lang: string): string => { const l = sp.templates.leads[lang] ?? sp.templates.leads['*']!; return l[Math.floor(rnd() * l.length)]!; };
     const attackLines = templateLines(sp.templates, 'attack', false);
     for (const a of attackLines) {
@@ -695,14 +736,14 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
         let text = leadOf(a.lang) + a.text;
         // sometimes two requests together (a question and a format instruction)
         if (k % 3 === 2) { const o = attackLines.filter((x) => x.lang === a.lang); text += ' ' + o[Math.floor(rnd() * o.length)]!.text; }
-        examplesOfPositive(fx, insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, text, positions[k % 3]!), ex);
+        examplesOfPositive(fx, insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, text, positions[k % 3]!), planted);
       }
     }
     const benignLead = (): string => ['', '', '', 'P.S. ', 'Also, ', 'By the way, ', 'Quick question: '][Math.floor(rnd() * 7)]!;
     for (const b of templateLines(sp.templates, 'benign', false)) {
       for (let k = 0; k < 9; k++) {
         const p = insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, benignLead() + b.text, positions[k % 3]!);
-        examplesOfBenign(fx, p.before + p.attack + p.after, 2, ex);
+        examplesOfBenign(fx, p.before + p.attack + p.after, 2, planted);
       }
     }
     // Generated requests (data/sentinel/synthetic-requests.json): task injections in 23 training
@@ -714,7 +755,7 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
       for (let k = 0; k < texts.length; k++) {
         let text = leadOf(lang) + texts[k]!;
         if (k % 4 === 3) text += ' ' + synthAttacks(sy, lang, 1, rnd)[0]!;
-        examplesOfPositive(fx, insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, text, positions[k % 3]!), ex);
+        examplesOfPositive(fx, insertAttack(hosts[Math.floor(rnd() * hosts.length)]!, text, positions[k % 3]!), planted);
       }
     }
     for (const [lang, frames] of Object.entries(sy.benign)) {
@@ -724,44 +765,10 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
         const host = hosts[Math.floor(rnd() * hosts.length)]!;
         const text = benignLead() + frames[Math.floor(rnd() * frames.length)]!.replace('{w}', contentWord(host, rnd));
         const p = insertAttack(host, text, positions[k % 3]!);
-        examplesOfBenign(fx, p.before + p.attack + p.after, 2, ex);
+        examplesOfBenign(fx, p.before + p.attack + p.after, 2, planted);
       }
     }
-    // The unfamiliar-language view (unitsOf): corpus attacks planted in a benign document of their
-    // language, and the benign corpus documents and hand-written benign documents alone, each with its
-    // letters enciphered, so the model learns what the lexicon's concepts mean when nothing else is
-    // familiar. Its own PRNG: the examples above stay as they were.
-    if (CIPHER_VIEWS > 0) {
-      const cr = trainingShufflePrng(1717);
-      let seed = 1;
-      for (const a of sp.corpusAttacks) {
-        const same = byLang.get(a.lang) ?? [];
-        for (let k = 0; k < corpusWeight(a).cipherViews; k++) {
-          const pool = same.length > 0 ? same : hosts;
-          examplesOfPositive(fx, insertAttack(pool[Math.floor(cr() * pool.length)]!, a.text, positions[k % 3]!), ex, seed++);
-        }
-      }
-      for (const d of sp.corpusBenign) examplesOfBenign(fx, d.text, benignWeight(d), ex, seed++);
-      for (const t of sp.benignTrain) examplesOfBenign(fx, t, 2, ex, seed++);
-    }
-    // Misspelt attacks: each corpus attack once more with typos, planted like the others (own PRNG).
-    if (TYPO_VIEWS > 0) {
-      const tr = trainingShufflePrng(2929);
-      for (const a of sp.corpusAttacks) {
-        for (let k = 0; k < TYPO_VIEWS; k++) examplesOfPositive(fx, insertAttack(hosts[Math.floor(tr() * hosts.length)]!, typos(a.text, tr), positions[(k + 1) % 3]!), ex);
-      }
-    }
-    // Whole documents with a marked span (spans-*.jsonl): the injection where its writer put it, in the
-    // document written around it, and once more in another host at the same position; the benign
-    // look-alikes as negatives. Own PRNG: without such files the examples above are unchanged.
-    {
-      const sr = trainingShufflePrng(5151);
-      for (const d of sp.spanAttacks) {
-        for (let k = 0; k < SPAN_PLANTINGS; k++) examplesOfPositive(fx, { before: d.before, attack: d.span, after: d.after }, ex);
-        for (let k = 0; k < SPAN_HOSTS; k++) examplesOfPositive(fx, insertAttack(hosts[Math.floor(sr() * hosts.length)]!, d.span, d.position), ex);
-      }
-      for (const d of sp.spanBenign) examplesOfBenign(fx, d.before + d.span + d.after, SPAN_BENIGN_WEIGHT, ex);
-    }
+    const ex = [...head, ...planted, ...tail];
     // Balance classes.
     let pos = 0, neg = 0;
     for (const e of ex) { if (e.y === 1) pos += e.w; else neg += e.w; }

@@ -302,8 +302,6 @@ function renderFeatures(x: Shape): string[] {
   if (x.line) f.push('line', `line&${doc}`, `line&top:${top}`);
   // A line of prose in a table document.
   if (x.proseInTable) f.push('prose-in-table', `prose-in-table&len:${len}`);
-  // A request (imperative, question, second person) in a document that otherwise asks nothing of its
-  // reader (a news article, a record, a report), wherever it stands in it.
   // Outside the body of a letter: above its greeting or below its sign-off, where a planted request
   // sits apart from the letter it was planted in.
   if (x.outOfLetter) {
@@ -312,6 +310,8 @@ function renderFeatures(x: Shape): string[] {
     if (x.fi) f.push('letter:out&f:imp');
     if (q) f.push('letter:out&q');
   }
+  // A request (imperative, question, second person) and how many other sentences of its document
+  // address the reader: in a news article, a record or a report, none do, wherever it stands in it.
   if (addresses(x)) {
     const m = x.mood;
     f.push('mood:' + m);
@@ -619,8 +619,9 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
   }
   seen.fill(0);
   const topic = topicVectors(N, st, id, words, copies);
-  // Segments that address the reader, in all and per group of copies (see MOODS).
-  // (Typed arrays, not an object per segment: a megabyte of one-word lines is 200,000 segments.)
+  // Segments that address the reader, in all and per group of copies (see MOODS); the shapes wait for
+  // the mood until every segment has been read. (Ranks and counts in typed arrays: a megabyte of
+  // one-word lines is 200,000 segments.)
   const shapes: Shape[] = new Array<Shape>(N), ranks = new Int32Array(N), addressingIn = new Int32Array(N);
   let addressing = 0;
   for (let k = 0; k < N; k++) {

@@ -229,8 +229,9 @@ export function unspaced(text: string): Unspaced | null {
   // each weaker than the whole.
   let joined = found[0]!.text;
   for (let k = 1; k < found.length; k++) {
-    const gap = text.slice(found[k - 1]!.end, found[k]!.start);
-    joined += (gap.length <= 3 && !gap.includes('\n') ? gap.trimEnd() + ' ' : '\n') + found[k]!.text;
+    const a = found[k - 1]!.end, b = found[k]!.start;
+    const gap = b - a <= 3 ? text.slice(a, b) : '\n';
+    joined += (gap.includes('\n') ? '\n' : gap.trimEnd() + ' ') + found[k]!.text;
   }
   return { text: joined, inPlace: at === 0 ? null : inPlace + text.slice(at) };
 }
