@@ -22,7 +22,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -99,7 +99,9 @@ function main(argv: string[]): void {
     files.sort();
     const chunks = files.flatMap((f) => chunksOf(f, readFileSync(join(root, f), 'utf8')));
     const held = chunks.filter((c) => !trainable(c.path));
-    writeFileSync(out, held.map(evalLine).join('\n') + '\n');
+    // Written whole or not at all: a run cut short leaves no truncated file for the evaluation to read.
+    writeFileSync(`${out}.part`, held.map(evalLine).join('\n') + '\n');
+    renameSync(`${out}.part`, out);
     process.stdout.write(`import-pydocs: ${files.length} files, ${chunks.length} chunks; the ${held.length} of the evaluation half -> ${out}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
