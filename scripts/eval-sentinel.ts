@@ -43,17 +43,17 @@ const PROBE6_FILE = 'data/sentinel/probe6-published-templates.jsonl';
 const rnd = trainingShufflePrng(99);
 const positions: Position[] = ['start', 'middle', 'end'];
 
-interface Scored { set: string; score: number; ms: number; bytes: number; family?: string; reasons?: readonly string[]; text?: string; /** The attack string planted (attacks only). */ attack?: string }
+interface Scored { set: string; score: number; ms: number; bytes: number; family?: string; reasons?: readonly string[]; text?: string; /** The attack string planted (attacks only). */ attack?: string; /** Host kind and position of a planting, where a line reports them (`email:middle`). */ where?: string }
 const results: Scored[] = [];
 /** SENTINEL_EVAL_DUMP=file writes every scored document (set, score, family, attack string, reasons, text) as JSON Lines, for error analysis. */
 const DUMP = process.env['SENTINEL_EVAL_DUMP'];
 const benignTexts: string[] = [];
-function run(set: string, text: string, family?: string, attack?: string): void {
+function run(set: string, text: string, family?: string, attack?: string, where?: string): void {
   if (set.startsWith('benign')) benignTexts.push(text);
   const t0 = performance.now();
   const v = det.scan(text);
   const ms = performance.now() - t0;
-  results.push({ set, score: v.score, ms, bytes: utf8(text).length, ...(family === undefined ? {} : { family }), ...(attack === undefined ? {} : { attack }), ...(DUMP ? { reasons: v.reasons, text } : {}) });
+  results.push({ set, score: v.score, ms, bytes: utf8(text).length, ...(family === undefined ? {} : { family }), ...(attack === undefined ? {} : { attack }), ...(where === undefined ? {} : { where }), ...(DUMP ? { reasons: v.reasons, text } : {}) });
 }
 
 let dataDir: string;
@@ -237,7 +237,7 @@ if (existsSync(BIPIA_TEST)) {
   for (const c of [...email, ...table, ...code]) run('benign: BIPIA test split contexts', c);
   const br = trainingShufflePrng(17);
   const from = (pool: string[]): string => pool[Math.floor(br() * pool.length)]!;
-  for (const [cat, a] of attacks('text_attack_test.json')) for (let k = 0; k < 6; k++) run('attack: BIPIA test split, text (15 unseen categories)', place(from(k % 2 === 0 ? email : table), a, k), `bipia:${cat}`, a);
+  for (const [cat, a] of attacks('text_attack_test.json')) for (let k = 0; k < 6; k++) run('attack: BIPIA test split, text (15 unseen categories)', place(from(k % 2 === 0 ? email : table), a, k), `bipia:${cat}`, a, `${k % 2 === 0 ? 'email' : 'table'}:${positions[k % 3]!}`);
   for (const [cat, a] of attacks('code_attack_test.json')) for (let k = 0; k < 6; k++) run('attack: BIPIA test split, code (10 unseen categories)', place(from(code), a, k), `bipia:${cat}`, a);
 }
 
@@ -543,6 +543,10 @@ lines.push(`  at 1% FPR threshold ${thr1.toFixed(3)}:   recall ${pct(rec(thr1, h
     lines.push(`  ${label} by family, flagged @0.5 / @1%FPR: ` + fams.map((f) => { const rs = fx.filter((r) => r.family === f); return `${f.replace(/^bipia:/, '')} ${pct(rec(0.5, rs))}/${pct(rec(thr1, rs))}`; }).join(', '));
   }
 }
+{
+  const bt = heldoutAttacks.filter((r) => r.where !== undefined && r.set.startsWith('attack: BIPIA test split, text'));
+  if (bt.length > 0) lines.push(`  BIPIA test split text by host, start / middle / end, flagged @0.5 (@1%FPR): ` + ['email', 'table'].map((h) => `${h === 'email' ? 'e-mails' : 'tables'} ` + positions.map((p) => { const rs = bt.filter((r) => r.where === `${h}:${p}`); return `${pct(rec(0.5, rs))} (${pct(rec(thr1, rs))})`; }).join(' / ')).join('; '));
+}
 lines.push(`  benign imperative docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('imperative'))))}; node_modules docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('node_modules'))))}`);
 if (wild.length > 0) {
   const tr = wild.filter((r) => r.set.includes('translated')), en = wild.filter((r) => r.set.includes('English'));
@@ -579,7 +583,7 @@ if (process.env['SENTINEL_EVAL_QUICK'] !== '1') {
   }
 }
 
-if (DUMP) writeFileSync(DUMP, results.map((r) => JSON.stringify({ set: r.set, score: r.score, family: r.family, attack: r.attack, reasons: r.reasons, text: r.text })).join('\n') + '\n');
+if (DUMP) writeFileSync(DUMP, results.map((r) => JSON.stringify({ set: r.set, score: r.score, family: r.family, attack: r.attack, where: r.where, reasons: r.reasons, text: r.text })).join('\n') + '\n');
 
 // --- timing
 const perKb = results.filter((r) => r.bytes >= 256).map((r) => r.ms / (r.bytes / 1024)).sort((a, b) => a - b);
