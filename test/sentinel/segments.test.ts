@@ -226,6 +226,10 @@ test('contextFeatures: a request reads the same wherever it stands, and by the m
   const mail = ['Could you send me the slides before the meeting?', 'Please send the signed contract to Dana.', 'Can you also invite Dana?', 'Thanks, Omar'];
   assert.ok(featuresOf([...mail, ask]).includes('mood:3'));
   assert.ok(featuresOf([mail[0]!, ask, mail[3]!]).includes('mood:1'));
+  // A notice that speaks to the reader but asks nothing is not a document of requests: the request is alone.
+  const notice = ['You are receiving this e-mail because you opened an account with us.', 'Your card ending 1890 was charged $446.47 by Front Prime.', 'Your statement is available in the app.', 'The Mercury Team'];
+  assert.ok(featuresOf([...notice, ask]).includes('mood:0'), featuresOf([...notice, ask]).join(','));
+  assert.ok(featuresOf([...notice, mail[0]!, ask]).includes('mood:1'));
 });
 
 /** For each segment of `doc` (normalised text) that starts with `needle`: whether its context features include `feature`. */
