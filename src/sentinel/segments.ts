@@ -329,7 +329,7 @@ function renderFeatures(x: Shape): string[] {
  * Sentences that only speak to the reader ("you are receiving this because…", "your card was charged…")
  * do not count: until session 18 they did, and a bank's notification read like an e-mail full of
  * requests, so a request planted in it was one request among many (BIPIA's test e-mails: 29–36%
- * caught at 1% FPR against 93–95% in tables).
+ * caught at 1% FPR against 91–95% in tables).
  */
 const MOODS = ['0', '1', '3'] as const;
 function moodIndex(others: number): number { return others === 0 ? 0 : others <= 2 ? 1 : 2; }
@@ -629,8 +629,8 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
   // Segments that ask something of the reader, in all and per group of copies (see MOODS); the shapes wait for
   // the mood until every segment has been read. (Ranks and counts in typed arrays: a megabyte of
   // one-word lines is 200,000 segments.)
-  const shapes: Shape[] = new Array<Shape>(N), ranks = new Int32Array(N), addressingIn = new Int32Array(N);
-  let addressing = 0;
+  const shapes: Shape[] = new Array<Shape>(N), ranks = new Int32Array(N), askingIn = new Int32Array(N);
+  let asking = 0;
   for (let k = 0; k < N; k++) {
     const seg = segs[k]!;
     const t0 = st.first[k]!, nt = st.first[k + 1]! - t0;
@@ -697,12 +697,12 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
     };
     shapes[k] = x;
     ranks[k] = ((docI * 6 + novI) * 4 + lenI) * 7 + topI;
-    if (asks(x)) { addressing++; addressingIn[copies.group[k]!]!++; }
+    if (asks(x)) { asking++; askingIn[copies.group[k]!]!++; }
   }
   // The mood of the rest of the document is known once every segment's flags are.
   for (let k = 0; k < N; k++) {
     const x = shapes[k]!;
-    const moodI = moodIndex(addressing - (asks(x) ? addressingIn[copies.group[k]!]! : 0));
+    const moodI = moodIndex(asking - (asks(x) ? askingIn[copies.group[k]!]! : 0));
     x.mood = MOODS[moodI]!;
     if (memo === null) { out.push(renderFeatures(x)); continue; }
     const key = shapeKey(x, ranks[k]! * 3 + moodI);
