@@ -65,7 +65,7 @@ import { normalize } from '../src/sentinel/normalize.ts';
 import { LEXICON_EXCLUDED_LANGUAGES, conceptHits } from '../src/sentinel/lexicon.ts';
 import { FeatureExtractor, encodeModel, logitOf, sigmoid } from '../src/sentinel/classifier.ts';
 import { unitFeatures } from '../src/sentinel/detector.ts';
-import { tokenize, tokenSpans } from '../src/sentinel/rules.ts';
+import { tokenSpans, wordCount } from '../src/sentinel/rules.ts';
 import { scrambledCandidates } from '../src/sentinel/segments.ts';
 import { rot13 } from '../src/sentinel/normalize.ts';
 import { toBase64, toHex, utf8 } from '../src/encoding/bytes.ts';
@@ -519,7 +519,7 @@ function examplesOfPositive(fx: FeatureExtractor, parts: { before: string; attac
     if (overlap === 0) withStructureOnly(out, { f: u.f, y: 0, w: 1 }, u.kind);
     // A fragment of an attack with fewer than three words ("```", "P.S.") says nothing about intent:
     // labelling it positive taught the model that code fences and postscripts are attacks.
-    else if (u.kind === 'segment' && tokenize(t.slice(u.start, u.end)).length < 3) continue;
+    else if (u.kind === 'segment' && wordCount(t.slice(u.start, u.end)) < 3) continue;
     else if (u.kind === 'segment' ? overlap >= 0.5 * (u.end - u.start) : overlap >= 0.5 * (aEnd - aStart) || overlap >= 0.5 * (u.end - u.start)) withStructureOnly(out, { f: u.f, y: 1, w: 1 }, u.kind);
   }
 }

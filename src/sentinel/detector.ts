@@ -28,7 +28,7 @@ import { findEncoded, PROSE_HIDING_KINDS, type DecodedSegment } from './decode.t
 import { rendered, scanMarkup } from './markup.ts';
 import { escapedLineBreaks, jsonDocument, jsonStrings } from './json.ts';
 import { reflowed } from './lines.ts';
-import { matchRulesIn, tokenize, tokenSpans, type RuleHit } from './rules.ts';
+import { matchRulesIn, tokenSpans, wordCount, type RuleHit } from './rules.ts';
 import { FeatureExtractor, logit, sigmoid, structureLogitOf, type Model } from './classifier.ts';
 import { combinerLogit, emptyEvidence, HIGH_LOGIT, logitFeature, type Combiner, type Evidence } from './combiner.ts';
 import { contextFeaturesOf, scrambled, segment, withoutDiacritics, wordsReadingAsWritten } from './segments.ts';
@@ -352,7 +352,7 @@ export class Detector {
         if (budget.chars <= 0) break;
         if (payload.trim().length >= 4) e.hiddenPresent = 1;
         // Invisible prose (several words in tag characters) has no benign use; flag emoji are one short run.
-        if (tokenize(payload.toLowerCase()).length >= 3) hiddenProse = true;
+        if (wordCount(payload.toLowerCase()) >= 3) hiddenProse = true;
         hiddenScore = Math.max(hiddenScore, sub(payload, `hidden:${kind}`, true));
       }
       // Scrambled letters: sentences that read as words only after a Caesar shift (rot13 among them)
@@ -460,7 +460,7 @@ export class Detector {
  * words must also read as common, closed-class or lexicon words.
  */
 function isEncodedProse(s: DecodedSegment): boolean {
-  if (!(PROSE_HIDING_KINDS.has(s.kind) || s.escapedLetters === true) || tokenize(s.text.toLowerCase()).length < ENCODED_PROSE_WORDS) return false;
+  if (!(PROSE_HIDING_KINDS.has(s.kind) || s.escapedLetters === true) || wordCount(s.text.toLowerCase()) < ENCODED_PROSE_WORDS) return false;
   if (isStructuredData(s.text)) return false;
   if (s.kind === 'base64' || s.kind === 'base32' || s.kind === 'hex') return s.text.length >= 32;
   return wordsReadingAsWritten(s.text.toLowerCase()) >= ENCODED_PROSE_KNOWN_WORDS;
@@ -520,7 +520,7 @@ function declaredBase64(text: string, run: DecodedSegment): boolean {
 function reveal(text: string, runs: readonly DecodedSegment[]): string | null {
   let out = '', at = 0, any = false;
   for (const r of [...runs].sort((a, b) => a.start - b.start)) {
-    if (r.start < at || tokenize(r.text.toLowerCase()).length < 3) continue;
+    if (r.start < at || wordCount(r.text.toLowerCase()) < 3) continue;
     out += text.slice(at, r.start) + ' ' + r.text + ' ';
     at = r.end;
     any = true;
