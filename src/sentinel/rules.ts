@@ -300,6 +300,7 @@ export const MAX_TOKEN = 64;
  * characters), Thai, Lao, Khmer and Myanmar 3. A sentence in such a script is one token, or a token a
  * clause; counted as one word it read as a fragment ("写一首关于春天的五言绝句" is one token and six
  * words), so training skipped it and the length features called every such sentence short.
+ * (lexicon.ts's isNoSpaceScript answers another question, where to walk substrings, and takes Korean in.)
  */
 const SPACELESS = new Uint8Array(0x10000);
 for (const [a, b, per] of [[0x3040, 0x30ff, 2], [0x3400, 0x4dbf, 2], [0x4e00, 0x9fff, 2], [0xf900, 0xfaff, 2], [0x0e00, 0x0eff, 3], [0x1000, 0x109f, 3], [0x1780, 0x17ff, 3]] as const) {
@@ -324,21 +325,11 @@ export function wordsInToken(s: string, start: number, end: number): number {
   return two === 0 && three === 0 ? 1 : Math.max(1, Math.ceil(two / 2 + three / 3));
 }
 
-/** Words of normalised text: its tokens (see tokenize), a token of a script written without spaces counting as several. */
+/** Words of normalised text: its tokens (see tokenSpans), a token of a script written without spaces counting as several. */
 export function wordCount(s: string): number {
-  const n = s.length;
-  let words = 0, i = 0;
-  while (i < n) {
-    const c = s.charCodeAt(i);
-    if (TOKEN_CHAR[c] !== 1) {
-      if (c === 0x40 && i > 0 && i + 1 < n && TOKEN_CHAR[s.charCodeAt(i - 1)] === 1 && TOKEN_CHAR[s.charCodeAt(i + 1)] === 1) words++;
-      i++;
-      continue;
-    }
-    const start = i;
-    while (i < n && TOKEN_CHAR[s.charCodeAt(i)] === 1) i++;
-    words += wordsInToken(s, start, i);
-  }
+  const t = tokenSpans(s);
+  let words = 0;
+  for (let k = 0; k < t.count; k++) words += wordsInToken(s, t.start[k]!, t.end[k]!);
   return words;
 }
 

@@ -592,20 +592,20 @@ function hanBigrams(text: string, segs: readonly Segment[]): { total: number; se
   };
   for (let i = 0; i < total; i++) { const h = slot(pairs[i]!); keys[h] = pairs[i]!; counts[h]!++; }
   // Verbatim copies of each segment that has pairs.
-  const copies = new Map<string, number>();
-  for (let k = 0; k < segs.length; k++) if (first[k + 1]! > first[k]!) { const s = text.slice(segs[k]!.start, segs[k]!.end); copies.set(s, (copies.get(s) ?? 0) + 1); }
+  const copies = new Map<string, number>(), own: Array<string | null> = new Array(segs.length).fill(null);
+  for (let k = 0; k < segs.length; k++) if (first[k + 1]! > first[k]!) { const s = (own[k] = text.slice(segs[k]!.start, segs[k]!.end)); copies.set(s, (copies.get(s) ?? 0) + 1); }
   const seg: Array<{ n: number; shared: number } | null> = new Array(segs.length).fill(null);
   for (let k = 0; k < segs.length; k++) {
     const n = first[k + 1]! - first[k]!;
     if (n === 0) continue;
-    const times = copies.get(text.slice(segs[k]!.start, segs[k]!.end))!;
+    const times = copies.get(own[k]!)!;
     // The segment's own count of each pair: its pairs sorted (a segment is at most MAX_SEGMENT characters).
-    const own = pairs.slice(first[k]!, first[k + 1]!).sort();
+    const mine = pairs.slice(first[k]!, first[k + 1]!).sort();
     let shared = 0;
     for (let j = 0; j < n;) {
       let j1 = j + 1;
-      while (j1 < n && own[j1] === own[j]) j1++;
-      if (counts[slot(own[j]!)]! > (j1 - j) * times) shared += j1 - j;
+      while (j1 < n && mine[j1] === mine[j]) j1++;
+      if (counts[slot(mine[j]!)]! > (j1 - j) * times) shared += j1 - j;
       j = j1;
     }
     seg[k] = { n, shared };
