@@ -565,6 +565,26 @@ function sentenceBreak(s: string, from: number, to: number): boolean {
   return false;
 }
 
+/** Commas and spaces a character rule's term may have between its characters: "从现在开始，你" is "从现在开始你". */
+function isClausePause(c: number): boolean { return c === 0x2c || c === 0x20 || c === 0x3001; }
+/** Most such characters in a row between two characters of a term (", " is two). */
+const MAX_PAUSE = 2;
+/**
+ * Whether `term` (a character rule's, written without punctuation) starts at s[i], allowing a pause of up
+ * to MAX_PAUSE commas or spaces between its characters: Chinese and Japanese writers put a comma after
+ * "从现在开始" (from now on) or "今から" (from now) as often as not, and the rule must not depend on it.
+ * Cost: the term's length plus its pauses, only where the term's first character stands.
+ */
+function startsWithLoosely(s: string, term: string, i: number): boolean {
+  let j = i;
+  for (let k = 0; k < term.length; k++) {
+    if (k > 0) { let p = 0; while (p < MAX_PAUSE && j < s.length && isClausePause(s.charCodeAt(j)) && !isClausePause(term.charCodeAt(k))) { j++; p++; } }
+    if (j >= s.length || s.charCodeAt(j) !== term.charCodeAt(k)) return false;
+    j++;
+  }
+  return true;
+}
+
 /** All rule hits in normalised text `s`. Linear in `s.length`. */
 export function matchRules(s: string): RuleHit[] {
   return matchRulesIn(s, tokenSpans(s));
@@ -593,7 +613,7 @@ export function matchRulesIn(s: string, toks: TokenSpans): RuleHit[] {
     const cands = charFirst.get(c);
     if (!cands) continue;
     refCount = 0;
-    for (const { term, refs: rr } of cands) if (s.startsWith(term, i)) for (const x of rr) refBuf[refCount++] = x;
+    for (const { term, refs: rr } of cands) if (startsWithLoosely(s, term, i)) for (const x of rr) refBuf[refCount++] = x;
     // Character gaps are measured from the start of the previous term; widen by its length via `len` = 1
     // (terms are short, the gap budgets above include them).
     if (refCount > 0) (chars ??= new Chain(charRules, charOffsets, hits)).step(i, i + 1);
