@@ -241,6 +241,36 @@ if (existsSync(BIPIA_TEST)) {
   for (const [cat, a] of attacks('code_attack_test.json')) for (let k = 0; k < 6; k++) run('attack: BIPIA test split, code (10 unseen categories)', place(from(code), a, k), `bipia:${cat}`, a);
 }
 
+// Attack strings scanned alone, as a short tool result or a field of one is (an event title, a
+// ticket's one-line description), against short benign texts scanned alone: the first lines (up to
+// 400 characters, a window) of the probes' benign documents, the held-out imperative documents and
+// the human requests of the held-out template languages. Reported apart (the 'alone' sets are in no
+// recall, false-positive rate or timing above): until session 20 nothing measured them, and a text
+// of one or two sentences has none of the context a planted sentence is judged by.
+{
+  const probeLines = (file: string): Array<{ kind: string; text: string }> => {
+    const path = join(REPO, file);
+    return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { kind: string; text: string }) : [];
+  };
+  const head = (t: string): string => {
+    if (t.length <= 400) return t;
+    const cut = t.slice(0, 400), nl = cut.lastIndexOf('\n');
+    return nl > 100 ? cut.slice(0, nl) : cut;
+  };
+  for (const a of sp.handwrittenHeldout) run('alone (not in recall): multilingual held-out strings', a.text);
+  for (const [file, name] of [[PROBE3_FILE, 'probe 3'], [PROBE6_FILE, 'probe 6'], [PROBE_FILE, 'probe 1'], [PROBE2_FILE, 'probe 2'], [PROBE4_FILE, 'probe 4'], [PROBE5_FILE, 'probe 5 (plain requests)']] as const) {
+    for (const x of probeLines(file)) {
+      if (x.kind === 'attack') run(`alone (not in recall): ${name} strings`, x.text);
+      else run('alone (not in FPR): first lines of benign documents', head(x.text));
+    }
+  }
+  if (existsSync(join(BIPIA_TEST, 'text_attack_test.json'))) {
+    for (const xs of Object.values(JSON.parse(readFileSync(join(BIPIA_TEST, 'text_attack_test.json'), 'utf8')) as Record<string, string[]>)) for (const a of xs) run('alone (not in recall): BIPIA test text strings', a);
+  }
+  for (const b of sp.benignHeldout) run('alone (not in FPR): first lines of benign documents', head(b.text));
+  for (const b of templateLines(sp.templates, 'benign', true)) run('alone (not in FPR): human requests', b.text);
+}
+
 // Obfuscated variants of held-out attacks (hand-written multilingual and probe 3: attack strings no model trained on).
 const variants = OBFUSCATIONS;
 const obfSource = posDocs.filter((p) => p.set.includes('multilingual') || p.set.includes('probe 3'));
@@ -457,7 +487,7 @@ for (const w of [...sourceChunks('/usr/lib/python3', ['.py'], 'wild benign: libr
 
 // --- figures
 const benign = results.filter((r) => r.set.startsWith('benign'));
-const attacks = results.filter((r) => !r.set.startsWith('benign') && !r.set.startsWith('wild') && !r.set.startsWith('red-team'));
+const attacks = results.filter((r) => !r.set.startsWith('benign') && !r.set.startsWith('wild') && !r.set.startsWith('red-team') && !r.set.startsWith('alone'));
 const wild = results.filter((r) => r.set.startsWith('wild'));
 /** Threshold for 1% FPR on these benign documents: the smallest with <= 1% of them at or above it. */
 function thresholdAt1(bs: readonly Scored[]): number {
@@ -518,6 +548,16 @@ lines.push(`  at 1% FPR threshold ${thr1.toFixed(3)}:   recall ${pct(rec(thr1, h
   const atRate = (bs: readonly Scored[], f: number): number => { const s = bs.map((r) => r.score).sort((x, y) => y - x); return (s[Math.floor(s.length * f)] ?? 0) + 1e-9; };
   const meanRecall = (bs: readonly Scored[], step: number, n: number): number => Array.from({ length: n }, (_, i) => rec(atRate(bs, step * (i + 1)), heldoutAttacks)).reduce((x, y) => x + y, 0) / n;
   lines.push(`  mean recall over false-positive rates 0.25-2% of the hard set: ${pct(meanRecall(benign, 0.0025, 8))}; over 0.1-1% of the pooled documents: ${pct(meanRecall(pooled, 0.001, 10))}`);
+}
+// Strings alone (see the 'alone' sets): recall at the hard set's threshold and at the short texts' own 1%.
+{
+  const strings = results.filter((r) => r.set.startsWith('alone (not in recall)') && !r.set.includes('probe 5'));
+  const requests = results.filter((r) => r.set.startsWith('alone (not in recall)') && r.set.includes('probe 5'));
+  const short = results.filter((r) => r.set.startsWith('alone (not in FPR)'));
+  if (strings.length > 0 && short.length > 0) {
+    const ts = thresholdAt1(short);
+    lines.push(`  attack strings scanned alone (${strings.length}; not in the figures above): recall ${pct(rec(thr1, strings))} at the hard set's 1%-FPR threshold, ${pct(rec(0.5, strings))} at 0.5, ${pct(rec(ts, strings))} at the 1% FPR of ${short.length} short benign texts alone (threshold ${ts.toFixed(3)}; at 0.5 they are flagged ${pct(rec(0.5, short))}); probe 5's plain requests alone ${pct(rec(thr1, requests))}`);
+  }
 }
 // For comparison across versions: the sets that existed before probe 3 and the typos were added.
 {
@@ -586,7 +626,7 @@ if (process.env['SENTINEL_EVAL_QUICK'] !== '1') {
 if (DUMP) writeFileSync(DUMP, results.map((r) => JSON.stringify({ set: r.set, score: r.score, family: r.family, attack: r.attack, where: r.where, reasons: r.reasons, text: r.text })).join('\n') + '\n');
 
 // --- timing
-const perKb = results.filter((r) => r.bytes >= 256).map((r) => r.ms / (r.bytes / 1024)).sort((a, b) => a - b);
+const perKb = results.filter((r) => r.bytes >= 256 && !r.set.startsWith('alone')).map((r) => r.ms / (r.bytes / 1024)).sort((a, b) => a - b);
 const q = (p: number): number => perKb[Math.min(perKb.length - 1, Math.floor(perKb.length * p))] ?? 0;
 lines.push('');
 lines.push(`TIME per KB over ${perKb.length} documents >= 256 B: p50 ${q(0.5).toFixed(3)} ms, p95 ${q(0.95).toFixed(3)} ms, max ${q(1).toFixed(3)} ms`);
