@@ -178,6 +178,10 @@ const TYPO_VIEWS = knob('SENTINEL_TYPO', 1);
  * BIPIA-style and paraphrase corpora are weighed down (see their constants); the others get the defaults.
  */
 function corpusWeight(a: Attack): { plantings: number; cipherViews: number } {
+  // The second set of chatbot requests (session 20) is planted once and never enciphered: with three
+  // enciphered views each, like the first set, recall at 1% FPR was 65.8% against 67.4% (quick evaluation,
+  // seed 7), probe 1 −1.7 points more.
+  if (a.source?.startsWith('attacks-corpus-bipia-style-requests2')) return { plantings: BIPIA_STYLE_PLANTINGS, cipherViews: 0 };
   if (a.source?.startsWith('attacks-corpus-bipia-style')) return { plantings: BIPIA_STYLE_PLANTINGS, cipherViews: Math.min(BIPIA_STYLE_CIPHER_VIEWS, CIPHER_VIEWS) };
   if (a.source?.startsWith('attacks-corpus-paraphrase')) return { plantings: PARAPHRASE_PLANTINGS, cipherViews: Math.min(PARAPHRASE_CIPHER_VIEWS, CIPHER_VIEWS) };
   return { plantings: CORPUS_PLANTINGS, cipherViews: CIPHER_VIEWS };
