@@ -567,18 +567,23 @@ function sentenceBreak(s: string, from: number, to: number): boolean {
 
 /** Commas and spaces a character rule's term may have between its characters: "从现在开始，你" is "从现在开始你". */
 function isClausePause(c: number): boolean { return c === 0x2c || c === 0x20 || c === 0x3001; }
+/**
+ * Han and kana: the characters a pause may come before. Not Hangul: Korean puts a space between words,
+ * so "지 시" (the end of one word, the start of the next) is not "지시" (instruction).
+ */
+function isHanOrKana(c: number): boolean { return (c >= 0x3040 && c <= 0x30ff) || (c >= 0x3400 && c <= 0x9fff) || (c >= 0xf900 && c <= 0xfaff); }
 /** Most such characters in a row between two characters of a term (", " is two). */
 const MAX_PAUSE = 2;
 /**
  * Whether `term` (a character rule's, written without punctuation) starts at s[i], allowing a pause of up
- * to MAX_PAUSE commas or spaces between its characters: Chinese and Japanese writers put a comma after
+ * to MAX_PAUSE commas or spaces before each of its Han or kana characters but the first: Chinese and Japanese writers put a comma after
  * "从现在开始" (from now on) or "今から" (from now) as often as not, and the rule must not depend on it.
  * Cost: the term's length plus its pauses, only where the term's first character stands.
  */
 function startsWithLoosely(s: string, term: string, i: number): boolean {
   let j = i;
   for (let k = 0; k < term.length; k++) {
-    if (k > 0) { let p = 0; while (p < MAX_PAUSE && j < s.length && isClausePause(s.charCodeAt(j)) && !isClausePause(term.charCodeAt(k))) { j++; p++; } }
+    if (k > 0 && isHanOrKana(term.charCodeAt(k))) { let p = 0; while (p < MAX_PAUSE && j < s.length && isClausePause(s.charCodeAt(j))) { j++; p++; } }
     if (j >= s.length || s.charCodeAt(j) !== term.charCodeAt(k)) return false;
     j++;
   }
