@@ -174,6 +174,8 @@ for (const a of templateLines(sp.templates, 'attack', true)) for (let k = 0; k <
 // either until its second wave of lists, written afterwards by other helpers who never saw the probe.
 // Probe 4 (LEXICON_EXCLUDED_LANGUAGES): written blind likewise, in ten languages neither the training
 // files nor the lexicon cover.
+/** Each probe file's lines as addProbe read and checked them (the strings-alone block below reads them again from here). */
+const probeLines = new Map<string, ReadonlyArray<{ kind: 'attack' | 'benign'; text: string }>>();
 function addProbe(file: string, langs: readonly string[] | null, benignSet: string, attackSet: string, r: () => number): void {
   const path = join(REPO, file);
   if (!existsSync(path)) return;
@@ -188,6 +190,7 @@ function addProbe(file: string, langs: readonly string[] | null, benignSet: stri
     }
     probe.push(x as { lang: string; kind: 'attack' | 'benign'; text: string; family?: string });
   });
+  probeLines.set(file, probe);
   for (const x of probe) if (langs !== null && !langs.includes(x.lang)) throw new Error(`${path}: language ${x.lang} is not one of this probe's (${langs.join(' ')})`);
   const probeBenign = probe.filter((x) => x.kind === 'benign');
   for (const b of probeBenign) run(benignSet, b.text);
@@ -224,6 +227,8 @@ for (const p of posDocs) run(p.set, place(p.ctx, p.attack.text, p.k), byFamily(p
 // Training never reads it (train-sentinel.ts reads data/bipia-train only). Each attack string is planted
 // six times, start / middle / end, in test contexts of its kind; the clean test contexts are negatives.
 const BIPIA_TEST = join(REPO, 'data/bipia-test');
+/** BIPIA's test-split text attack strings (scanned alone below too). */
+const bipiaTextStrings: string[] = [];
 if (existsSync(BIPIA_TEST)) {
   const contexts = (name: string): string[] => readFileSync(join(BIPIA_TEST, name, 'test.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '').map((l, i) => {
     // Code questions store their context as a list of lines, as in the training split.
@@ -234,6 +239,7 @@ if (existsSync(BIPIA_TEST)) {
   });
   const attacks = (file: string): Array<[string, string]> => Object.entries(JSON.parse(readFileSync(join(BIPIA_TEST, file), 'utf8')) as Record<string, string[]>).flatMap(([cat, xs]) => xs.map((x): [string, string] => [cat, x]));
   const email = contexts('email'), table = contexts('table'), code = contexts('code');
+  for (const [, a] of attacks('text_attack_test.json')) bipiaTextStrings.push(a);
   for (const c of [...email, ...table, ...code]) run('benign: BIPIA test split contexts', c);
   const br = trainingShufflePrng(17);
   const from = (pool: string[]): string => pool[Math.floor(br() * pool.length)]!;
@@ -248,10 +254,6 @@ if (existsSync(BIPIA_TEST)) {
 // recall, false-positive rate or timing above): until session 20 nothing measured them, and a text
 // of one or two sentences has none of the context a planted sentence is judged by.
 {
-  const probeLines = (file: string): Array<{ kind: string; text: string }> => {
-    const path = join(REPO, file);
-    return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { kind: string; text: string }) : [];
-  };
   const head = (t: string): string => {
     if (t.length <= 400) return t;
     const cut = t.slice(0, 400), nl = cut.lastIndexOf('\n');
@@ -259,14 +261,12 @@ if (existsSync(BIPIA_TEST)) {
   };
   for (const a of sp.handwrittenHeldout) run('alone (not in recall): multilingual held-out strings', a.text);
   for (const [file, name] of [[PROBE3_FILE, 'probe 3'], [PROBE6_FILE, 'probe 6'], [PROBE_FILE, 'probe 1'], [PROBE2_FILE, 'probe 2'], [PROBE4_FILE, 'probe 4'], [PROBE5_FILE, 'probe 5 (plain requests)']] as const) {
-    for (const x of probeLines(file)) {
+    for (const x of probeLines.get(file) ?? []) {
       if (x.kind === 'attack') run(`alone (not in recall): ${name} strings`, x.text);
       else run('alone (not in FPR): first lines of benign documents', head(x.text));
     }
   }
-  if (existsSync(join(BIPIA_TEST, 'text_attack_test.json'))) {
-    for (const xs of Object.values(JSON.parse(readFileSync(join(BIPIA_TEST, 'text_attack_test.json'), 'utf8')) as Record<string, string[]>)) for (const a of xs) run('alone (not in recall): BIPIA test text strings', a);
-  }
+  for (const a of bipiaTextStrings) run('alone (not in recall): BIPIA test text strings', a);
   for (const b of sp.benignHeldout) run('alone (not in FPR): first lines of benign documents', head(b.text));
   for (const b of templateLines(sp.templates, 'benign', true)) run('alone (not in FPR): human requests', b.text);
 }

@@ -567,11 +567,7 @@ function sentenceBreak(s: string, from: number, to: number): boolean {
 
 /** Commas and spaces a character rule's term may have between its characters: "从现在开始，你" is "从现在开始你". */
 function isClausePause(c: number): boolean { return c === 0x2c || c === 0x20 || c === 0x3001; }
-/**
- * Han and kana: the characters a pause may come before. Not Hangul: Korean puts a space between words,
- * so "지 시" (the end of one word, the start of the next) is not "지시" (instruction).
- */
-function isHanOrKana(c: number): boolean { return (c >= 0x3040 && c <= 0x30ff) || (c >= 0x3400 && c <= 0x9fff) || (c >= 0xf900 && c <= 0xfaff); }
+
 /** Most such characters in a row between two characters of a term (", " is two). */
 const MAX_PAUSE = 2;
 /**
@@ -583,7 +579,9 @@ const MAX_PAUSE = 2;
 function startsWithLoosely(s: string, term: string, i: number): boolean {
   let j = i;
   for (let k = 0; k < term.length; k++) {
-    if (k > 0 && isHanOrKana(term.charCodeAt(k))) { let p = 0; while (p < MAX_PAUSE && j < s.length && isClausePause(s.charCodeAt(j))) { j++; p++; } }
+    // Han and kana only (SPACELESS 2), not Hangul: Korean puts a space between words, so "지 시" (the end
+    // of one word, the start of the next) is not "지시" (instruction).
+    if (k > 0 && SPACELESS[term.charCodeAt(k)] === 2) { let p = 0; while (p < MAX_PAUSE && j < s.length && isClausePause(s.charCodeAt(j))) { j++; p++; } }
     if (j >= s.length || s.charCodeAt(j) !== term.charCodeAt(k)) return false;
     j++;
   }
