@@ -712,12 +712,21 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
     const planted: Example[] = [];
     const textCtx = sp.train.filter((c) => c.source !== 'code');
     const codeCtx = sp.train.filter((c) => c.source === 'code');
+    // Every other planting of a text attack goes into any training document (e-mails, letters, news,
+    // records in 41 languages...), not only BIPIA's own contexts: those are 540 tables and 30 e-mails,
+    // so an attack was planted in a table 19 times out of 20 and the model learnt prose in a table
+    // far better than a request among an e-mail's sentences (BIPIA's test e-mails: 41% caught at 1% FPR
+    // against 93% in tables). Measured in session 21 (quick evaluation, seeds 7 / 10): BIPIA's test
+    // attacks in e-mails +4.9 / +2.7 points at the hard set's 1% FPR, in news articles +4.2 / +2.9,
+    // recall at 1% FPR +0.9 / +0.3. Half into BIPIA's e-mails, a third into each, two of three into
+    // any document, 6 or 12 plantings instead of 8 gained less; code attacks in technical documents
+    // lost (docs/decisions.md).
     for (const a of [...bipiaAttacks, ...sp.handwrittenTrain]) {
       const pool = a.kind === 'code' ? codeCtx : a.kind === 'handwritten' ? sp.train : textCtx;
       const per = a.kind === 'handwritten' ? 12 : BIPIA_PLANTINGS;
       for (let k = 0; k < per; k++) {
-        const ctx = pool[Math.floor(rnd() * pool.length)]!;
-        examplesOfPositive(fx, insertAttack(ctx.text, a.text, positions[k % 3]!), planted);
+        const host = a.kind !== 'code' && k % 2 === 1 ? hosts[Math.floor(rnd() * hosts.length)]! : pool[Math.floor(rnd() * pool.length)]!.text;
+        examplesOfPositive(fx, insertAttack(host, a.text, positions[k % 3]!), planted);
       }
     }
     // The broad injection corpus: each attack planted in several documents, half of them in a document
