@@ -401,7 +401,8 @@ const inComment = (s: string): string => `\n${wrapAt(s, 30).map((l) => `# ${l}`)
 for (const p of obfSample) run('red-team (fixed, not in recall): the attack wrapped over comment lines (# ...)', place(p.ctx, inComment(p.attack.text), p.k), undefined, p.attack.text);
 // Session 21: the attack inside its neighbours' paragraph, joined by spaces (every other row, like
 // BIPIA's own insertion, puts it on a line of its own); compare with 'said once', the same attacks in the
-// same places on their own lines.
+// same places on their own lines. insertAttack puts one line break on each side of the attack (none at
+// the start or end of the document); each becomes a space.
 const placeInline = (ctx: string, attack: string, k: number): string => {
   const p = insertAttack(ctx, attack, positions[k % 3]!);
   return (p.before === '' ? '' : p.before.slice(0, -1) + ' ') + p.attack + (p.after === '' ? '' : ' ' + p.after.slice(1));

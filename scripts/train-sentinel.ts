@@ -712,8 +712,9 @@ export function train(dataDir = DEFAULT_DATA, opts: TrainOptions = {}): { model:
     const planted: Example[] = [];
     const textCtx = sp.train.filter((c) => c.source !== 'code');
     const codeCtx = sp.train.filter((c) => c.source === 'code');
-    // Every other planting of a text attack goes into any training document (e-mails, letters, news,
-    // records in 41 languages...), not only BIPIA's own contexts: those are 540 tables and 30 e-mails,
+    // Every other planting of a BIPIA text attack or a hand-written attack goes into any training
+    // document (e-mails, letters, news, records in 41 languages...), not only BIPIA's own contexts (code
+    // attacks stay in code questions). BIPIA's text contexts are 540 tables and 30 e-mails,
     // so an attack was planted in a table 19 times out of 20 and the model learnt prose in a table
     // far better than a request among an e-mail's sentences (BIPIA's test e-mails: 41% caught at 1% FPR
     // against 93% in tables). Measured in session 21 (quick evaluation, seeds 7 / 10): BIPIA's test
