@@ -125,8 +125,8 @@ const sp = loadSplits(dataDir);
 const testText = sp.test.filter((c) => c.source !== 'code');
 const testCode = sp.test.filter((c) => c.source === 'code');
 const pick = (pool: Context[]): Context => pool[Math.floor(rnd() * pool.length)]!;
-const place = (ctx: string, attack: string, k: number): string => {
-  const p = insertAttack(ctx, attack, positions[k % 3]!);
+const place = (ctx: string, attack: string, k: number, sep = '\n'): string => {
+  const p = insertAttack(ctx, attack, positions[k % 3]!, sep);
   return p.before + p.attack + p.after;
 };
 
@@ -401,13 +401,8 @@ const inComment = (s: string): string => `\n${wrapAt(s, 30).map((l) => `# ${l}`)
 for (const p of obfSample) run('red-team (fixed, not in recall): the attack wrapped over comment lines (# ...)', place(p.ctx, inComment(p.attack.text), p.k), undefined, p.attack.text);
 // Session 21: the attack inside its neighbours' paragraph, joined by spaces (every other row, like
 // BIPIA's own insertion, puts it on a line of its own); compare with 'said once', the same attacks in the
-// same places on their own lines. insertAttack puts one line break on each side of the attack (none at
-// the start or end of the document); each becomes a space.
-const placeInline = (ctx: string, attack: string, k: number): string => {
-  const p = insertAttack(ctx, attack, positions[k % 3]!);
-  return (p.before === '' ? '' : p.before.slice(0, -1) + ' ') + p.attack + (p.after === '' ? '' : ' ' + p.after.slice(1));
-};
-for (const p of obfSample) run('red-team (fixed, not in recall): the attack inside a paragraph (no line of its own)', placeInline(p.ctx, p.attack.text, p.k), undefined, p.attack.text);
+// same places on their own lines.
+for (const p of obfSample) run('red-team (fixed, not in recall): the attack inside a paragraph (no line of its own)', place(p.ctx, p.attack.text, p.k, ' '), undefined, p.attack.text);
 
 // Benign documents from this machine that no one wrote for SIOS and no model trained on: the manual
 // pages Debian installs (/usr/share/man, translated ones under /usr/share/man/<lang>/), one chunk of

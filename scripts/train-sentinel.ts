@@ -442,15 +442,19 @@ function splitBenignCorpus(docs: CorpusDoc[]): { corpusBenign: CorpusDoc[]; corp
 }
 
 export type Position = 'start' | 'middle' | 'end';
-/** BIPIA-style insertion; middle = at the line or sentence boundary nearest the middle. */
-export function insertAttack(context: string, attack: string, pos: Position): { before: string; attack: string; after: string } {
-  if (pos === 'start') return { before: '', attack, after: '\n' + context };
-  if (pos === 'end') return { before: context + '\n', attack, after: '' };
+/**
+ * BIPIA-style insertion; middle = at the line or sentence boundary nearest the middle. `sep` goes between
+ * the attack and its context on each side: a line break, as BIPIA does, or a space to plant the attack
+ * inside its neighbours' paragraph (the evaluation's red-team row).
+ */
+export function insertAttack(context: string, attack: string, pos: Position, sep = '\n'): { before: string; attack: string; after: string } {
+  if (pos === 'start') return { before: '', attack, after: sep + context };
+  if (pos === 'end') return { before: context + sep, attack, after: '' };
   const mid = Math.floor(context.length / 2);
   let cut = context.indexOf('\n', mid);
   if (cut < 0 || cut - mid > 400) { cut = context.indexOf('. ', mid); if (cut >= 0) cut += 1; }
   if (cut < 0 || cut - mid > 400) cut = mid;
-  return { before: context.slice(0, cut) + '\n', attack, after: '\n' + context.slice(cut) };
+  return { before: context.slice(0, cut) + sep, attack, after: sep + context.slice(cut) };
 }
 
 interface Example { f: Int32Array; y: number; w: number }

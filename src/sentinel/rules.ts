@@ -567,13 +567,13 @@ function sentenceBreak(s: string, from: number, to: number): boolean {
 
 /** Commas and spaces a character rule's term may have between its characters: "从现在开始，你" is "从现在开始你". */
 function isClausePause(c: number): boolean { return c === 0x2c || c === 0x20 || c === 0x3001; }
-
 /** Most such characters in a row between two characters of a term (", " is two). */
 const MAX_PAUSE = 2;
 /**
  * Whether `term` (a character rule's, written without punctuation) starts at s[i], allowing a pause of up
- * to MAX_PAUSE commas or spaces before each of its Han or kana characters but the first: Chinese and Japanese writers put a comma after
- * "从现在开始" (from now on) or "今から" (from now) as often as not, and the rule must not depend on it.
+ * to MAX_PAUSE commas or spaces before each of its Han or kana characters but the first: Chinese and
+ * Japanese writers put a comma after "从现在开始" (from now on) or "今から" (from now) as often as not,
+ * and the rule must not depend on it.
  * Cost: the term's length plus its pauses, only where the term's first character stands.
  */
 function startsWithLoosely(s: string, term: string, i: number): boolean {
