@@ -159,7 +159,7 @@ for (const b of templateLines(sp.templates, 'benign', true)) for (let k = 0; k <
 // --- positives
 const heldText = sp.heldoutBipiaAttacks.filter((a) => a.kind === 'text');
 const heldCode = sp.heldoutBipiaAttacks.filter((a) => a.kind === 'code');
-const posDocs: Array<{ set: string; attack: Attack; ctx: string; k: number }> = [];
+const posDocs: Array<{ set: string; attack: Attack; ctx: string; k: number; where?: string }> = [];
 // BIPIA categories the shipped model trained on too: measured with a model trained without them (below).
 const heldDocs: Array<{ set: string; text: string }> = [];
 for (const a of heldText) for (let k = 0; k < 6; k++) heldDocs.push({ set: 'attack: bipia text categories never trained on', text: place(pick(testText).text, a.text, k) });
@@ -197,8 +197,9 @@ function addProbe(file: string, langs: readonly string[] | null, benignSet: stri
   for (const a of probe.filter((x) => x.kind === 'attack')) {
     const same = probeBenign.filter((b) => b.lang === a.lang);
     for (let k = 0; k < 3; k++) {
-      const host = k === 0 && same.length > 0 ? same[Math.floor(r() * same.length)]!.text : sp.test[Math.floor(r() * sp.test.length)]!.text;
-      posDocs.push({ set: attackSet, attack: { category: a.family ?? 'probe', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: host, k });
+      const own = k === 0 && same.length > 0;
+      const host = own ? same[Math.floor(r() * same.length)]!.text : sp.test[Math.floor(r() * sp.test.length)]!.text;
+      posDocs.push({ set: attackSet, attack: { category: a.family ?? 'probe', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: host, k, where: own ? 'own' : 'bipia' });
     }
   }
 }
@@ -221,7 +222,7 @@ addProbe(PROBE5_FILE, null, 'benign: FAQ, forum and help pages (probe 5)', 'atta
 // or the training corpus of agent hijacking written at the same time.
 addProbe(PROBE6_FILE, null, 'benign: agent-injection look-alikes (probe 6)', 'attack: published agent-injection templates (probe 6)', trainingShufflePrng(23));
 const byFamily = (set: string): boolean => set.includes('probe 3') || set.includes('probe 5') || set.includes('probe 6');
-for (const p of posDocs) run(p.set, place(p.ctx, p.attack.text, p.k), byFamily(p.set) ? p.attack.category : undefined, p.attack.text);
+for (const p of posDocs) run(p.set, place(p.ctx, p.attack.text, p.k), byFamily(p.set) ? p.attack.category : undefined, p.attack.text, p.where);
 // BIPIA's own test split (data/bipia-test, MIT, Microsoft): its 15 text and 10 code attack categories
 // are disjoint from the training split's, and its contexts are other emails, tables and code questions.
 // Training never reads it (train-sentinel.ts reads data/bipia-train only). Each attack string is planted
@@ -590,6 +591,15 @@ lines.push(`  at 1% FPR threshold ${thr1.toFixed(3)}:   recall ${pct(rec(thr1, h
 {
   const bt = heldoutAttacks.filter((r) => r.where !== undefined && r.set.startsWith('attack: BIPIA test split, text'));
   if (bt.length > 0) lines.push(`  BIPIA test split text by host, start / middle / end, flagged @0.5 (@1%FPR): ` + ['email', 'table'].map((h) => `${h === 'email' ? 'e-mails' : 'tables'} ` + positions.map((p) => { const rs = bt.filter((r) => r.where === `${h}:${p}`); return `${pct(rec(0.5, rs))} (${pct(rec(thr1, rs))})`; }).join(' / ')).join('; '));
+}
+{
+  // A probe's first planting of each attack goes at the start of one of the probe's own benign documents
+  // (its language, its kinds: FAQ and help pages, forum threads, recipes, product pages...), the other two
+  // in the middle and at the end of BIPIA test contexts (e-mails, tables, code questions).
+  const probes = [['1', 'unseen languages (probe)'], ['2', 'probe-2'], ['3', 'probe 3'], ['4', 'probe 4'], ['5', 'probe 5'], ['6', 'probe 6']] as const;
+  const cell = (rs: Scored[]): string => `${pct(rec(0.5, rs))} (${pct(rec(thr1, rs))})`;
+  const parts = probes.map(([n, key]) => [n, heldoutAttacks.filter((r) => r.set.startsWith('attack') && r.set.includes(key) && r.where !== undefined)] as const).filter(([, rs]) => rs.length > 0);
+  if (parts.length > 0) lines.push(`  probe attacks by host, at the start of the probe's own documents (same language; FAQ, forum, help pages...) / in BIPIA test contexts (middle, end), flagged @0.5 (@1%FPR): ` + parts.map(([n, rs]) => `probe ${n} ${cell(rs.filter((r) => r.where === 'own'))} / ${cell(rs.filter((r) => r.where === 'bipia'))}`).join(', '));
 }
 lines.push(`  benign imperative docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('imperative'))))}; node_modules docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('node_modules'))))}`);
 if (wild.length > 0) {
