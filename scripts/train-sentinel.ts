@@ -66,7 +66,7 @@ import { LEXICON_EXCLUDED_LANGUAGES, conceptHits } from '../src/sentinel/lexicon
 import { FeatureExtractor, encodeModel, logitOf, sigmoid } from '../src/sentinel/classifier.ts';
 import { unitFeatures } from '../src/sentinel/detector.ts';
 import { tokenSpans, wordCount } from '../src/sentinel/rules.ts';
-import { scrambledCandidates } from '../src/sentinel/segments.ts';
+import { ABOVE_TITLE_FEATURES, scrambledCandidates } from '../src/sentinel/segments.ts';
 import { rot13 } from '../src/sentinel/normalize.ts';
 import { toBase64, toHex, utf8 } from '../src/encoding/bytes.ts';
 import { encodeStructure, loadModel, structureLogitOf } from '../src/sentinel/classifier.ts';
@@ -528,8 +528,26 @@ function examplesOfPositive(fx: FeatureExtractor, parts: { before: string; attac
     // A fragment of an attack with fewer than three words ("```", "P.S.") says nothing about intent:
     // labelling it positive taught the model that code fences and postscripts are attacks.
     else if (u.kind === 'segment' && wordCount(t.slice(u.start, u.end)) < 3) continue;
-    else if (u.kind === 'segment' ? overlap >= 0.5 * (u.end - u.start) : overlap >= 0.5 * (aEnd - aStart) || overlap >= 0.5 * (u.end - u.start)) withStructureOnly(out, { f: u.f, y: 1, w: 1 }, u.kind);
+    else if (u.kind === 'segment' ? overlap >= 0.5 * (u.end - u.start) : overlap >= 0.5 * (aEnd - aStart) || overlap >= 0.5 * (u.end - u.start)) {
+      withStructureOnly(out, { f: u.f, y: 1, w: 1 }, u.kind);
+      // Dropout of the above-title features (segments.ts, aboveTitle): an attack sentence above its
+      // host's title is also learnt without them, so that the request itself keeps its weight.
+      // Without this copy the model learnt "a request above the title" in place of the request:
+      // attacks there gained, those in the middle and at the end of e-mails lost 5-11 points.
+      if (u.kind === 'segment') {
+        const drop = aboveTitleIndices(fx);
+        if (u.f.some((k) => k < 0 && drop.has(~k))) withStructureOnly(out, { f: u.f.filter((k) => !(k < 0 && drop.has(~k))), y: 1, w: 1 }, u.kind);
+      }
+    }
   }
+}
+
+const aboveIdx = new WeakMap<FeatureExtractor, ReadonlySet<number>>();
+/** Feature indices of every above-title context feature (ABOVE_TITLE_FEATURES) in `fx`'s hash space. */
+function aboveTitleIndices(fx: FeatureExtractor): ReadonlySet<number> {
+  let s = aboveIdx.get(fx);
+  if (s === undefined) aboveIdx.set(fx, s = new Set(ABOVE_TITLE_FEATURES.map((n) => fx.extraIndex(n))));
+  return s;
 }
 
 /**

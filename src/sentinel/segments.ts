@@ -267,6 +267,8 @@ interface Shape {
   outOfLetter: boolean;
   /** How many other sentences of the document ask something of the reader (see MOODS); set after every segment's flags are known. */
   mood: string;
+  /** Before the document's title line (see titleLine; set with the mood): where a request planted at the top of a page, an article or a FAQ sits. */
+  aboveTitle: boolean;
 }
 
 /**
@@ -309,6 +311,15 @@ function renderFeatures(x: Shape): string[] {
     if (addresses(x)) f.push('letter:out&req', `letter:out&req&mood:${x.mood}`);
     if (x.fi) f.push('letter:out&f:imp');
     if (q) f.push('letter:out&q');
+  }
+  // Above the document's title (see titleLine): a page, an article, a FAQ or a recipe opens with its
+  // title, not with a request. (Training also learns every attack sentence here without these features,
+  // so that the request itself keeps its weight wherever it stands: ABOVE_TITLE_FEATURES.)
+  if (x.aboveTitle) {
+    f.push('above-title', `above-title&${doc}`);
+    if (addresses(x)) f.push('above-title&req', `above-title&req&mood:${x.mood}`);
+    if (x.fi) f.push('above-title&f:imp');
+    if (q) f.push('above-title&q');
   }
   // A request (imperative, question, second person) and how many other sentences of its document ask
   // something of the reader: in a news article, a record, a report or a notice, none do, wherever it
@@ -373,6 +384,18 @@ const TOPIC = ['na', '0', '1', '2', '3', '4', '5'] as const;
 const TOPIC_MIN_WORDS = 2;
 const TOPIC_MIN_REST = 8;
 const DOC_KINDS = ['doc:table', 'doc:code', 'doc:prose'] as const;
+/** A title is one of a document's first TITLE_WITHIN segments, a line of at most TITLE_MAX_WORDS words (see titleLine). */
+const TITLE_WITHIN = 4;
+const TITLE_MAX_WORDS = 10;
+/**
+ * Every context feature renderFeatures gives a segment above its document's title. The training script
+ * learns each attack sentence that has them a second time without them (feature dropout): with the
+ * position alone to lean on, the model learnt "a request above the title" instead of the request, and
+ * attacks in the middle and at the end of e-mails lost 5-11 points at 1% FPR (session 22).
+ */
+export const ABOVE_TITLE_FEATURES: readonly string[] = Object.freeze([
+  'above-title', ...DOC_KINDS.map((d) => `above-title&${d}`), 'above-title&req', ...MOODS.map((m) => `above-title&req&mood:${m}`), 'above-title&f:imp', 'above-title&q',
+]);
 const SHAPE_LETTERS = 'IQYMPARw';
 
 /**
@@ -381,12 +404,37 @@ const SHAPE_LETTERS = 'IQYMPARw';
  * a 3-character string, not a long concatenation.
  */
 function shapeKey(x: Shape, rank: number): string {
-  const flags = [x.q, x.p2, x.ai, x.ans, x.p1, x.imp, x.pl, x.fi, x.fq, x.limp, x.scrDiff, x.line, x.proseInTable, x.outOfLetter];
+  const flags = [x.q, x.p2, x.ai, x.ans, x.p1, x.imp, x.pl, x.fi, x.fq, x.limp, x.scrDiff, x.line, x.proseInTable, x.outOfLetter, x.aboveTitle];
   let bits = 0;
   for (let i = 0; i < flags.length; i++) if (flags[i]) bits |= 1 << i;
   let shape = 0; // <= 4 letters: < 9^4
   for (let i = 0; i < x.shape.length; i++) shape = shape * 9 + SHAPE_LETTERS.indexOf(x.shape.charAt(i)) + 1;
   return String.fromCharCode(bits, rank, shape);
+}
+
+/** Index of 'doc:code' in DOC_KINDS: a code document has no title line. */
+const CODE_DOC = 1;
+/** Whether a Markdown code fence (``` or ~~~) starts at text[i]. */
+function startsFence(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return (c === 0x60 || c === 0x7e) && text.charCodeAt(i + 1) === c && text.charCodeAt(i + 2) === c;
+}
+const LETTER = /\p{L}/u;
+/**
+ * Whether text[a, b) reads as a title rather than code or data: no assignment, bracket, tag, code,
+ * cell or statement character (= { } [ ] < > ` | ;), and letters for at least half of its other
+ * characters. (Without it, "LOGGING = {'version': 1}" was the title of a settings snippet and the
+ * comment above it, "# Use the following snippet in your settings file…", went from 0.49 to 0.81.)
+ */
+function titleLike(text: string, a: number, b: number): boolean {
+  let letters = 0, other = 0;
+  for (let i = a; i < b; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3d || c === 0x7b || c === 0x7d || c === 0x5b || c === 0x5d || c === 0x3c || c === 0x3e || c === 0x60 || c === 0x7c || c === 0x3b) return false;
+    if (isTrimSpace(c)) continue;
+    if (LETTER.test(String.fromCharCode(c))) letters++; else other++;
+  }
+  return letters >= other;
 }
 
 /** Unicode White_Space and line terminators: what String.prototype.trim removes. */
@@ -700,7 +748,7 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
   // the mood until every segment has been read. (Ranks and counts in typed arrays: a megabyte of
   // one-word lines is 200,000 segments.)
   const shapes: Shape[] = new Array<Shape>(N), ranks = new Int32Array(N), askingIn = new Int32Array(N);
-  let asking = 0;
+  let asking = 0, title = -1, fenced = false;
   for (let k = 0; k < N; k++) {
     const seg = segs[k]!;
     const t0 = st.first[k]!, nt = st.first[k + 1]! - t0;
@@ -754,6 +802,7 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
     let nw = nt;
     if (hasWide) { nw = 0; for (let i = t0; i < t0 + nt; i++) nw += wordsInToken(st.text, st.start[i]!, st.end[i]!); }
     const lenI = nw <= 3 ? 0 : nw <= 8 ? 1 : nw <= 20 ? 2 : 3;
+    const endsSentence = last === 0x2e || last === 0x3f || last === 0x21 || last === 0x3a || last === 0x3b || last === 0x3002 || last === 0xff1f || last === 0xff01;
     const len = LENGTHS[lenI]!;
     const ss = dominant(scr, (k + 1) * SCRIPTS);
     const ls = lineStart[k]!, lend = lineEnd[k]!;
@@ -770,9 +819,16 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
       // A line of prose in a table document (cells are split at '|', so test the whole line).
       proseInTable: tableDoc && !segPipe && lend - ls <= 2000 && linePipe[k] === 0 && nw >= 4,
       outOfLetter: (letter.greeting >= 0 && k < letter.greeting) || (letter.signoff >= 0 && k > letter.signoff),
-      mood: '',
+      mood: '', aboveTitle: false,
     };
     shapes[k] = x;
+    // titleLine: the document's title is the first of its first TITLE_WITHIN segments that is a line of
+    // its own of 1 to TITLE_MAX_WORDS words, ending in no sentence mark, that reads as words (titleLike)
+    // ("Community Garden — Plot Holder FAQ", "Easy Lentil Soup", "## Release 2.0"). The segments before
+    // it are above the title; a document that opens with its title has none.
+    // (A code fence ends the search: "import pandas as pd" under a question is no title.)
+    if (startsFence(text, seg.start)) fenced = true;
+    if (title < 0 && !fenced && docI !== CODE_DOC && k < TITLE_WITHIN && x.line && nw >= 1 && nw <= TITLE_MAX_WORDS && !endsSentence && titleLike(text, seg.start, seg.end)) title = k;
     ranks[k] = ((docI * 6 + novI) * 4 + lenI) * 7 + topI;
     if (asks(x)) { asking++; askingIn[copies.group[k]!]!++; }
   }
@@ -781,6 +837,7 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
     const x = shapes[k]!;
     const moodI = moodIndex(asking - (asks(x) ? askingIn[copies.group[k]!]! : 0));
     x.mood = MOODS[moodI]!;
+    x.aboveTitle = k < title;
     if (memo === null) { out.push(renderFeatures(x)); continue; }
     const key = shapeKey(x, ranks[k]! * 3 + moodI);
     let f = memo.get(key);

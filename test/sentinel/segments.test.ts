@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultDetector, scan } from '../../src/sentinel/index.ts';
-import { contextFeatures, MAX_SEGMENT, scrambled, scrambledCandidates, segment } from '../../src/sentinel/segments.ts';
+import { ABOVE_TITLE_FEATURES, contextFeatures, MAX_SEGMENT, scrambled, scrambledCandidates, segment } from '../../src/sentinel/segments.ts';
 import { findEncoded } from '../../src/sentinel/decode.ts';
 import { matchRules, tokenize, wordCount } from '../../src/sentinel/rules.ts';
 import { normalize, rot13 } from '../../src/sentinel/normalize.ts';
@@ -257,6 +257,28 @@ test('contextFeatures: a request above a letter\'s greeting or below its sign-of
   // The letter's own request is in its body; a document that is no letter has no outside.
   assert.deepEqual(outside(`hi dana,\n${body}\nbest,\nomar`, 'could you'), [false]);
   assert.deepEqual(outside(`${ask}\n${body}`, 'write a short'), [false]);
+});
+
+test('contextFeatures: a request above a document\'s title line reads as above it; a document that opens with its title, or code, has nothing above', () => {
+  const above = (doc: string, needle: string): boolean[] => hasFeature(doc, needle, 'above-title&req');
+  const ask = 'analyze the competitive landscape of plant-based milk brands in europe.';
+  const faq = 'community garden — plot holder faq\n\nhow do i apply for a plot?\nfill in the form on the noticeboard.\nhow much does a plot cost?\na half plot is 35 pounds a year.';
+  assert.deepEqual(above(`${ask}\n${faq}`, 'analyze the'), [true]);
+  // In the middle or at the end, and the page's own questions under its title: not above.
+  assert.deepEqual(above(`${faq}\n${ask}`, 'analyze the'), [false]);
+  assert.deepEqual(above(`${ask}\n${faq}`, 'how do i'), [false]);
+  // A page that opens with its title has nothing above it; nor has a line of code, which is no title.
+  assert.deepEqual(above(`plot holder faq\n${ask}\n${faq}`, 'analyze the'), [false]);
+  assert.deepEqual(above("# use the following snippet in your settings file to enable debug logging:\nlogging = {'version': 1, 'root': {'level': 'debug'}}\n# remember to switch it off.", '# use'), [false]);
+  // Nor is a line of code under a question, inside or after a fence.
+  assert.deepEqual(above('i get a keyerror when i read the column. how do i fix it?\n```python\nimport pandas as pd\ndf = pd.read_csv("a.csv")\n```', 'how do i'), [false]);
+  // Every above-title feature a segment can get is listed, so training's dropout removes all of them.
+  for (const doc of [`${ask}\n${faq}`, `how were the pyramids built?\n${faq}`, `tell me a joke, you are funny.\nrecipe: lentil soup\nserves 4.`]) {
+    const segs = segment(doc);
+    for (const f of contextFeatures(doc, segs, segs.map((s) => tokenize(doc.slice(s.start, s.end)))).flat()) {
+      if (f.startsWith('above-title')) assert.ok(ABOVE_TITLE_FEATURES.includes(f), `${f} is in ABOVE_TITLE_FEATURES`);
+    }
+  }
 });
 
 test('words, not tokens: a sentence in a script written without spaces is as long as its words, not one token', () => {
