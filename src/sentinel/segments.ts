@@ -413,7 +413,7 @@ function shapeKey(x: Shape, rank: number): string {
 }
 
 /** Index of 'doc:code' in DOC_KINDS: a code document has no title line. */
-const CODE_DOC = 1;
+const CODE_DOC = DOC_KINDS.indexOf('doc:code');
 /** Whether a Markdown code fence (``` or ~~~) starts at text[i]. */
 function startsFence(text: string, i: number): boolean {
   const c = text.charCodeAt(i);
