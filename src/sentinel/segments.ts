@@ -802,7 +802,8 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
     let nw = nt;
     if (hasWide) { nw = 0; for (let i = t0; i < t0 + nt; i++) nw += wordsInToken(st.text, st.start[i]!, st.end[i]!); }
     const lenI = nw <= 3 ? 0 : nw <= 8 ? 1 : nw <= 20 ? 2 : 3;
-    const endsSentence = last === 0x2e || last === 0x3f || last === 0x21 || last === 0x3a || last === 0x3b || last === 0x3002 || last === 0xff1f || last === 0xff01;
+    // A sentence end as segment() cuts them, or a colon (a lead-in such as "Ingredients:"): no title.
+    const endsSentence = isSentenceEnd(last) || isCjkSentenceEnd(last) || last === 0x3a;
     const len = LENGTHS[lenI]!;
     const ss = dominant(scr, (k + 1) * SCRIPTS);
     const ls = lineStart[k]!, lend = lineEnd[k]!;

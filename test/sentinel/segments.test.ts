@@ -272,13 +272,18 @@ test('contextFeatures: a request above a document\'s title line reads as above i
   assert.deepEqual(above("# use the following snippet in your settings file to enable debug logging:\nlogging = {'version': 1, 'root': {'level': 'debug'}}\n# remember to switch it off.", '# use'), [false]);
   // Nor is a line of code under a question, inside or after a fence.
   assert.deepEqual(above('i get a keyerror when i read the column. how do i fix it?\n```python\nimport pandas as pd\ndf = pd.read_csv("a.csv")\n```', 'how do i'), [false]);
+  // A line ending in a sentence mark of another script (the Devanagari danda) is a sentence, no title.
+  assert.deepEqual(above(`${ask}\nयह एक वाक्य है।\nदूसरा वाक्य है।`, 'analyze the'), [false]);
   // Every above-title feature a segment can get is listed, so training's dropout removes all of them.
+  const seen = new Set<string>();
   for (const doc of [`${ask}\n${faq}`, `how were the pyramids built?\n${faq}`, `tell me a joke, you are funny.\nrecipe: lentil soup\nserves 4.`]) {
     const segs = segment(doc);
     for (const f of contextFeatures(doc, segs, segs.map((s) => tokenize(doc.slice(s.start, s.end)))).flat()) {
-      if (f.startsWith('above-title')) assert.ok(ABOVE_TITLE_FEATURES.includes(f), `${f} is in ABOVE_TITLE_FEATURES`);
+      if (f.startsWith('above-title')) { assert.ok(ABOVE_TITLE_FEATURES.includes(f), `${f} is in ABOVE_TITLE_FEATURES`); seen.add(f); }
     }
   }
+  // (and the check above saw them: the request, the question and the imperative all fired)
+  for (const f of ['above-title', 'above-title&doc:prose', 'above-title&req', 'above-title&q', 'above-title&f:imp']) assert.ok(seen.has(f), `${f} was produced`);
 });
 
 test('words, not tokens: a sentence in a script written without spaces is as long as its words, not one token', () => {
