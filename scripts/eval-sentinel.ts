@@ -176,6 +176,14 @@ for (const a of templateLines(sp.templates, 'attack', true)) for (let k = 0; k <
 // files nor the lexicon cover.
 /** Each probe file's lines as addProbe read and checked them (the strings-alone block below reads them again from here). */
 const probeLines = new Map<string, ReadonlyArray<{ kind: 'attack' | 'benign'; text: string }>>();
+/**
+ * Prefix of the sets of probe attacks planted in the middle or at the end of the probe's own documents
+ * (a probe plants each attack at the start of one of them; the evaluation's recall counts that one).
+ */
+const OWN_LATER = 'own documents, middle and end (not in recall): ';
+const ownLater: Array<{ set: string; attack: string; ctx: string; k: number }> = [];
+/** Its own generator, so that adding these plantings moved no other set's documents. */
+const ownRnd = trainingShufflePrng(29);
 function addProbe(file: string, langs: readonly string[] | null, benignSet: string, attackSet: string, r: () => number): void {
   const path = join(REPO, file);
   if (!existsSync(path)) return;
@@ -201,6 +209,9 @@ function addProbe(file: string, langs: readonly string[] | null, benignSet: stri
       const host = own ? same[Math.floor(r() * same.length)]!.text : sp.test[Math.floor(r() * sp.test.length)]!.text;
       posDocs.push({ set: attackSet, attack: { category: a.family ?? 'probe', text: a.text, kind: 'handwritten', lang: a.lang }, ctx: host, k, where: own ? 'own' : 'bipia' });
     }
+    // The same attack in the middle and at the end of one of its own language's documents: reported
+    // apart (OWN_LATER), in no other figure, so the recall figures stay comparable across sessions.
+    if (same.length > 0) for (const k of [1, 2]) ownLater.push({ set: `${OWN_LATER}${attackSet.replace(/^attack: /, '')}`, attack: a.text, ctx: same[Math.floor(ownRnd() * same.length)]!.text, k });
   }
 }
 addProbe(PROBE_FILE, PROBE_LANGUAGES, 'benign: documents in unseen languages', 'attack: unseen languages (probe)', rnd);
@@ -223,6 +234,7 @@ addProbe(PROBE5_FILE, null, 'benign: FAQ, forum and help pages (probe 5)', 'atta
 addProbe(PROBE6_FILE, null, 'benign: agent-injection look-alikes (probe 6)', 'attack: published agent-injection templates (probe 6)', trainingShufflePrng(23));
 const byFamily = (set: string): boolean => set.includes('probe 3') || set.includes('probe 5') || set.includes('probe 6');
 for (const p of posDocs) run(p.set, place(p.ctx, p.attack.text, p.k), byFamily(p.set) ? p.attack.category : undefined, p.attack.text, p.where);
+for (const p of ownLater) run(p.set, place(p.ctx, p.attack, p.k), undefined, p.attack, positions[p.k]);
 // BIPIA's own test split (data/bipia-test, MIT, Microsoft): its 15 text and 10 code attack categories
 // are disjoint from the training split's, and its contexts are other emails, tables and code questions.
 // Training never reads it (train-sentinel.ts reads data/bipia-train only). Each attack string is planted
@@ -492,7 +504,7 @@ for (const w of [...sourceChunks('/usr/lib/python3', ['.py'], 'wild benign: libr
 
 // --- figures
 const benign = results.filter((r) => r.set.startsWith('benign'));
-const attacks = results.filter((r) => !r.set.startsWith('benign') && !r.set.startsWith('wild') && !r.set.startsWith('red-team') && !r.set.startsWith('alone'));
+const attacks = results.filter((r) => !r.set.startsWith('benign') && !r.set.startsWith('wild') && !r.set.startsWith('red-team') && !r.set.startsWith('alone') && !r.set.startsWith(OWN_LATER));
 const wild = results.filter((r) => r.set.startsWith('wild'));
 /** Threshold for 1% FPR on these benign documents: the smallest with <= 1% of them at or above it. */
 function thresholdAt1(bs: readonly Scored[]): number {
@@ -600,6 +612,8 @@ lines.push(`  at 1% FPR threshold ${thr1.toFixed(3)}:   recall ${pct(rec(thr1, h
   const cell = (rs: Scored[]): string => `${pct(rec(0.5, rs))} (${pct(rec(thr1, rs))})`;
   const parts = probes.map(([n, key]) => [n, heldoutAttacks.filter((r) => r.set.startsWith('attack') && r.set.includes(key) && r.where !== undefined)] as const).filter(([, rs]) => rs.length > 0);
   if (parts.length > 0) lines.push(`  probe attacks by host, at the start of the probe's own documents (same language; FAQ, forum, help pages...) / in BIPIA test contexts (middle, end), flagged @0.5 (@1%FPR): ` + parts.map(([n, rs]) => `probe ${n} ${cell(rs.filter((r) => r.where === 'own'))} / ${cell(rs.filter((r) => r.where === 'bipia'))}`).join(', '));
+  const later = probes.map(([n, key]) => [n, results.filter((r) => r.set.startsWith(OWN_LATER) && r.set.includes(key))] as const).filter(([, rs]) => rs.length > 0);
+  if (later.length > 0) lines.push(`  the same attacks in the middle / at the end of the probe's own documents (not in the figures above), flagged @0.5 (@1%FPR): ` + later.map(([n, rs]) => `probe ${n} ${cell(rs.filter((r) => r.where === 'middle'))} / ${cell(rs.filter((r) => r.where === 'end'))}`).join(', '));
 }
 lines.push(`  benign imperative docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('imperative'))))}; node_modules docs FPR @0.5: ${pct(rec(0.5, benign.filter((r) => r.set.includes('node_modules'))))}`);
 if (wild.length > 0) {
