@@ -206,7 +206,9 @@ test('kill switch: sealed, cuts a live connection, refuses new ones until restor
   assert.equal(k.destroyed, 1);
   const cut = await running;
   assert.equal(cut.outcome, 'failed');
-  assert.match(cut.message, /ended after 7 of 1000000 bytes|ECONNRESET|socket/);
+  // The gateway has forwarded the origin's first bytes; whether the cell's client read them before the
+  // cut depends on scheduling (on a loaded machine it had not: the connection ended with no complete head).
+  assert.match(cut.message, /ended after 7 of 1000000 bytes|ECONNRESET|socket|response has no complete head/);
 
   const refused = await run('a', `http://partner.test:${port}/x`);
   assert.equal(refused.outcome, 'refused', refused.message);
