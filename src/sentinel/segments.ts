@@ -802,8 +802,6 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
     let nw = nt;
     if (hasWide) { nw = 0; for (let i = t0; i < t0 + nt; i++) nw += wordsInToken(st.text, st.start[i]!, st.end[i]!); }
     const lenI = nw <= 3 ? 0 : nw <= 8 ? 1 : nw <= 20 ? 2 : 3;
-    // A sentence end as segment() cuts them, or a colon (a lead-in such as "Ingredients:"): no title.
-    const endsSentence = isSentenceEnd(last) || isCjkSentenceEnd(last) || last === 0x3a;
     const len = LENGTHS[lenI]!;
     const ss = dominant(scr, (k + 1) * SCRIPTS);
     const ls = lineStart[k]!, lend = lineEnd[k]!;
@@ -828,8 +826,13 @@ function segmentFeatures(text: string, segs: readonly Segment[], st: SegmentToke
     // ("Community Garden — Plot Holder FAQ", "Easy Lentil Soup", "## Release 2.0"). The segments before
     // it are above the title; a document that opens with its title has none.
     // (A code fence ends the search: "import pandas as pd" under a question is no title.)
-    if (startsFence(text, seg.start)) fenced = true;
-    if (title < 0 && !fenced && docI !== CODE_DOC && k < TITLE_WITHIN && x.line && nw >= 1 && nw <= TITLE_MAX_WORDS && !endsSentence && titleLike(text, seg.start, seg.end)) title = k;
+    // Only the first TITLE_WITHIN segments are read for it, until it is found.
+    if (title < 0 && k < TITLE_WITHIN) {
+      // A sentence end as segment() cuts them, or a colon (a lead-in such as "Ingredients:"): no title.
+      const endsSentence = isSentenceEnd(last) || isCjkSentenceEnd(last) || last === 0x3a;
+      if (startsFence(text, seg.start)) fenced = true;
+      else if (!fenced && docI !== CODE_DOC && x.line && nw >= 1 && nw <= TITLE_MAX_WORDS && !endsSentence && titleLike(text, seg.start, seg.end)) title = k;
+    }
     ranks[k] = ((docI * 6 + novI) * 4 + lenI) * 7 + topI;
     if (asks(x)) { asking++; askingIn[copies.group[k]!]!++; }
   }
