@@ -49,7 +49,7 @@
  * balanced, trained on windows of the normalised text exactly as the detector windows it.
  *
  * Knobs for experiments, read from the environment; unset, they reproduce the shipped model:
- * SENTINEL_BITS (19), SENTINEL_EPOCHS (12), SENTINEL_FOCAL (0), SENTINEL_SDROP (0), SENTINEL_CBW (3),
+ * SENTINEL_BITS (19), SENTINEL_EPOCHS (12), SENTINEL_FOCAL (0), SENTINEL_SDROP (0.1), SENTINEL_CBW (3),
  * SENTINEL_PLANT (6), SENTINEL_BSTYLE (1), SENTINEL_BSTYLE_CIPHER (3), SENTINEL_CFPR (0.005), SENTINEL_CIPHER (3), SENTINEL_TYPO (1), SENTINEL_PARA (2), SENTINEL_PARA_CIPHER (1), SENTINEL_BIPIA (8), SENTINEL_BIPIA_COMB (20),
  * SENTINEL_SPAN (1), SENTINEL_SPAN_HOSTS (1), SENTINEL_SPAN_BENIGN (2), SENTINEL_CONTRAST (2),
  * SENTINEL_SEED (7: the first seed of the unit classifier's plantings and example order; training with
@@ -464,10 +464,17 @@ interface Example { f: Int32Array; y: number; w: number }
  * closed-class words...), so that group can decide by itself when the n-grams are unknown (a language or
  * vocabulary never seen in training) instead of only correcting n-gram evidence.
  */
-// 0 = off. At 0.25 it lifted held-out-language task injection (7% -> 72% at the operating point) but
-// tripled false positives on READMEs and imperative documents (FPR at 0.5: 3% -> 12%), so it is off
-// until the calibration set covers those documents.
-const STRUCTURE_DROPOUT = knob('SENTINEL_SDROP', 0);
+// The weight of that second, context-only example. The first session tried 0.25: held-out-language task
+// injection rose 7% -> 72% at the operating point, but false positives on READMEs and imperative
+// documents tripled (FPR at 0.5: 3% -> 12%), and it stayed off. Session 24 measured it again on today's
+// recipe (two three-model bags, seeds 7 and 10, quick evaluation; docs/decisions.md): at 0.1, attack
+// strings scanned alone (a bare injection as a whole tool result or message) were caught 38.8 / 40.5%
+// at the hard set's 1%-FPR threshold against 32.0 / 31.1%, and 44.6 / 43.9% at 0.5 against 34.2 /
+// 34.8%, with short benign texts flagged at 0.5 unchanged (2.3 / 2.5%); recall at 1% FPR moved
+// -0.3 / +0.2; the cost is on languages outside the lexicon in documents (probe 4: -5 points) and on
+// agent-injection templates later in their own documents (-9 / -4). 0.05 and 0.2 (seed 7): 69.5% and
+// 69.7% at 1% FPR against 0.1's 70.5%, strings alone 36.2% and 38.7% against 38.8%.
+const STRUCTURE_DROPOUT = knob('SENTINEL_SDROP', 0.1);
 function withStructureOnly(out: Example[], e: Example, kind: 'window' | 'segment'): void {
   out.push(e);
   if (kind !== 'segment') return;
